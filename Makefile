@@ -1,0 +1,54 @@
+# Intrascribe — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+SERVICES := api_service stt_service diarization_service agent_service
+PYTEST_ARGS ?=
+
+.PHONY: run up down health logs test test-unit test-services test-integration bench lint setup clean help
+
+help:
+	@echo "make run     set up (first time) and start everything in the foreground; Ctrl-C stops it"
+	@echo "make up      the same in the background; returns when every service is ready"
+	@echo "make down    stop what 'make up' started (by PID)"
+	@echo "make health  readiness of every service"
+	@echo "make logs    last lines of every log (FOLLOW=1 to follow)"
+	@echo "make test    set up (first time) and run the whole test suite"
+	@echo "make bench   run the benchmarks; results in bench/results/"
+	@echo "make lint    ruff + mypy"
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(PY) -m devstack run
+
+up: setup
+	@$(PY) -m devstack up
+
+down:
+	@$(PY) -m devstack down
+
+health:
+	@$(PY) -m devstack health
+
+logs:
+	@$(PY) -m devstack logs $(if $(FOLLOW),-f)
+
+# Each service's own tests run in that service's environment; tests/ runs in the root one.
+test: setup
+	@set -e; for svc in $(SERVICES); do \
+	  if [ -d $$svc/tests ]; then echo "==> $$svc tests"; $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_ARGS); fi; \
+	done
+	@echo "==> shared and cross-service tests"
+	@$(PY) -m pytest shared/tests tests $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) -m bench
+
+lint: setup
+	@.tools/bin/uv run --frozen --project . ruff check .
+	@.tools/bin/uv run --frozen --project . ruff format --check .
+	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service tests
+
+clean: down
+	rm -rf .run

@@ -1,0 +1,50 @@
+"""Run the agent worker and its health/metrics endpoint in one event loop. SIGTERM drains:
+no new rooms are accepted and running ones finish (up to AGENT_DRAIN_TIMEOUT_S)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from agent_service import __version__
+from agent_service.settings import AgentSettings
+from agent_service.worker import build_server
+from shared.service import create_service_app
+
+log = logging.getLogger("agent_service")
+
+
+async def main() -> None:
+    settings = AgentSettings()
+    app = create_service_app(name="agent", version=__version__, settings=settings)
+    server = build_server(settings)
+    registered = asyncio.Event()
+    server.on("worker_registered", lambda worker_id, _info: (log.info("registered as %s", worker_id), registered.set()))
+
+    async def is_registered() -> str | None:
+        return None if registered.is_set() and not server.draining else "not registered with LiveKit"
+
+    app.state.health.add_check("livekit", is_registered)
+    http = uvicorn.Server(uvicorn.Config(app, host=settings.agent_http_host, port=settings.agent_http_port, log_config=None))
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    worker_task = asyncio.create_task(server.run())
+    http_task = asyncio.create_task(http.serve())
+    await asyncio.wait([asyncio.create_task(stop.wait()), worker_task], return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down: draining")
+    if not worker_task.done():
+        await server.drain()
+        await server.aclose()
+    http.should_exit = True
+    await http_task
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

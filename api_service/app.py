@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as redis
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api_service import __version__
+from api_service.livekit_access import AgentDispatcher
+from api_service.routes import livekit
+from api_service.settings import APISettings
+from shared.service import create_service_app
+
+
+def create_app(settings: APISettings | None = None) -> FastAPI:
+    settings = settings or APISettings()
+    if not settings.auth_jwt_secret:
+        raise RuntimeError("AUTH_JWT_SECRET must be set: user tokens cannot be verified without it")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.redis = redis.from_url(settings.redis_url)
+        app.state.dispatcher = AgentDispatcher(settings)
+        app.state.health.add_check("redis", app.state.redis.ping)
+        yield
+        await app.state.dispatcher.aclose()
+        await app.state.redis.aclose()
+
+    app = create_service_app(
+        name="api",
+        version=__version__,
+        settings=settings,
+        lifespan=lifespan,
+        info=lambda: {"livekit_url": settings.livekit_public_url or settings.livekit_url, "agent_name": settings.agent_name},
+    )
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+    app.include_router(livekit.router)
+    return app

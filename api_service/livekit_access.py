@@ -1,0 +1,72 @@
+"""LiveKit access for sessions: participant tokens with minimal grants, and server-side dispatch
+of the transcription agent (users' tokens never carry agent dispatch)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from livekit import api
+
+from api_service.settings import APISettings
+
+log = logging.getLogger(__name__)
+
+
+def room_name_for(session_id: str) -> str:
+    return f"intrascribe-{session_id}"
+
+
+def participant_token(settings: APISettings, *, room: str, identity: str, name: str, metadata: dict[str, str] | None = None) -> str:
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_subscribe=True,
+        can_publish_data=False,  # captions are published by the agent, not by participants
+        can_update_own_metadata=False,
+    )
+    return (
+        api.AccessToken(settings.livekit_api_key, settings.livekit_api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_metadata(json.dumps(metadata or {}))
+        .with_grants(grants)
+        .with_ttl(timedelta(seconds=settings.livekit_token_ttl_s))
+        .to_jwt()
+    )
+
+
+class AgentDispatcher:
+    """Makes sure exactly one transcription agent is dispatched to a session's room."""
+
+    def __init__(self, settings: APISettings) -> None:
+        self._settings = settings
+        self._api: api.LiveKitAPI | None = None
+
+    def _client(self) -> api.LiveKitAPI:
+        # Created lazily: LiveKitAPI needs a running event loop.
+        if self._api is None:
+            self._api = api.LiveKitAPI(self._settings.livekit_url, self._settings.livekit_api_key, self._settings.livekit_api_secret)
+        return self._api
+
+    async def ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
+        client = self._client()
+        if not new_room:
+            try:
+                existing = await client.agent_dispatch.list_dispatch(room_name=room)
+            except api.TwirpError:
+                existing = []  # the room has closed: dispatching opens it again
+            if any(d.agent_name == self._settings.agent_name for d in existing):
+                return
+        await client.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(
+                agent_name=self._settings.agent_name, room=room, metadata=json.dumps({"session_id": session_id})
+            )
+        )
+        log.info("dispatched agent %s to room %s", self._settings.agent_name, room)
+
+    async def aclose(self) -> None:
+        if self._api is not None:
+            await self._api.aclose()

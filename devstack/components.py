@@ -1,0 +1,142 @@
+"""How to start each part of the system as a real process: Redis, PostgreSQL, livekit-server and
+our services. One definition serves both ``make up`` and the pytest fixtures."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from devstack.procs import ManagedProcess, free_port, http_ok, redis_pong
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / "bin"
+LIVEKIT_DEV_KEY, LIVEKIT_DEV_SECRET = "devkey", "secret"
+# Services that call other services and so hold a credential of their own.
+CALLERS = ["api", "agent", "worker"]
+
+
+def _tool(name: str, *extra_globs: str) -> str:
+    found = shutil.which(name) or next((p for g in extra_globs for p in sorted(glob.glob(g))[-1:]), None)
+    if not found:
+        raise FileNotFoundError(f"{name} not found: run `make setup`")
+    return found
+
+
+@dataclass
+class StackPorts:
+    api: int = 8000
+    stt: int = 8001
+    diarization: int = 8002
+    agent: int = 8081
+    livekit: int = 7880
+    livekit_tcp: int = 7881
+    livekit_udp: int = 7882
+    redis: int = 6379
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        return cls(**{name: free_port() for name in asdict(cls())})
+
+
+@dataclass
+class StackSecrets:
+    """Generated per stack (``make up`` keeps them in .run/stack.json; tests make new ones)."""
+
+    auth_jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    service_keys: dict[str, str] = field(default_factory=lambda: {n: secrets.token_urlsafe(32) for n in CALLERS})
+
+
+def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
+    """Environment every service process gets: where the others are, and the credentials."""
+    return {
+        "API_PORT": str(ports.api),
+        "STT_PORT": str(ports.stt),
+        "DIARIZATION_PORT": str(ports.diarization),
+        "AGENT_HTTP_PORT": str(ports.agent),
+        "API_URL": f"http://127.0.0.1:{ports.api}",
+        "STT_URL": f"http://127.0.0.1:{ports.stt}",
+        "DIARIZATION_URL": f"http://127.0.0.1:{ports.diarization}",
+        "REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
+        "LIVEKIT_URL": f"ws://127.0.0.1:{ports.livekit}",
+        "LIVEKIT_API_KEY": LIVEKIT_DEV_KEY,
+        "LIVEKIT_API_SECRET": LIVEKIT_DEV_SECRET,
+        "AUTH_JWT_SECRET": keys.auth_jwt_secret,
+        "SERVICE_KEYS": json.dumps(keys.service_keys),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def redis_server(port: int, workdir: Path, persist: bool = False) -> ManagedProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [_tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
+            "--save", "", "--appendonly", "yes" if persist else "no", "--daemonize", "no"]
+    return ManagedProcess("redis", argv, workdir / "redis.log", redis_pong(port), ready_timeout=20)
+
+
+def postgres_server(port: int, workdir: Path) -> ManagedProcess:
+    """A throwaway cluster. initdb and postgres refuse to run as root, so as root they run as the
+    ``postgres`` system user (created by the Debian package)."""
+    pg_bin = Path(_tool("initdb", "/usr/lib/postgresql/*/bin/initdb")).parent
+    data, sockets = workdir / "data", workdir / "sockets"
+    user = "postgres" if os.geteuid() == 0 else None
+    workdir.mkdir(parents=True, exist_ok=True)
+    sockets.mkdir(exist_ok=True)
+    if user:
+        entry = pwd.getpwnam(user)
+        for path in (workdir, sockets):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+    if not (data / "PG_VERSION").exists():
+        subprocess.run([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"], check=True, user=user, capture_output=True)
+    argv = [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"]
+
+    def ready() -> bool:
+        probe = subprocess.run([str(pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"],
+                               capture_output=True, check=False)
+        return probe.returncode == 0
+
+    return ManagedProcess("postgres", argv, workdir / "postgres.log", ready, user=user, ready_timeout=60)
+
+
+def livekit_server(ports: StackPorts, workdir: Path) -> ManagedProcess:
+    config = {
+        "port": ports.livekit,
+        "bind_addresses": ["127.0.0.1"],
+        "rtc": {"tcp_port": ports.livekit_tcp, "udp_port": ports.livekit_udp, "use_external_ip": False},
+        "keys": {LIVEKIT_DEV_KEY: LIVEKIT_DEV_SECRET},
+        "logging": {"level": "info"},
+    }
+    binary = BIN / "livekit-server"
+    if not binary.exists():
+        raise FileNotFoundError(f"{binary} missing: run `make setup`")
+    argv = [str(binary), "--config-body", json.dumps(config), "--node-ip", "127.0.0.1"]
+    return ManagedProcess("livekit", argv, workdir / "livekit.log", http_ok(f"http://127.0.0.1:{ports.livekit}/"), ready_timeout=30)
+
+
+def python_service(name: str, module: str, env: dict[str, str], ready_url: str, workdir: Path,
+                   ready_timeout: float = 180.0) -> ManagedProcess:
+    python = ROOT / module / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise FileNotFoundError(f"{python} missing: run `make setup`")
+    return ManagedProcess(name, [str(python), "-m", module], workdir / f"{name}.log", http_ok(ready_url),
+                          env=env, cwd=ROOT, ready_timeout=ready_timeout)
+
+
+def service_processes(ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None) -> dict[str, ManagedProcess]:
+    env = {**service_env(ports, keys), **(extra_env or {})}
+    url = "http://127.0.0.1:{}/health/ready".format
+    return {
+        "stt": python_service("stt", "stt_service", env, url(ports.stt), workdir),
+        "diarization": python_service("diarization", "diarization_service", env, url(ports.diarization), workdir),
+        "api": python_service("api", "api_service", env, url(ports.api), workdir),
+        "agent": python_service("agent", "agent_service", env, url(ports.agent), workdir),
+    }

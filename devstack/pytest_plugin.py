@@ -1,0 +1,120 @@
+"""pytest fixtures that start real servers on free loopback ports and stop them by PID. When a
+test fails, the tail of every server's log is attached to its report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from devstack.components import (
+    LIVEKIT_DEV_KEY,
+    LIVEKIT_DEV_SECRET,
+    StackPorts,
+    StackSecrets,
+    livekit_server,
+    postgres_server,
+    redis_server,
+    service_processes,
+)
+from devstack.procs import ManagedProcess, free_port
+
+_started: list[ManagedProcess] = []
+
+
+def _start(*procs: ManagedProcess) -> None:
+    """Start together, then wait for each; on any failure stop them all and re-raise."""
+    try:
+        for proc in procs:
+            _started.append(proc.start())
+        for proc in procs:
+            proc.wait_ready()
+    except BaseException:
+        _stop(*procs)
+        raise
+
+
+def _stop(*procs: ManagedProcess) -> None:
+    for proc in reversed(procs):
+        proc.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _started:
+        report.sections.append(("server logs", "\n\n".join(p.log_tail(40) for p in _started)))
+
+
+@dataclass
+class Servers:
+    """What a test needs to reach the servers of one fixture."""
+
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    ports: StackPorts | None = None
+    secrets: StackSecrets | None = None
+
+    def url(self, service: str) -> str:
+        assert self.ports is not None
+        return f"http://127.0.0.1:{getattr(self.ports, service)}"
+
+    @property
+    def livekit_url(self) -> str:
+        assert self.ports is not None
+        return f"ws://127.0.0.1:{self.ports.livekit}"
+
+    livekit_key = LIVEKIT_DEV_KEY
+    livekit_secret = LIVEKIT_DEV_SECRET
+
+    def user_token(self, user_id: str, email: str | None = None, ttl_s: int = 3600) -> str:
+        """A user JWT shaped like the ones local accounts and Supabase Auth issue."""
+        import time
+
+        import jwt
+
+        assert self.secrets is not None
+        now = int(time.time())
+        claims = {"sub": user_id, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + ttl_s}
+        if email:
+            claims["email"] = email
+        return jwt.encode(claims, self.secrets.auth_jwt_secret, algorithm="HS256")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    proc = redis_server(port, tmp_path_factory.mktemp("redis"))
+    _start(proc)
+    yield f"redis://127.0.0.1:{port}/0"
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    proc = postgres_server(port, tmp_path_factory.mktemp("postgres"))
+    _start(proc)
+    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """The whole system: Redis, livekit-server and every service, each a real process."""
+    workdir: Path = tmp_path_factory.mktemp("stack")
+    ports, keys = StackPorts.free(), StackSecrets()
+    infra = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
+    services = service_processes(ports, keys, workdir)
+    _start(*infra)
+    started = list(infra)
+    try:
+        for group in (["stt", "diarization"], ["api"], ["agent"]):
+            procs = [services[name] for name in group]
+            started += procs
+            _start(*procs)
+        yield Servers({p.name: p for p in started}, ports, keys)
+    finally:
+        _stop(*started)

@@ -1,0 +1,3 @@
+"""Intrascribe speaker-diarization service."""
+
+__version__ = "0.1.0"

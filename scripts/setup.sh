@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs whatever this machine is missing, then returns. Idempotent: a second run takes seconds.
+#   - Debian packages (when root): servers and tools the system and its tests use
+#   - livekit-server (Go module, pinned) into ./bin
+#   - uv (pinned) into ./.tools, then every Python environment from its committed lock file
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LIVEKIT_VERSION=v1.13.5
+UV_VERSION=0.13.8
+GO_TOOLCHAIN=go1.26.8   # livekit-server v1.13.5 needs Go >= 1.26
+APT_PACKAGES=(redis-server postgresql ffmpeg espeak-ng sox chromium cmake libcmocka-dev golang-go)
+PY_ENVS=(. api_service stt_service diarization_service agent_service)
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# --- Debian packages ------------------------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  # golang-go is only needed when no go is on PATH at all.
+  if [ "$pkg" = golang-go ] && command -v go >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    step "apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Missing Debian packages (run as root or install them): ${missing[*]}" >&2
+  fi
+fi
+
+# --- livekit-server -------------------------------------------------------------------------
+if ! [ -x bin/livekit-server ] || ! bin/livekit-server --version 2>/dev/null | grep -q "${LIVEKIT_VERSION#v}"; then
+  step "go install livekit-server ${LIVEKIT_VERSION} (a few minutes on 2 cores)"
+  mkdir -p bin
+  # GOTOOLCHAIN fetches a new enough Go from the module proxy when the local one is older.
+  GOTOOLCHAIN="${GO_TOOLCHAIN}+auto" GOBIN="$PWD/bin" GOFLAGS=-mod=mod \
+    go install "github.com/livekit/livekit-server/cmd/server@${LIVEKIT_VERSION}"
+  mv bin/server bin/livekit-server
+fi
+
+# --- uv and the Python environments -----------------------------------------------------------
+UV=.tools/bin/uv
+if ! [ -x "$UV" ] || ! "$UV" --version | grep -q "$UV_VERSION"; then
+  step "uv ${UV_VERSION}"
+  python3 -m venv .tools
+  .tools/bin/pip install -q "uv==${UV_VERSION}"
+fi
+for env in "${PY_ENVS[@]}"; do
+  "$UV" sync --quiet --frozen --project "$env"
+done
+
+step "setup complete"

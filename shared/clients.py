@@ -1,0 +1,100 @@
+"""HTTP client for service-to-service calls: timeouts, bounded retries with exponential backoff on
+connection errors and 5xx/429, the caller's service credential, and the current request id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from typing import Any
+
+import httpx
+
+from shared.logs import request_id_var
+from shared.service_auth import service_header
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ServiceUnavailable(RuntimeError):
+    """The other service did not answer successfully after every retry."""
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        caller: str,
+        service_keys: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 3.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 4.0,
+    ) -> None:
+        self._retries = retries
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"User-Agent": f"intrascribe-{caller}", **service_header(caller, service_keys or {})},
+        )
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries. Returns the last response (which may be a 4xx: that is the
+        caller's to handle); raises ServiceUnavailable when every attempt failed."""
+        headers = {"X-Request-ID": _request_id(), **kwargs.pop("headers", {})}
+        last_error: str = ""
+        for attempt in range(self._retries + 1):
+            try:
+                response = await self._client.request(method, url, headers=headers, **kwargs)
+                if response.status_code < 500 and response.status_code not in RETRY_STATUSES:
+                    return response
+                last_error = f"HTTP {response.status_code}"
+                if attempt == self._retries:
+                    return response
+                delay = _retry_after(response) or self._delay(attempt)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                if attempt == self._retries:
+                    break
+                delay = self._delay(attempt)
+            log.warning("%s %s%s failed (%s); retry %d in %.2fs", method, self._client.base_url, url, last_error, attempt + 1, delay)
+            await asyncio.sleep(delay)
+        raise ServiceUnavailable(f"{method} {self._client.base_url}{url}: {last_error}")
+
+    def _delay(self, attempt: int) -> float:
+        # Full jitter keeps many agents from retrying in lockstep.
+        return random.uniform(0, min(self._max_backoff, self._backoff * 2**attempt))
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _request_id() -> str:
+    current = request_id_var.get()
+    return current if current != "-" else uuid.uuid4().hex
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers["Retry-After"]), 30.0)
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,114 @@
+"""The whole system as real processes: every service ready, the API mints LiveKit access, two
+livekit.rtc clients meet in the room, one hears the other, and the agent is dispatched in."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import httpx
+import jwt
+import numpy as np
+import pytest
+from livekit import rtc
+
+from devstack.pytest_plugin import Servers
+
+pytestmark = [pytest.mark.e2e]
+
+SERVICES = ("api", "stt", "diarization", "agent")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_is_ready(stack: Servers, service: str) -> None:
+    health = httpx.get(f"{stack.url(service)}/health", timeout=5)
+    assert health.status_code == 200 and health.json()["service"] == service
+    ready = httpx.get(f"{stack.url(service)}/health/ready", timeout=5)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["ready"] is True
+    metrics = httpx.get(f"{stack.url(service)}/metrics", timeout=5)
+    assert "http_requests_total" in metrics.text
+
+
+def _details(stack: Servers, token: str | None, **body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{stack.url('api')}/api/v1/livekit/connection-details", json=body, headers=headers, timeout=15)
+
+
+def test_connection_details_refuse_missing_forged_and_expired_tokens(stack: Servers) -> None:
+    assert _details(stack, None).status_code == 401
+    forged = jwt.encode({"sub": "u1", "aud": "authenticated", "exp": int(time.time()) + 60}, "not-the-secret", algorithm="HS256")
+    assert _details(stack, forged).status_code == 401
+    assert _details(stack, stack.user_token("u1", ttl_s=-10)).json()["detail"] == "token expired"
+    assert _details(stack, "not-a-jwt").status_code == 401
+
+
+def test_connection_details_grant_only_the_session_room(stack: Servers) -> None:
+    response = _details(stack, stack.user_token("alice-id", "alice@example.com"), title="Standup")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"serverUrl", "roomName", "participantName", "participantToken", "sessionId"}
+    assert body["roomName"].endswith(body["sessionId"])
+    claims = jwt.decode(body["participantToken"], stack.livekit_secret, algorithms=["HS256"], options={"verify_aud": False})
+    grant = claims["video"]
+    assert grant["room"] == body["roomName"] and grant["roomJoin"] is True
+    assert not grant.get("roomAdmin") and not grant.get("canPublishData")
+    assert claims["sub"] == "user-alice-id" and body["participantName"] == "alice@example.com"
+
+
+async def _publish_tone(source: rtc.AudioSource, stop: asyncio.Event, hz: float = 440.0) -> None:
+    rate, frame = 48000, 480  # 10 ms frames
+    t = 0
+    while not stop.is_set():
+        samples = (np.sin(2 * math.pi * hz * (np.arange(frame) + t) / rate) * 0.3 * 32767).astype(np.int16)
+        await source.capture_frame(rtc.AudioFrame(samples.tobytes(), rate, 1, frame))
+        t += frame
+
+
+async def test_two_clients_meet_and_the_agent_joins(stack: Servers) -> None:
+    first = _details(stack, stack.user_token("alice-id", "alice@example.com")).json()
+    second = _details(stack, stack.user_token("bob-id", "bob@example.com"), session_id=first["sessionId"]).json()
+    assert second["roomName"] == first["roomName"]
+
+    alice, bob = rtc.Room(), rtc.Room()
+    heard = asyncio.get_running_loop().create_future()
+
+    @bob.on("track_subscribed")
+    def _on_track(track: rtc.Track, _pub: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO and not heard.done():
+            heard.set_result((track, participant.identity))
+
+    stop = asyncio.Event()
+    await alice.connect(stack.livekit_url, first["participantToken"])
+    await bob.connect(stack.livekit_url, second["participantToken"])
+    try:
+        source = rtc.AudioSource(48000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await alice.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        tone = asyncio.create_task(_publish_tone(source, stop))
+
+        remote_track, identity = await asyncio.wait_for(heard, 20)
+        assert identity == "user-alice-id"
+        # Bob really receives Alice's audio, not just the track announcement.
+        energy = 0.0
+        async for event in rtc.AudioStream(remote_track, sample_rate=48000, num_channels=1):
+            energy = float(np.abs(np.frombuffer(event.frame.data, dtype=np.int16)).mean())
+            if energy > 1000:
+                break
+        assert energy > 1000
+
+        # The API dispatched the transcription agent into the room.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in bob.remote_participants.values()):
+                break
+            await asyncio.sleep(0.2)
+        kinds = {p.identity: p.kind for p in bob.remote_participants.values()}
+        assert rtc.ParticipantKind.PARTICIPANT_KIND_AGENT in kinds.values(), kinds
+        stop.set()
+        await tone
+    finally:
+        stop.set()
+        await alice.disconnect()
+        await bob.disconnect()
