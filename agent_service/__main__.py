@@ -22,7 +22,12 @@ async def main() -> None:
     app = create_service_app(name="agent", version=__version__, settings=settings)
     server = build_server(settings)
     registered = asyncio.Event()
-    server.on("worker_registered", lambda worker_id, _info: (log.info("registered as %s", worker_id), registered.set()))
+
+    def on_registered(worker_id: str, _info: object) -> None:
+        log.info("registered with LiveKit as %s", worker_id)
+        registered.set()
+
+    server.on("worker_registered", on_registered)
 
     async def is_registered() -> str | None:
         return None if registered.is_set() and not server.draining else "not registered with LiveKit"

@@ -36,6 +36,8 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         info=lambda: {"livekit_url": settings.livekit_public_url or settings.livekit_url, "agent_name": settings.agent_name},
     )
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
+        )
     app.include_router(livekit.router)
     return app

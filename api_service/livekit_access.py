@@ -18,7 +18,9 @@ def room_name_for(session_id: str) -> str:
     return f"intrascribe-{session_id}"
 
 
-def participant_token(settings: APISettings, *, room: str, identity: str, name: str, metadata: dict[str, str] | None = None) -> str:
+def participant_token(
+    settings: APISettings, *, room: str, identity: str, name: str, metadata: dict[str, str] | None = None
+) -> str:
     grants = api.VideoGrants(
         room_join=True,
         room=room,
@@ -48,7 +50,9 @@ class AgentDispatcher:
     def _client(self) -> api.LiveKitAPI:
         # Created lazily: LiveKitAPI needs a running event loop.
         if self._api is None:
-            self._api = api.LiveKitAPI(self._settings.livekit_url, self._settings.livekit_api_key, self._settings.livekit_api_secret)
+            self._api = api.LiveKitAPI(
+                self._settings.livekit_url, self._settings.livekit_api_key, self._settings.livekit_api_secret
+            )
         return self._api
 
     async def ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:

@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict
-from pathlib import Path
 
 from devstack.components import ROOT, StackPorts, StackSecrets, livekit_server, redis_server, service_processes
 from devstack.procs import ManagedProcess, ProcessFailed, pid_alive, stop_pid
@@ -22,9 +21,16 @@ STATE = RUN_DIR / "stack.json"
 LOGS = RUN_DIR / "logs"
 # Start order, in groups that may start together; each group is ready before the next starts.
 GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api"], ["agent"]]
-PORT_VARS = {"api": "API_PORT", "stt": "STT_PORT", "diarization": "DIARIZATION_PORT", "agent": "AGENT_HTTP_PORT",
-             "livekit": "LIVEKIT_PORT", "livekit_tcp": "LIVEKIT_TCP_PORT", "livekit_udp": "LIVEKIT_UDP_PORT",
-             "redis": "REDIS_PORT"}
+PORT_VARS = {
+    "api": "API_PORT",
+    "stt": "STT_PORT",
+    "diarization": "DIARIZATION_PORT",
+    "agent": "AGENT_HTTP_PORT",
+    "livekit": "LIVEKIT_PORT",
+    "livekit_tcp": "LIVEKIT_TCP_PORT",
+    "livekit_udp": "LIVEKIT_UDP_PORT",
+    "redis": "REDIS_PORT",
+}
 
 
 def dotenv() -> dict[str, str]:

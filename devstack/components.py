@@ -22,8 +22,9 @@ LIVEKIT_DEV_KEY, LIVEKIT_DEV_SECRET = "devkey", "secret"
 CALLERS = ["api", "agent", "worker"]
 
 
-def _tool(name: str, *extra_globs: str) -> str:
-    found = shutil.which(name) or next((p for g in extra_globs for p in sorted(glob.glob(g))[-1:]), None)
+def _tool(name: str, *preferred_globs: str) -> str:
+    """The newest match of ``preferred_globs``, else ``name`` on PATH."""
+    found = next((p for g in preferred_globs for p in sorted(glob.glob(g))[-1:]), None) or shutil.which(name)
     if not found:
         raise FileNotFoundError(f"{name} not found: run `make setup`")
     return found
@@ -76,14 +77,28 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
 
 def redis_server(port: int, workdir: Path, persist: bool = False) -> ManagedProcess:
     workdir.mkdir(parents=True, exist_ok=True)
-    argv = [_tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
-            "--save", "", "--appendonly", "yes" if persist else "no", "--daemonize", "no"]
+    argv = [
+        _tool("redis-server"),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(workdir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--daemonize",
+        "no",
+    ]
     return ManagedProcess("redis", argv, workdir / "redis.log", redis_pong(port), ready_timeout=20)
 
 
 def postgres_server(port: int, workdir: Path) -> ManagedProcess:
     """A throwaway cluster. initdb and postgres refuse to run as root, so as root they run as the
-    ``postgres`` system user (created by the Debian package)."""
+    ``postgres`` system user (created by the Debian package); ``workdir`` must then be reachable
+    by that user (not under a 0700 directory of root's)."""
     pg_bin = Path(_tool("initdb", "/usr/lib/postgresql/*/bin/initdb")).parent
     data, sockets = workdir / "data", workdir / "sockets"
     user = "postgres" if os.geteuid() == 0 else None
@@ -94,14 +109,35 @@ def postgres_server(port: int, workdir: Path) -> ManagedProcess:
         for path in (workdir, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     if not (data / "PG_VERSION").exists():
-        subprocess.run([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                        "--no-sync"], check=True, user=user, capture_output=True)
-    argv = [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"]
+        init = subprocess.run(
+            [str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            user=user,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
+    argv = [
+        str(pg_bin / "postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-k",
+        str(sockets),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "fsync=off",
+        "-c",
+        "max_connections=200",
+    ]
 
     def ready() -> bool:
-        probe = subprocess.run([str(pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"],
-                               capture_output=True, check=False)
+        probe = subprocess.run(
+            [str(pg_bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"], capture_output=True, check=False
+        )
         return probe.returncode == 0
 
     return ManagedProcess("postgres", argv, workdir / "postgres.log", ready, user=user, ready_timeout=60)
@@ -119,19 +155,31 @@ def livekit_server(ports: StackPorts, workdir: Path) -> ManagedProcess:
     if not binary.exists():
         raise FileNotFoundError(f"{binary} missing: run `make setup`")
     argv = [str(binary), "--config-body", json.dumps(config), "--node-ip", "127.0.0.1"]
-    return ManagedProcess("livekit", argv, workdir / "livekit.log", http_ok(f"http://127.0.0.1:{ports.livekit}/"), ready_timeout=30)
+    return ManagedProcess(
+        "livekit", argv, workdir / "livekit.log", http_ok(f"http://127.0.0.1:{ports.livekit}/"), ready_timeout=30
+    )
 
 
-def python_service(name: str, module: str, env: dict[str, str], ready_url: str, workdir: Path,
-                   ready_timeout: float = 180.0) -> ManagedProcess:
+def python_service(
+    name: str, module: str, env: dict[str, str], ready_url: str, workdir: Path, ready_timeout: float = 180.0
+) -> ManagedProcess:
     python = ROOT / module / ".venv" / "bin" / "python"
     if not python.exists():
         raise FileNotFoundError(f"{python} missing: run `make setup`")
-    return ManagedProcess(name, [str(python), "-m", module], workdir / f"{name}.log", http_ok(ready_url),
-                          env=env, cwd=ROOT, ready_timeout=ready_timeout)
+    return ManagedProcess(
+        name,
+        [str(python), "-m", module],
+        workdir / f"{name}.log",
+        http_ok(ready_url),
+        env=env,
+        cwd=ROOT,
+        ready_timeout=ready_timeout,
+    )
 
 
-def service_processes(ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None) -> dict[str, ManagedProcess]:
+def service_processes(
+    ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, ManagedProcess]:
     env = {**service_env(ports, keys), **(extra_env or {})}
     url = "http://127.0.0.1:{}/health/ready".format
     return {

@@ -5,6 +5,7 @@ only, so it runs in every service's environment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -106,8 +107,14 @@ class ManagedProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            cwd=self.cwd, start_new_session=True, user=self.user,
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.cwd,
+            start_new_session=True,
+            user=self.user,
         )
         log.close()
         self.pid = self.proc.pid
@@ -127,10 +134,8 @@ class ManagedProcess:
         if self.pid is not None:
             stop_pid(self.pid)
             if self.proc is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    pass
 
     @property
     def running(self) -> bool:

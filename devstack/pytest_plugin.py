@@ -3,6 +3,8 @@ test fails, the tail of every server's log is attached to its report."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +44,7 @@ def _stop(*procs: ManagedProcess) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     outcome = yield
     report = outcome.get_result()
     if report.failed and _started:
@@ -93,12 +95,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_dsn() -> Iterator[str]:
     port = free_port()
-    proc = postgres_server(port, tmp_path_factory.mktemp("postgres"))
-    _start(proc)
-    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    _stop(proc)
+    # Not under pytest's tmp dir: that is private to root, and the server runs as `postgres`.
+    workdir = Path(tempfile.mkdtemp(prefix="intrascribe-pg-"))
+    proc = postgres_server(port, workdir)
+    try:
+        _start(proc)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        _stop(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

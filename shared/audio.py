@@ -89,7 +89,9 @@ def decode_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Audi
     return np.clip(np.concatenate(chunks).astype(np.float32, copy=False), -1.0, 1.0)
 
 
-def pcm16_to_float(data: bytes, sample_rate: int = SAMPLE_RATE, channels: int = 1, limits: AudioLimits = AudioLimits()) -> np.ndarray:
+def pcm16_to_float(
+    data: bytes, sample_rate: int = SAMPLE_RATE, channels: int = 1, limits: AudioLimits = AudioLimits()
+) -> np.ndarray:
     """Raw little-endian int16 PCM (interleaved when ``channels`` > 1) to 16 kHz mono float32."""
     if not data:
         raise AudioDecodeError("audio is empty")

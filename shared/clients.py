@@ -64,13 +64,15 @@ class ServiceClient:
                 if attempt == self._retries:
                     break
                 delay = self._delay(attempt)
-            log.warning("%s %s%s failed (%s); retry %d in %.2fs", method, self._client.base_url, url, last_error, attempt + 1, delay)
+            log.warning(
+                "%s %s%s failed (%s); retry %d in %.2fs", method, self._client.base_url, url, last_error, attempt + 1, delay
+            )
             await asyncio.sleep(delay)
         raise ServiceUnavailable(f"{method} {self._client.base_url}{url}: {last_error}")
 
     def _delay(self, attempt: int) -> float:
         # Full jitter keeps many agents from retrying in lockstep.
-        return random.uniform(0, min(self._max_backoff, self._backoff * 2**attempt))
+        return random.uniform(0, min(self._max_backoff, self._backoff * 2**attempt))  # noqa: S311 - jitter, not crypto
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)

@@ -34,7 +34,7 @@ class Health:
             result = await asyncio.wait_for(check(), self.check_timeout)
         except TimeoutError:
             return False, f"timed out after {self.check_timeout}s"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
         if result is None or result is True:
             return True, "ok"
@@ -51,8 +51,12 @@ class Health:
 
         @router.get("/health")
         async def health() -> dict[str, object]:
-            return {"status": "ok", "service": self.service, "version": self.version,
-                    "uptime_s": round(time.time() - self.started_at, 1)}
+            return {
+                "status": "ok",
+                "service": self.service,
+                "version": self.version,
+                "uptime_s": round(time.time() - self.started_at, 1),
+            }
 
         @router.get("/health/live")
         async def live() -> dict[str, str]:

@@ -30,9 +30,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "text") -> N
             )
         )
     else:
-        handler.setFormatter(
-            logging.Formatter(f"%(asctime)s %(levelname)-7s {service} [%(request_id)s] %(name)s: %(message)s")
-        )
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)-7s {service} [%(request_id)s] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

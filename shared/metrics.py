@@ -18,8 +18,11 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram(
-            "http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-            buckets=LATENCY_BUCKETS, registry=self.registry,
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
 
     def router(self) -> APIRouter:
@@ -60,4 +63,3 @@ class MetricsMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status_code)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
-

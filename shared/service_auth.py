@@ -36,7 +36,7 @@ def verify_service_key(value: str | None, keys: dict[str, str]) -> str:
     return name
 
 
-def require_service(keys: dict[str, str]):  # noqa: ANN201 - returns a FastAPI dependency
+def require_service(keys: dict[str, str]):
     """FastAPI dependency: the request must come from a known service."""
 
     def dependency(request: Request) -> str:

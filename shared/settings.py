@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 _CONFIG = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
 
@@ -35,6 +34,6 @@ class LiveKitSettings(BaseSettings):
 
     livekit_url: str = "ws://127.0.0.1:7880"
     livekit_api_key: str = "devkey"
-    livekit_api_secret: str = "secret"
+    livekit_api_secret: str = "secret"  # noqa: S105 - livekit-server --dev key pair
     # Explicit agent name: the API dispatches this agent into each session's room.
     agent_name: str = "intrascribe-transcriber"

@@ -37,9 +37,11 @@ async def connection_details(body: ConnectionRequest, request: Request, user: Us
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
     try:
         await request.app.state.dispatcher.ensure_dispatched(room, session_id, new_room=body.session_id is None)
-    except Exception as exc:  # noqa: BLE001 - any LiveKit failure means no transcription
+    except Exception as exc:
         log.error("agent dispatch to %s failed: %s", room, exc)
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}) from exc
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}
+        ) from exc
     token = participant_token(settings, room=room, identity=f"user-{user.id}", name=name, metadata={"session_id": session_id})
     return ConnectionDetails(
         serverUrl=settings.livekit_public_url or settings.livekit_url,

@@ -41,8 +41,24 @@ def stereo_tone_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     for ext, codec in FORMATS.items():
         path = out / f"tone.{ext}"
         subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=2:r=44100", "-f", "lavfi", "-i",
-             "sine=f=1000:d=2:r=44100", "-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo", *codec, str(path)],
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=f=440:d=2:r=44100",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=f=1000:d=2:r=44100",
+                "-filter_complex",
+                "[0:a][1:a]join=inputs=2:channel_layout=stereo",
+                *codec,
+                str(path),
+            ],
             check=True,
         )
         files[ext] = path
@@ -72,7 +88,11 @@ def test_decodes_from_path_and_file_object(stereo_tone_files: dict[str, Path]) -
 
 @pytest.mark.parametrize(
     "payload, message",
-    [(b"", "empty"), (b"this is not audio at all" * 50, "could not decode"), (b"RIFF\x00\x00\x00\x00WAVEfmt ", "decode|no samples|no audio")],
+    [
+        (b"", "empty"),
+        (b"this is not audio at all" * 50, "could not decode"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "decode|no samples|no audio"),
+    ],
     ids=["empty", "text", "truncated-wav-header"],
 )
 def test_unusable_input_raises_decode_error(payload: bytes, message: str) -> None:
@@ -82,7 +102,9 @@ def test_unusable_input_raises_decode_error(payload: bytes, message: str) -> Non
 
 def test_video_without_audio_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "video.webm"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x32:d=0.5", "-c:v", "libvpx", str(path)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x32:d=0.5", "-c:v", "libvpx", str(path)], check=True
+    )
     with pytest.raises(AudioDecodeError, match="no audio stream"):
         decode_audio(path.read_bytes())
 

@@ -33,7 +33,9 @@ class Flaky:
 
 
 def build_app(flaky: Flaky, ready: dict[str, bool]) -> FastAPI:
-    app = create_service_app(name="demo", version="9.9", settings=ServiceSettings(service_keys=KEYS), info=lambda: {"engine": "x"})
+    app = create_service_app(
+        name="demo", version="9.9", settings=ServiceSettings(service_keys=KEYS), info=lambda: {"engine": "x"}
+    )
 
     async def dependency_check() -> str | None:
         return None if ready["ok"] else "dependency down"
@@ -103,7 +105,13 @@ def test_request_id_is_echoed_or_made(server: tuple[str, Flaky, dict[str, bool]]
 
 @pytest.mark.parametrize(
     "header, status",
-    [(None, 401), ("api:wrong", 401), ("nobody:api-key-0123456789", 401), ("api-key-0123456789", 401), ("agent:agent-key-0123456789", 200)],
+    [
+        (None, 401),
+        ("api:wrong", 401),
+        ("nobody:api-key-0123456789", 401),
+        ("api-key-0123456789", 401),
+        ("agent:agent-key-0123456789", 200),
+    ],
 )
 def test_service_credentials(server: tuple[str, Flaky, dict[str, bool]], header: str | None, status: int) -> None:
     url, _, _ = server

@@ -1,0 +1,1 @@
+"""Run the whole system locally and in tests as real processes (see README)."""

@@ -1,0 +1,84 @@
+"""docker-compose.yml cannot run here (no Docker engine), so check its shape: every service has
+an image or build with an existing Dockerfile, a healthcheck, and only documented variables."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.unit]
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = {"api": "api_service", "stt": "stt_service", "diarization": "diarization_service", "agent": "agent_service"}
+INFRA = {"livekit", "redis", "postgres"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def documented() -> set[str]:
+    return {m.group(1) for m in re.finditer(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)}
+
+
+def test_all_services_present(compose: dict) -> None:
+    assert set(compose["services"]) == set(OURS) | INFRA
+
+
+def test_livekit_is_pinned_and_configured_by_file(compose: dict) -> None:
+    livekit = compose["services"]["livekit"]
+    assert livekit["image"] == "livekit/livekit-server:v1.13.5"
+    assert "--config" in livekit["command"]
+    config_path = livekit["volumes"][0].split(":")[0]
+    config = yaml.safe_load((ROOT / config_path).read_text())
+    assert config["port"] == 7880 and config["redis"]["address"] == "redis:6379"
+
+
+@pytest.mark.parametrize("name", sorted(set(OURS) | INFRA))
+def test_every_service_has_image_and_healthcheck(compose: dict, name: str) -> None:
+    service = compose["services"][name]
+    assert service.get("image") or service.get("build")
+    assert service["healthcheck"]["test"]
+    if name in OURS:
+        dockerfile = ROOT / service["build"]["dockerfile"]
+        text = dockerfile.read_text()
+        assert f'-m", "{OURS[name]}"' in text
+        assert "--frozen --no-dev" in text  # lock file, no test tools in the image
+        port = re.search(r"127\.0\.0\.1:(\d+)/health/ready", str(service["healthcheck"]["test"]))
+        assert port, "healthcheck must wait for readiness"
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_service_environment_is_documented(compose: dict, name: str) -> None:
+    env = compose["services"][name]["environment"]
+    assert set(env) <= documented(), set(env) - documented()
+
+
+def test_model_services_wait_for_model_load_and_have_a_cache(compose: dict) -> None:
+    for name in ("stt", "diarization"):
+        service = compose["services"][name]
+        assert int(service["healthcheck"]["start_period"].rstrip("s")) >= 120
+        assert any(":/data/models" in v for v in service["volumes"])
+
+
+def test_agent_is_scalable(compose: dict) -> None:
+    agent = compose["services"]["agent"]
+    assert "container_name" not in agent and "ports" not in agent
+
+
+def test_gpu_override_reserves_a_gpu_for_model_services() -> None:
+    gpu = yaml.safe_load((ROOT / "docker-compose.gpu.yml").read_text())
+    for name in ("stt", "diarization"):
+        devices = gpu["services"][name]["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["driver"] == "nvidia"
+
+
+def test_service_environments_exclude_torch_where_required() -> None:
+    """The API and agent environments must never pull torch (lock files are the truth)."""
+    for service in ("api_service", "agent_service"):
+        lock = (ROOT / service / "uv.lock").read_text()
+        assert 'name = "torch"' not in lock, service
