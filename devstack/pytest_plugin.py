@@ -18,10 +18,13 @@ from devstack.components import (
     StackSecrets,
     livekit_server,
     postgres_server,
+    python_service,
     redis_server,
+    service_env,
     service_processes,
 )
 from devstack.procs import ManagedProcess, free_port
+from shared.service_auth import service_header
 
 _started: list[ManagedProcess] = []
 
@@ -106,6 +109,37 @@ def postgres_dsn() -> Iterator[str]:
     finally:
         _stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class ServiceFactory:
+    """Starts single services on free ports with the given settings (each its own process)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._workdir = workdir
+        self._started: list[ManagedProcess] = []
+        self.keys = StackSecrets()
+
+    def start(self, module: str, port_var: str, env: dict[str, str] | None = None, name: str | None = None) -> str:
+        port = free_port()
+        full_env = {**service_env(StackPorts(), self.keys), port_var: str(port), **(env or {})}
+        name = name or f"{module}-{port}"
+        proc = python_service(name, module, full_env, f"http://127.0.0.1:{port}/health/ready", self._workdir)
+        _start(proc)
+        self._started.append(proc)
+        return f"http://127.0.0.1:{port}"
+
+    def headers(self, caller: str = "api") -> dict[str, str]:
+        return service_header(caller, self.keys.service_keys)
+
+    def stop_all(self) -> None:
+        _stop(*self._started)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceFactory]:
+    factory = ServiceFactory(tmp_path_factory.mktemp("services"))
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture(scope="session")

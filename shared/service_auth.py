@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
+from starlette.requests import HTTPConnection
 
 HEADER = "X-Service-Key"
 
@@ -36,12 +39,20 @@ def verify_service_key(value: str | None, keys: dict[str, str]) -> str:
     return name
 
 
-def require_service(keys: dict[str, str]):
-    """FastAPI dependency: the request must come from a known service."""
+def credential_from(headers: Mapping[str, str]) -> str | None:
+    """``X-Service-Key: name:key``, or ``Authorization: Bearer name:key`` for OpenAI-style clients."""
+    if value := headers.get(HEADER):
+        return value
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    return token if scheme.lower() == "bearer" and ":" in token else None
 
-    def dependency(request: Request) -> str:
-        caller = verify_service_key(request.headers.get(HEADER), keys)
-        request.state.caller = caller
+
+def require_service(keys: dict[str, str]) -> Any:
+    """FastAPI dependency: the caller must be a known service."""
+
+    def dependency(connection: HTTPConnection) -> str:
+        caller = verify_service_key(credential_from(connection.headers), keys)
+        connection.state.caller = caller
         return caller
 
     return Depends(dependency)

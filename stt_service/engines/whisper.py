@@ -1,0 +1,157 @@
+"""faster-whisper (CTranslate2) engine. Clips from many requests are decoded together: grouped by
+language, their log-mel features are stacked into one encoder/decoder batch (faster-whisper's
+batched pipeline), which is what lets several live streams share one model on a small CPU."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+from shared.schemas import Word
+from stt_service.engines.base import Clip, ClipResult, ClipSegment
+
+log = logging.getLogger(__name__)
+
+# Whisper's own thresholds for "this window holds no speech".
+NO_SPEECH_PROB = 0.6
+LOGPROB_FLOOR = -1.0
+
+
+def _cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:
+        return False
+
+
+class WhisperEngine:
+    name = "whisper"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        model_name: str,
+        device: str = "auto",
+        compute_type: str = "auto",
+        cpu_threads: int = 0,
+        max_batch_size: int = 8,
+    ) -> None:
+        self.device = ("cuda" if _cuda_available() else "cpu") if device == "auto" else device
+        self.compute_type = ("float16" if self.device == "cuda" else "int8") if compute_type == "auto" else compute_type
+        threads = cpu_threads or os.cpu_count() or 1
+        self._model = WhisperModel(
+            str(model_dir),
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        self._pipeline = BatchedInferencePipeline(self._model)
+        self.model = model_name
+        self.max_batch_size = max_batch_size
+        self.multilingual = self._model.model.is_multilingual
+        self.languages = list(self._model.supported_languages) if self.multilingual else ["en"]
+
+    def _features(self, audio: np.ndarray) -> np.ndarray:
+        return pad_or_trim(self._model.feature_extractor(audio)[..., :-1])
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        if not self.multilingual:
+            return "en", 1.0
+        language, probability, _all = self._model.detect_language(features=self._features(audio))
+        return language, float(probability)
+
+    def _language(self, clip: Clip, features: np.ndarray) -> str:
+        if not self.multilingual:
+            return "en"
+        if clip.language and clip.language in self.languages:
+            return clip.language
+        language, _prob, _all = self._model.detect_language(features=features)
+        return str(language)
+
+    def _options(self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int) -> TranscriptionOptions:
+        return TranscriptionOptions(
+            beam_size=beam_size,
+            best_of=beam_size,
+            patience=1.0,
+            length_penalty=1.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            log_prob_threshold=LOGPROB_FLOOR,
+            no_speech_threshold=NO_SPEECH_PROB,
+            compression_ratio_threshold=2.4,
+            temperatures=[0.0],
+            initial_prompt=prompt,
+            prefix=None,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            prepend_punctuations="\"'“¿([{-",
+            append_punctuations="\"'.。,，!！?？:：”)]}、",
+            max_new_tokens=None,
+            hotwords=None,
+            word_timestamps=word_timestamps,
+            hallucination_silence_threshold=None,
+            # Conditioning on earlier text makes Whisper loop on long meetings; never do it.
+            condition_on_previous_text=False,
+            clip_timestamps="0",
+            prompt_reset_on_temperature=0.5,
+            multilingual=False,
+            without_timestamps=False,
+            max_initial_timestamp=0.0,
+        )
+
+    def transcribe_clips(self, clips: list[Clip]) -> list[ClipResult]:
+        features = [self._features(c.audio) for c in clips]
+        languages = [self._language(c, f) for c, f in zip(clips, features, strict=True)]
+        results: list[ClipResult | None] = [None] * len(clips)
+        # One model call per set of clips that share decoding options.
+        groups: dict[tuple[str, bool, str | None, int], list[int]] = {}
+        for i, clip in enumerate(clips):
+            groups.setdefault((languages[i], clip.word_timestamps, clip.prompt, clip.beam_size), []).append(i)
+        for (language, words, prompt, beam_size), indices in groups.items():
+            tokenizer = Tokenizer(self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
+            options = self._options(tokenizer, words, prompt, beam_size)
+            for start in range(0, len(indices), self.max_batch_size):
+                batch = indices[start : start + self.max_batch_size]
+                metadata = [{"offset": 0.0, "duration": clips[i].audio.size / 16000, "segments": []} for i in batch]
+                # The word-timing heuristics carry state between clips of one file; ours are unrelated.
+                self._pipeline.last_speech_timestamp = 0.0
+                outputs = self._pipeline.forward(np.stack([features[i] for i in batch]), tokenizer, metadata, options)
+                for i, segments in zip(batch, outputs, strict=True):
+                    results[i] = ClipResult(language=language, segments=self._segments(segments, clips[i].audio.size))
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _segments(raw: list[dict], n_samples: int) -> list[ClipSegment]:
+        limit_ms = n_samples * 1000 // 16000
+        segments = []
+        for seg in raw:
+            if seg["no_speech_prob"] > NO_SPEECH_PROB and seg["avg_logprob"] < LOGPROB_FLOOR:
+                continue
+            text = seg["text"]
+            if not text.strip():
+                continue
+            words = [
+                Word(
+                    start_ms=min(int(w["start"] * 1000), limit_ms),
+                    end_ms=min(max(int(w["end"] * 1000), int(w["start"] * 1000)), limit_ms),
+                    text=w["word"],
+                    prob=round(float(w["probability"]), 4),
+                )
+                for w in seg.get("words") or []
+            ]
+            start = min(int(seg["start"] * 1000), limit_ms)
+            end = min(max(int(seg["end"] * 1000), start), limit_ms)
+            segments.append(ClipSegment(start_ms=start, end_ms=end, text=text, words=words))
+        return segments

@@ -1,0 +1,81 @@
+"""OpenAI-compatible response bodies for /v1/audio/transcriptions: json, text, srt, vtt,
+verbose_json (with segment and/or word timestamps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stt_service.transcriber import Transcription
+
+LANGUAGE_NAMES = {
+    "en": "english",
+    "zh": "chinese",
+    "de": "german",
+    "es": "spanish",
+    "ru": "russian",
+    "ko": "korean",
+    "fr": "french",
+    "ja": "japanese",
+    "pt": "portuguese",
+    "tr": "turkish",
+    "pl": "polish",
+    "it": "italian",
+    "nl": "dutch",
+    "ar": "arabic",
+    "sv": "swedish",
+    "hi": "hindi",
+    "yue": "cantonese",
+    "vi": "vietnamese",
+    "uk": "ukrainian",
+    "id": "indonesian",
+}
+
+
+def _timestamp(ms: int, separator: str) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def to_srt(result: Transcription) -> str:
+    blocks = [
+        f"{n}\n{_timestamp(s.start_ms, ',')} --> {_timestamp(s.end_ms, ',')}\n{s.text}\n"
+        for n, s in enumerate(result.segments, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def to_vtt(result: Transcription) -> str:
+    cues = [f"{_timestamp(s.start_ms, '.')} --> {_timestamp(s.end_ms, '.')}\n{s.text}\n" for s in result.segments]
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def to_verbose_json(result: Transcription, *, segments: bool = True, words: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task": "transcribe",
+        "language": LANGUAGE_NAMES.get(result.language or "", result.language),
+        "duration": result.duration_ms / 1000,
+        "text": result.text,
+    }
+    if segments:
+        body["segments"] = [
+            {
+                "id": n,
+                "seek": 0,
+                "start": s.start_ms / 1000,
+                "end": s.end_ms / 1000,
+                "text": s.text,
+                "tokens": [],
+                "temperature": 0.0,
+                "avg_logprob": None,
+                "compression_ratio": None,
+                "no_speech_prob": None,
+            }
+            for n, s in enumerate(result.segments)
+        ]
+    if words:
+        body["words"] = [
+            {"word": w.text.strip(), "start": w.start_ms / 1000, "end": w.end_ms / 1000} for s in result.segments for w in s.words
+        ]
+    return body

@@ -1,0 +1,210 @@
+"""Streaming recognition over a WebSocket.
+
+Client → server: binary frames of little-endian int16 PCM (mono, `sample_rate` from the query),
+and JSON text frames `{"type": "flush"}` (end the current utterance now) or `{"type": "end"}`
+(finish everything, then the server closes).
+Server → client, JSON: `ready`; `partial` hypotheses of the utterance in progress at least every
+STT_PARTIAL_INTERVAL_MS of speech (skipped when the service is saturated); one `final` per
+utterance at each VAD endpoint, decoded again over the whole utterance with word timings. A
+segment id is the same for an utterance's partials and its final; times are milliseconds from the
+stream start plus `offset_ms`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
+
+from shared.audio import AudioError, pcm16_to_float
+from shared.service_auth import credential_from, verify_service_key
+from stt_service.engines.base import Clip
+from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
+from stt_service.scheduler import Overloaded, Priority, Scheduler
+from stt_service.settings import STTSettings
+from stt_service.transcriber import to_segments
+from stt_service.vad import SAMPLE_RATE, Endpointer, VadParams
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["streaming"])
+PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for the VAD's padding
+
+
+class StreamSession:
+    def __init__(
+        self, scheduler: Scheduler, settings: STTSettings, language: LanguageRequest, *, stream_id: str, offset_ms: int, send: Any
+    ) -> None:
+        self._scheduler = scheduler
+        self._language = language
+        self._send = send
+        self._id = stream_id
+        self._offset_ms = offset_ms
+        self._endpointer = Endpointer(VadParams(), settings.stt_endpoint_silence_ms, settings.stt_max_utterance_s)
+        self._partial_every = int(settings.stt_partial_interval_ms * SAMPLE_RATE / 1000)
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # absolute sample index of _buffer[0]
+        self._utterance = 0
+        self._utterance_start = 0
+        self._next_partial_at = 0
+        self._partial_task: asyncio.Task[None] | None = None
+        self._last_final: asyncio.Task[None] | None = None
+
+    def _ms(self, sample: int) -> int:
+        return self._offset_ms + sample * 1000 // SAMPLE_RATE
+
+    def _segment_id(self) -> str:
+        return f"{self._id}-{self._utterance:05d}"
+
+    def _slice(self, start: int, end: int) -> np.ndarray:
+        return self._buffer[max(0, start - self._buffer_start) : max(0, end - self._buffer_start)].copy()
+
+    async def feed(self, audio: np.ndarray) -> None:
+        self._buffer = np.concatenate([self._buffer, audio])
+        for kind, sample in self._endpointer.feed(audio):
+            if kind == "start":
+                self._utterance_start = sample
+                self._next_partial_at = sample + self._partial_every
+            else:
+                self._finalize(sample)
+        position = self._endpointer.position
+        if self._endpointer.in_speech and position >= self._next_partial_at:
+            self._next_partial_at = position + self._partial_every
+            if self._partial_task is None or self._partial_task.done():
+                self._partial_task = asyncio.create_task(self._partial(self._utterance, self._utterance_start, position))
+        # Keep only what a future utterance (or the one in progress) can still need.
+        keep_from = (self._utterance_start if self._endpointer.in_speech else position) - PREROLL
+        if keep_from > self._buffer_start:
+            self._buffer = self._buffer[keep_from - self._buffer_start :]
+            self._buffer_start = keep_from
+
+    async def _partial(self, utterance: int, start: int, end: int) -> None:
+        clip = Clip(self._slice(start, end), language=self._language.code, word_timestamps=False, beam_size=1)
+        try:
+            (result,) = await self._scheduler.transcribe([clip], Priority.partial)
+        except Overloaded:
+            return  # partials are best effort; the final will come
+        if utterance != self._utterance:
+            return  # that utterance has ended; its final supersedes this
+        text = "".join(s.text for s in to_segments(result, 0, self._language.chinese_conversion, "")).strip()
+        if text:
+            await self._send(
+                {
+                    "type": "partial",
+                    "segment_id": self._segment_id(),
+                    "start_ms": self._ms(start),
+                    "end_ms": self._ms(end),
+                    "text": text,
+                    "language": result.language,
+                }
+            )
+
+    def _finalize(self, end: int) -> None:
+        segment_id, start = self._segment_id(), self._utterance_start
+        clip = Clip(self._slice(start, end), language=self._language.code, word_timestamps=True)
+        self._utterance += 1
+        previous = self._last_final
+        self._last_final = asyncio.create_task(self._final(segment_id, start, end, clip, previous))
+
+    async def _final(self, segment_id: str, start: int, end: int, clip: Clip, previous: asyncio.Task[None] | None) -> None:
+        (result,) = await self._scheduler.transcribe([clip], Priority.final)
+        if self._language.code is None:  # hold the stream to the first detected language
+            self._language = LanguageRequest(result.language, self._language.chinese_conversion)
+        segments = to_segments(result, self._ms(start), self._language.chinese_conversion, "")
+        if previous is not None:
+            await previous  # finals leave in utterance order
+        await self._send(
+            {
+                "type": "final",
+                "segment_id": segment_id,
+                "start_ms": self._ms(start),
+                "end_ms": self._ms(end),
+                "text": " ".join(s.text for s in segments).strip()
+                if result.language not in {"zh", "ja", "yue"}
+                else "".join(s.text for s in segments),
+                "language": result.language,
+                "words": [w.model_dump() for s in segments for w in s.words],
+            }
+        )
+
+    def flush(self) -> None:
+        for _kind, sample in self._endpointer.flush():
+            self._finalize(sample)
+
+    async def finish(self) -> None:
+        self.flush()
+        if self._partial_task:
+            self._partial_task.cancel()
+        if self._last_final:
+            await self._last_final
+
+
+@router.websocket("/v1/stream")
+async def stream(
+    websocket: WebSocket, language: str | None = None, sample_rate: int = 16000, offset_ms: int = 0, stream_id: str | None = None
+) -> None:
+    app = websocket.app
+    settings: STTSettings = app.state.settings
+    # Accept first, so a refused client learns why from the close reason.
+    await websocket.accept()
+    if not hasattr(app.state, "scheduler"):
+        await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER, reason="model is loading")
+        return
+    try:
+        verify_service_key(credential_from(websocket.headers), settings.service_keys)
+        lang = parse_language(
+            language or settings.stt_default_language or None,
+            supported=app.state.engine.languages,
+            default_script=settings.stt_chinese_script,
+        )
+        if not 8000 <= sample_rate <= 48000:
+            raise ValueError(f"unsupported sample_rate {sample_rate}")
+    except (UnsupportedLanguage, ValueError) as exc:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(exc)[:120])
+        return
+    except HTTPException as exc:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(exc.detail))
+        return
+    send_lock = asyncio.Lock()
+
+    async def send(message: dict[str, Any]) -> None:
+        async with send_lock:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.send_text(json.dumps(message, ensure_ascii=False))
+
+    session = StreamSession(
+        app.state.scheduler, settings, lang, stream_id=stream_id or uuid.uuid4().hex[:8], offset_ms=offset_ms, send=send
+    )
+    await send({"type": "ready", "engine": app.state.engine.name, "model": app.state.engine.model, "sample_rate": sample_rate})
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is not None:
+                try:
+                    await session.feed(pcm16_to_float(message["bytes"], sample_rate))
+                except AudioError as exc:
+                    await send({"type": "error", "message": str(exc)})
+                continue
+            try:
+                control = json.loads(message.get("text") or "{}")
+            except json.JSONDecodeError:
+                await send({"type": "error", "message": "text frames must be JSON"})
+                continue
+            if control.get("type") == "flush":
+                session.flush()
+            elif control.get("type") == "end":
+                await session.finish()
+                await send({"type": "end"})
+                await websocket.close()
+                return
+            else:
+                await send({"type": "error", "message": f"unknown control message {control.get('type')!r}"})
+    except WebSocketDisconnect:
+        pass
+    await session.finish()

