@@ -17,6 +17,16 @@ ENGLISH = [
     ("en-us+m3", "We agreed to hire two more engineers for the platform team."),
 ]
 
+# The evaluation set the STT benchmark scores (ENGLISH plus more voices and sentences).
+EVAL_ENGLISH = [
+    *ENGLISH,
+    ("en-gb", "Action item for Maria: compare the three vendor proposals by next Monday."),
+    ("en-us+f2", "The customer reported that the login page times out on mobile devices."),
+    ("en-gb+m2", "Let's move the design review to the second week of March."),
+    ("en-us+f4", "Revenue grew eight percent compared with the same quarter last year."),
+    ("en-gb+m4", "I will share the slides and the recording after this call."),
+]
+
 
 def synth(text: str, voice: str = "en-us", speed: int = 150, pitch: int = 50) -> np.ndarray:
     wav = subprocess.run(

@@ -1,0 +1,65 @@
+"""Shared by the benchmarks: start a real service process, percentiles, peak memory, results."""
+
+from __future__ import annotations
+
+import json
+import platform
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devstack.components import StackPorts, StackSecrets, python_service, service_env
+from devstack.procs import free_port
+from shared.service_auth import service_header
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@contextmanager
+def running_service(module: str, port_var: str, env: dict[str, str]) -> Iterator[tuple[str, dict[str, str], int]]:
+    """(url, auth headers, pid) of a fresh service process, stopped afterwards."""
+    keys = StackSecrets()
+    port = free_port()
+    proc = python_service(module, module, {**service_env(StackPorts(), keys), port_var: str(port), **env},
+                          f"http://127.0.0.1:{port}/health/ready", Path(tempfile.mkdtemp(prefix="bench-")))
+    proc.start().wait_ready()
+    try:
+        assert proc.pid is not None
+        yield f"http://127.0.0.1:{port}", service_header("api", keys.service_keys), proc.pid
+    finally:
+        proc.stop()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a running process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 3) if values else float("nan")
+
+
+def write_results(name: str, results: dict[str, Any], table: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    meta = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, "
+            f"{_cpus()} CPU cores, {platform.python_implementation()} {platform.python_version()}"}
+    (RESULTS / f"{name}.json").write_text(json.dumps({**meta, **results}, indent=2) + "\n")
+    lines = [f"### {name} ({meta['date']}, {meta['machine']})", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
