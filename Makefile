@@ -48,7 +48,7 @@ bench: setup
 lint: setup
 	@.tools/bin/uv run --frozen --project . ruff check .
 	@.tools/bin/uv run --frozen --project . ruff format --check .
-	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service tests
+	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service tests bench
 
 clean: down
 	rm -rf .run

@@ -6,7 +6,7 @@ import json
 import platform
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,13 @@ def running_service(module: str, port_var: str, env: dict[str, str]) -> Iterator
     """(url, auth headers, pid) of a fresh service process, stopped afterwards."""
     keys = StackSecrets()
     port = free_port()
-    proc = python_service(module, module, {**service_env(StackPorts(), keys), port_var: str(port), **env},
-                          f"http://127.0.0.1:{port}/health/ready", Path(tempfile.mkdtemp(prefix="bench-")))
+    proc = python_service(
+        module,
+        module,
+        {**service_env(StackPorts(), keys), port_var: str(port), **env},
+        f"http://127.0.0.1:{port}/health/ready",
+        Path(tempfile.mkdtemp(prefix="bench-")),
+    )
     proc.start().wait_ready()
     try:
         assert proc.pid is not None
@@ -47,13 +52,15 @@ def pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 3) if values else float("nan")
 
 
-def write_results(name: str, results: dict[str, Any], table: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+def write_results(name: str, results: dict[str, Any], table: Sequence[Sequence[object]], header: tuple[str, ...]) -> None:
     RESULTS.mkdir(exist_ok=True)
-    meta = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, "
-            f"{_cpus()} CPU cores, {platform.python_implementation()} {platform.python_version()}"}
+    meta = {
+        "benchmark": name,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.machine()}, {_cpus()} CPU cores, {platform.python_implementation()} {platform.python_version()}",
+    }
     (RESULTS / f"{name}.json").write_text(json.dumps({**meta, **results}, indent=2) + "\n")
-    lines = [f"### {name} ({meta['date']}, {meta['machine']})", "", "| " + " | ".join(header) + " |",
-             "|" + "---|" * len(header)]
+    lines = [f"### {name} ({meta['date']}, {meta['machine']})", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -13,7 +13,7 @@ import aiohttp
 import httpx
 import numpy as np
 
-from bench.common import peak_rss_mb, pct, running_service, write_results
+from bench.common import pct, peak_rss_mb, running_service, write_results
 from shared.audio import SAMPLE_RATE, float_to_pcm16
 from tests.speech import EVAL_ENGLISH, conversation, silence, synth, wav_bytes, wer
 
@@ -24,14 +24,16 @@ LIVE_STREAMS = [1, 4, 8]
 
 async def post(client: httpx.AsyncClient, url: str, auth: dict[str, str], audio: np.ndarray) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
-    response = await client.post(f"{url}/transcribe", content=wav_bytes(audio), headers={**auth, "Content-Type": "audio/wav"},
-                                 params={"language": "en"})
+    response = await client.post(
+        f"{url}/transcribe", content=wav_bytes(audio), headers={**auth, "Content-Type": "audio/wav"}, params={"language": "en"}
+    )
     response.raise_for_status()
     return time.perf_counter() - started, response.json()
 
 
 async def throughput(url: str, auth: dict[str, str], utterance: np.ndarray, clients: int, rounds: int = 3) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=600) as client:
+
         async def worker() -> None:
             for _ in range(rounds):
                 await post(client, url, auth, utterance)
@@ -40,16 +42,23 @@ async def throughput(url: str, auth: dict[str, str], utterance: np.ndarray, clie
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - started
     audio_s = clients * rounds * utterance.size / SAMPLE_RATE
-    return {"clients": clients, "audio_s": round(audio_s, 1), "wall_s": round(wall, 2), "aggregate_rtf": round(wall / audio_s, 3),
-            "x_realtime": round(audio_s / wall, 1)}
+    return {
+        "clients": clients,
+        "audio_s": round(audio_s, 1),
+        "wall_s": round(wall, 2),
+        "aggregate_rtf": round(wall / audio_s, 3),
+        "x_realtime": round(audio_s / wall, 1),
+    }
 
 
 async def live_stream(url: str, auth: dict[str, str], audio: np.ndarray, ends_s: list[float]) -> dict[str, Any]:
     finals: list[float] = []
     partials = 0
     frame = SAMPLE_RATE // 50
-    async with aiohttp.ClientSession() as session, session.ws_connect(url.replace("http", "ws") + "/v1/stream",
-                                                                       params={"language": "en"}, headers=auth) as ws:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url.replace("http", "ws") + "/v1/stream", params={"language": "en"}, headers=auth) as ws,
+    ):
         await ws.receive()
         started = time.monotonic()
 
@@ -78,17 +87,22 @@ async def live(url: str, auth: dict[str, str], streams: int) -> dict[str, Any]:
     audio, utterances = conversation([(v, t) for v, t in EVAL_ENGLISH[:4]], gap_s=1.2)
     results = await asyncio.gather(*(live_stream(url, auth, audio, [u.end_s for u in utterances]) for _ in range(streams)))
     lags = [lag for r in results for lag in r["final_lag_s"]]
-    return {"streams": streams, "audio_s_each": round(audio.size / SAMPLE_RATE, 1),
-            "finals": sum(r["finals"] for r in results), "expected_finals": streams * len(utterances),
-            "partials_per_stream": round(sum(r["partials"] for r in results) / streams, 1),
-            "final_lag_p50_s": pct(lags, 50), "final_lag_p95_s": pct(lags, 95)}
+    return {
+        "streams": streams,
+        "audio_s_each": round(audio.size / SAMPLE_RATE, 1),
+        "finals": sum(r["finals"] for r in results),
+        "expected_finals": streams * len(utterances),
+        "partials_per_stream": round(sum(r["partials"] for r in results) / streams, 1),
+        "final_lag_p50_s": pct(lags, 50),
+        "final_lag_p95_s": pct(lags, 95),
+    }
 
 
 async def bench_model(model: str) -> dict[str, Any]:
     with running_service("stt_service", "STT_PORT", {"STT_WHISPER_MODEL": model}) as (url, auth, pid):
-        info = httpx.get(f"{url}/info").json()
         evals = [(text, np.concatenate([silence(0.3), synth(text, voice), silence(0.3)])) for voice, text in EVAL_ENGLISH]
         async with httpx.AsyncClient(timeout=600) as client:
+            info = (await client.get(f"{url}/info")).json()
             # WER on the evaluation set, one request each.
             hypotheses = [(await post(client, url, auth, audio))[1]["text"] for _, audio in evals]
             # Single stream over a ~1 minute meeting.
@@ -101,12 +115,19 @@ async def bench_model(model: str) -> dict[str, Any]:
         streams = [await live(url, auth, n) for n in LIVE_STREAMS]
         refs = " ".join(t for t, _ in evals)
         return {
-            "engine": info["engine"], "model": info["model"], "device": info["device"],
+            "engine": info["engine"],
+            "model": info["model"],
+            "device": info["device"],
             "wer": round(wer(refs, " ".join(hypotheses)), 4),
-            "single_stream": {"audio_s": round(meeting.size / SAMPLE_RATE, 1), "wall_s": round(elapsed, 2),
-                              "rtf": round(elapsed / (meeting.size / SAMPLE_RATE), 3)},
+            "single_stream": {
+                "audio_s": round(meeting.size / SAMPLE_RATE, 1),
+                "wall_s": round(elapsed, 2),
+                "rtf": round(elapsed / (meeting.size / SAMPLE_RATE), 3),
+            },
             "latency_5s_utterance": {"p50_s": pct(latencies, 50), "p95_s": pct(latencies, 95)},
-            "concurrency": scaling, "live_streams": streams, "peak_rss_mb": peak_rss_mb(pid),
+            "concurrency": scaling,
+            "live_streams": streams,
+            "peak_rss_mb": peak_rss_mb(pid),
         }
 
 
@@ -116,10 +137,28 @@ def main() -> None:
     for r in results.values():
         agg = {c["clients"]: c["aggregate_rtf"] for c in r["concurrency"]}
         lag = {s["streams"]: f"{s['final_lag_p50_s']}/{s['final_lag_p95_s']}" for s in r["live_streams"]}
-        table.append((f"{r['engine']} {r['model']} ({r['device']})", r["single_stream"]["rtf"],
-                      f"{r['latency_5s_utterance']['p50_s']} / {r['latency_5s_utterance']['p95_s']}",
-                      " / ".join(str(agg[n]) for n in CONCURRENCY), " / ".join(lag[n] for n in LIVE_STREAMS),
-                      r["peak_rss_mb"], f"{r['wer']:.1%}"))
-    write_results("stt", {"results": results}, table,
-                  ("engine", "RTF 1 stream", "5 s utterance p50 / p95 (s)", "aggregate RTF 1/2/4/8 clients",
-                   "live final lag p50/p95 (s), 1/4/8 streams", "peak RSS (MB)", "WER"))
+        table.append(
+            (
+                f"{r['engine']} {r['model']} ({r['device']})",
+                r["single_stream"]["rtf"],
+                f"{r['latency_5s_utterance']['p50_s']} / {r['latency_5s_utterance']['p95_s']}",
+                " / ".join(str(agg[n]) for n in CONCURRENCY),
+                " / ".join(lag[n] for n in LIVE_STREAMS),
+                r["peak_rss_mb"],
+                f"{r['wer']:.1%}",
+            )
+        )
+    write_results(
+        "stt",
+        {"results": results},
+        table,
+        (
+            "engine",
+            "RTF 1 stream",
+            "5 s utterance p50 / p95 (s)",
+            "aggregate RTF 1/2/4/8 clients",
+            "live final lag p50/p95 (s), 1/4/8 streams",
+            "peak RSS (MB)",
+            "WER",
+        ),
+    )

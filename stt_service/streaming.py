@@ -23,12 +23,12 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, st
 
 from shared.audio import AudioError, pcm16_to_float
 from shared.service_auth import credential_from, verify_service_key
+from shared.vad import SAMPLE_RATE, Endpointer, VadParams
 from stt_service.engines.base import Clip
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
 from stt_service.scheduler import Overloaded, Priority, Scheduler
 from stt_service.settings import STTSettings
 from stt_service.transcriber import to_segments
-from stt_service.vad import SAMPLE_RATE, Endpointer, VadParams
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])

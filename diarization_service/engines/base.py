@@ -1,0 +1,47 @@
+"""The engine interface: speaker turns for a recording, and speaker embeddings for clips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SpeakerHints:
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+
+@dataclass
+class Turn:
+    start_ms: int
+    end_ms: int
+    speaker: str
+
+
+@dataclass
+class Diarization:
+    turns: list[Turn] = field(default_factory=list)  # may overlap (two people at once)
+    exclusive: list[Turn] = field(default_factory=list)  # one speaker at a time, for aligning words
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted({t.speaker for t in self.turns})
+
+
+class Engine(Protocol):
+    name: str
+    model: str
+    device: str
+    embedding_dim: int
+
+    def diarize(self, audio: np.ndarray, hints: SpeakerHints) -> Diarization:
+        """Blocking; 16 kHz mono float32."""
+        ...
+
+    def embed(self, clips: list[np.ndarray]) -> np.ndarray:
+        """One L2-normalised vector per clip, shape (len(clips), embedding_dim). Blocking."""
+        ...
