@@ -198,9 +198,8 @@ class EmbeddedEngine:
 
     def _cluster(self, x: np.ndarray, windows: list[tuple[int, int]], hints: SpeakerHints) -> np.ndarray:
         durations = np.array([(b - a) / SAMPLE_RATE for a, b in windows])
-        # Short windows are noisy, so they do not shape the clusters, unless a speaker count is
-        # given: then someone who only said "Right." must still be found.
-        reliable = durations >= (0 if hints.num_speakers or hints.min_speakers else RELIABLE_S)
+        # Short windows are noisy: they do not shape the clusters, they join them afterwards.
+        reliable = durations >= RELIABLE_S
         if reliable.sum() < 2:
             reliable = np.ones_like(reliable)
         core = x[reliable]
