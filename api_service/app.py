@@ -6,12 +6,15 @@ from contextlib import asynccontextmanager
 import redis.asyncio as redis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import text
 
 from api_service import __version__
+from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.livekit_access import AgentDispatcher
-from api_service.routes import livekit
+from api_service.routes import auth, internal, livekit, realtime, sessions
 from api_service.settings import APISettings
 from shared.service import create_service_app
+from shared.service_auth import require_service
 
 
 def create_app(settings: APISettings | None = None) -> FastAPI:
@@ -21,23 +24,40 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.database_auto_migrate:
+            await migrate(settings.database_url)
+        engine = make_engine(settings.database_url)
+        app.state.sessionmaker = sessionmaker(engine)
         app.state.redis = redis.from_url(settings.redis_url)
         app.state.dispatcher = AgentDispatcher(settings)
+
+        async def database() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        app.state.health.add_check("database", database)
         app.state.health.add_check("redis", app.state.redis.ping)
         yield
         await app.state.dispatcher.aclose()
         await app.state.redis.aclose()
+        await engine.dispose()
 
     app = create_service_app(
         name="api",
         version=__version__,
         settings=settings,
         lifespan=lifespan,
-        info=lambda: {"livekit_url": settings.livekit_public_url or settings.livekit_url, "agent_name": settings.agent_name},
+        info=lambda: {
+            "livekit_url": settings.livekit_public_url or settings.livekit_url,
+            "agent_name": settings.agent_name,
+            "database": settings.database_url.split("://")[0],
+        },
     )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
         )
-    app.include_router(livekit.router)
+    for router in (auth.router, sessions.router, livekit.router, realtime.router):
+        app.include_router(router)
+    app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
     return app

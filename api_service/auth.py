@@ -1,39 +1,106 @@
-"""User authentication: every request carries a bearer JWT whose signature, expiry and audience
-are verified (HS256 with the project's secret, the shape Supabase Auth issues)."""
+"""User authentication. Every request carries a bearer JWT whose signature, expiry and audience
+are verified: HS256 with the project secret (local accounts, and Supabase projects' legacy JWT
+secret), or RS256/ES256 against a JWKS (Supabase's asymmetric keys). Local accounts issue tokens
+of the same shape, so switching to Supabase Auth changes configuration, not code."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.db.models import User
+from api_service.deps import db
+from api_service.settings import APISettings
 
 _bearer = HTTPBearer(auto_error=False)
+_hasher = PasswordHasher()
+ISSUER = "intrascribe"
 
 
 @dataclass(frozen=True)
-class User:
+class CurrentUser:
     id: str
     email: str | None = None
 
 
-def current_user(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
-    if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    settings = request.app.state.settings
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
     try:
-        claims = jwt.decode(
-            credentials.credentials,
-            settings.auth_jwt_secret,
-            algorithms=["HS256"],
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+def issue_token(settings: APISettings, user_id: str, email: str | None) -> tuple[str, int]:
+    now = int(time.time())
+    claims = {
+        "sub": user_id,
+        "email": email,
+        "aud": settings.auth_jwt_audience,
+        "role": "authenticated",
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + settings.auth_token_ttl_s,
+    }
+    return jwt.encode(claims, settings.auth_jwt_secret, algorithm="HS256"), settings.auth_token_ttl_s
+
+
+@cache
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def decode_token(settings: APISettings, token: str) -> dict[str, object]:
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        if algorithm == "HS256":
+            key: Any = settings.auth_jwt_secret
+        elif algorithm in {"RS256", "ES256"} and settings.auth_jwks_url:
+            key = (await asyncio.to_thread(_jwks_client(settings.auth_jwks_url).get_signing_key_from_jwt, token)).key
+        else:
+            raise _unauthorized(f"unsupported token algorithm {algorithm!r}")
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[str(algorithm)],
             audience=settings.auth_jwt_audience,
             options={"require": ["exp", "sub"]},
+            leeway=10,
         )
     except jwt.ExpiredSignatureError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token expired", headers={"WWW-Authenticate": "Bearer"}) from None
-    except jwt.InvalidTokenError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
-        ) from None
-    return User(id=str(claims["sub"]), email=claims.get("email"))
+        raise _unauthorized("token expired") from None
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        raise _unauthorized(f"invalid token: {exc}") from None
+
+
+async def current_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer), session: AsyncSession = Depends(db)
+) -> CurrentUser:
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    claims = await decode_token(request.app.state.settings, credentials.credentials)
+    user = CurrentUser(id=str(claims["sub"]), email=str(claims["email"]) if claims.get("email") else None)
+    # Users of an external identity provider get their row on first sight.
+    if await session.get(User, user.id) is None:
+        session.add(User(id=user.id, email=None))
+        await session.commit()
+    return user

@@ -14,10 +14,6 @@ from api_service.settings import APISettings
 log = logging.getLogger(__name__)
 
 
-def room_name_for(session_id: str) -> str:
-    return f"intrascribe-{session_id}"
-
-
 def participant_token(
     settings: APISettings, *, room: str, identity: str, name: str, metadata: dict[str, str] | None = None
 ) -> str:

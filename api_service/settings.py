@@ -11,9 +11,20 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # LiveKit URL handed to browsers and devices (the agent and API use LIVEKIT_URL).
     livekit_public_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # SQLAlchemy async URL: embedded SQLite by default; PostgreSQL (or Supabase's Postgres) as
+    # postgresql+asyncpg://user:pass@host:5432/db
+    database_url: str = "sqlite+aiosqlite:///data/intrascribe.db"
+    # Apply Alembic migrations at start-up.
+    database_auto_migrate: bool = True
     # Secret for verifying HS256 user tokens (local accounts and Supabase projects). Required.
     auth_jwt_secret: str = ""
     auth_jwt_audience: str = "authenticated"
+    # JWKS of an external identity provider for RS256/ES256 tokens (Supabase: https://<project>.supabase.co/auth/v1/.well-known/jwks.json).
+    auth_jwks_url: str = ""
+    # Lifetime of tokens issued to local accounts.
+    auth_token_ttl_s: int = 86400
+    # Log-in and sign-up attempts per client address per minute.
+    auth_rate_limit_per_minute: int = 10
     # Lifetime of a LiveKit participant token.
     livekit_token_ttl_s: int = 3600
     cors_origins: list[str] = Field(default_factory=list)

@@ -24,7 +24,7 @@ from tests.speech import meeting, wav_bytes
 SEEDS = (1, 2, 3)
 
 
-def reference_of(turns: list) -> Annotation:  # type: ignore[type-arg]
+def reference_of(turns: list[Any]) -> Annotation:
     ref = Annotation()
     for t in turns:
         ref[Segment(t.start_s, t.end_s)] = t.speaker
@@ -53,7 +53,13 @@ def main() -> None:
         for seed in SEEDS:
             audio, turns = meeting(speakers, 16, seed=1000 * speakers + seed)
             cases.append((f"synthetic-{speakers}spk", audio, reference_of(turns)))
-    cases.append(("real-2spk (pyannote sample)", decode_audio(Path(sample / "sample.wav")), load_rttm(str(sample / "sample.rttm"))["sample"]))
+    cases.append(
+        (
+            "real-2spk (pyannote sample)",
+            decode_audio(Path(sample / "sample.wav")),
+            load_rttm(str(sample / "sample.rttm"))["sample"],
+        )
+    )
 
     rows: dict[str, dict[str, list[float]]] = {}
     with running_service("diarization_service", "DIARIZATION_PORT", {}) as (url, auth, pid):
@@ -92,15 +98,30 @@ def main() -> None:
         for name, r in rows.items()
     ]
     table.append(("one-speaker baseline on the real sample", f"{baseline:.1%}", "", ""))
-    table.append((f"60-min synthetic, 4 spk ({hour.size / SAMPLE_RATE / 60:.0f} min)", f"{hour_der:.1%}", "",
-                  f"{hour_body['num_speakers']} found"))
+    table.append(
+        (
+            f"60-min synthetic, 4 spk ({hour.size / SAMPLE_RATE / 60:.0f} min)",
+            f"{hour_der:.1%}",
+            "",
+            f"{hour_body['num_speakers']} found",
+        )
+    )
     results = {
-        "engine": "embedded", "der_collar_s": 0.25,
+        "engine": "embedded",
+        "der_collar_s": 0.25,
         "cases": {name: {k: [round(v, 4) for v in vals] for k, vals in r.items()} for name, r in rows.items()},
-        "one_speaker_baseline_real": round(baseline, 4), "rtf": round(processing / audio_s, 4),
-        "hour": {"audio_s": round(hour.size / SAMPLE_RATE, 1), "wall_s": round(hour_s, 1), "rtf": round(hour_s / (hour.size / SAMPLE_RATE), 4),
-                 "der": round(hour_der, 4), "speakers_found": hour_body["num_speakers"]},
+        "one_speaker_baseline_real": round(baseline, 4),
+        "rtf": round(processing / audio_s, 4),
+        "hour": {
+            "audio_s": round(hour.size / SAMPLE_RATE, 1),
+            "wall_s": round(hour_s, 1),
+            "rtf": round(hour_s / (hour.size / SAMPLE_RATE), 4),
+            "der": round(hour_der, 4),
+            "speakers_found": hour_body["num_speakers"],
+        },
         "peak_rss_mb": peak,
     }
-    table.append((f"RTF {results['rtf']} (short files), {results['hour']['rtf']} (60 min: {hour_s:.0f} s); peak RSS {peak} MB", "", "", ""))
+    table.append(
+        (f"RTF {results['rtf']} (short files), {results['hour']['rtf']} (60 min: {hour_s:.0f} s); peak RSS {peak} MB", "", "", "")
+    )
     write_results("diarization", results, table, ("embedded engine", "DER, count unknown", "DER, count given", "count found"))

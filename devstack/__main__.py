@@ -60,7 +60,8 @@ def running_pids(state: dict) -> dict[str, int]:
 
 def build_processes(ports: StackPorts, keys: StackSecrets) -> dict[str, ManagedProcess]:
     config = dotenv()
-    extra = {k: v for k, v in config.items() if k in {"AUTH_JWT_SECRET", "SERVICE_KEYS"} and v}
+    extra = {k: v for k, v in config.items() if k in {"AUTH_JWT_SECRET", "SERVICE_KEYS", "DATABASE_URL"} and v}
+    extra.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{RUN_DIR / 'data' / 'intrascribe.db'}")
     procs = {"redis": redis_server(ports.redis, RUN_DIR / "redis", persist=True), "livekit": livekit_server(ports, LOGS)}
     procs["redis"].log_path = LOGS / "redis.log"
     procs.update(service_processes(ports, keys, LOGS, extra))

@@ -180,7 +180,7 @@ def python_service(
 def service_processes(
     ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None
 ) -> dict[str, ManagedProcess]:
-    env = {**service_env(ports, keys), **(extra_env or {})}
+    env = {**service_env(ports, keys), "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'intrascribe.db'}", **(extra_env or {})}
     url = "http://127.0.0.1:{}/health/ready".format
     return {
         "stt": python_service("stt", "stt_service", env, url(ports.stt), workdir),

@@ -67,9 +67,18 @@ async def _publish_tone(source: rtc.AudioSource, stop: asyncio.Event, hz: float 
 
 
 async def test_two_clients_meet_and_the_agent_joins(stack: Servers) -> None:
-    first = _details(stack, stack.user_token("alice-id", "alice@example.com")).json()
-    second = _details(stack, stack.user_token("bob-id", "bob@example.com"), session_id=first["sessionId"]).json()
-    assert second["roomName"] == first["roomName"]
+    alice_token = stack.user_token("alice-id", "alice@example.com")
+    first = _details(stack, alice_token).json()
+    async with httpx.AsyncClient() as client:
+        session = (
+            await client.get(
+                f"{stack.url('api')}/api/v1/sessions/{first['sessionId']}", headers={"Authorization": f"Bearer {alice_token}"}
+            )
+        ).json()
+    bob_token = stack.user_token("bob-id", "bob@example.com")
+    assert _details(stack, bob_token, session_id=first["sessionId"]).status_code == 404  # not invited
+    second = _details(stack, bob_token, session_id=first["sessionId"], invite_code=session["invite_code"]).json()
+    assert second["roomName"] == first["roomName"] == session["room_name"]
 
     alice, bob = rtc.Room(), rtc.Room()
     heard = asyncio.get_running_loop().create_future()

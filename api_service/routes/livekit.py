@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import hmac
 import logging
-import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import User, current_user
-from api_service.livekit_access import participant_token, room_name_for
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import MeetingSession
+from api_service.deps import db, not_found
+from api_service.livekit_access import participant_token
+from api_service.routes.sessions import check_template
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
@@ -16,8 +21,10 @@ router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
 class ConnectionRequest(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    # Join an existing session's room (an invite link) instead of starting a new one.
-    session_id: uuid.UUID | None = None
+    template_id: str | None = Field(default=None, max_length=36)
+    # Join an existing session: your own, or another user's with its invite code.
+    session_id: str | None = Field(default=None, max_length=36)
+    invite_code: str | None = Field(default=None, max_length=64)
     participant_name: str | None = Field(default=None, max_length=100)
 
 
@@ -30,23 +37,46 @@ class ConnectionDetails(BaseModel):
 
 
 @router.post("/connection-details", response_model=ConnectionDetails)
-async def connection_details(body: ConnectionRequest, request: Request, user: User = Depends(current_user)) -> ConnectionDetails:
+async def connection_details(
+    body: ConnectionRequest,
+    request: Request,
+    user: Annotated[CurrentUser, Depends(current_user)],
+    session: Annotated[AsyncSession, Depends(db)],
+) -> ConnectionDetails:
     settings = request.app.state.settings
-    session_id = str(body.session_id or uuid.uuid4())
-    room = room_name_for(session_id)
-    name = body.participant_name or user.email or f"user-{user.id[:8]}"
+    if body.session_id:
+        row = await session.get(MeetingSession, body.session_id)
+        invited = row is not None and body.invite_code is not None and hmac.compare_digest(row.invite_code, body.invite_code)
+        if row is None or (row.user_id != user.id and not invited):
+            raise not_found()
+        if row.status in ("completed", "failed"):
+            raise HTTPException(status.HTTP_409_CONFLICT, f"the session is {row.status}")
+    else:
+        await check_template(session, body.template_id, user.id)
+        row = MeetingSession(
+            user_id=user.id,
+            title=body.title or "Live meeting",
+            language=body.language,
+            template_id=body.template_id,
+            source="live",
+        )
+        session.add(row)
+        await session.commit()
     try:
-        await request.app.state.dispatcher.ensure_dispatched(room, session_id, new_room=body.session_id is None)
+        await request.app.state.dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
     except Exception as exc:
-        log.error("agent dispatch to %s failed: %s", room, exc)
+        log.error("agent dispatch to %s failed: %s", row.room_name, exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}
         ) from exc
-    token = participant_token(settings, room=room, identity=f"user-{user.id}", name=name, metadata={"session_id": session_id})
+    name = body.participant_name or user.email or f"user-{user.id[:8]}"
+    token = participant_token(
+        settings, room=row.room_name, identity=f"user-{user.id}", name=name, metadata={"session_id": row.id}
+    )
     return ConnectionDetails(
         serverUrl=settings.livekit_public_url or settings.livekit_url,
-        roomName=room,
+        roomName=row.room_name,
         participantName=name,
         participantToken=token,
-        sessionId=session_id,
+        sessionId=row.id,
     )

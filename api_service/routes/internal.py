@@ -1,0 +1,77 @@
+"""Routes for our own services (per-service credentials, not user tokens): the agent writes
+final segments and status changes here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service import realtime, transcripts
+from api_service.db.models import MeetingSession
+from api_service.deps import db, not_found
+from api_service.routes.sessions import change_status
+from api_service.schemas import SegmentIn
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"])
+DB = Annotated[AsyncSession, Depends(db)]
+
+
+class SegmentBatch(BaseModel):
+    segments: list[SegmentIn] = Field(max_length=500)
+
+
+class StatusChange(BaseModel):
+    status: str = Field(pattern="^(live|processing|completed|failed)$")
+    error: str | None = Field(default=None, max_length=2000)
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
+async def _session(session: AsyncSession, session_id: str) -> MeetingSession:
+    row = await session.get(MeetingSession, session_id)
+    if row is None:
+        raise not_found()
+    return row
+
+
+@router.get("/sessions/{session_id}")
+async def session_info(session_id: str, session: DB) -> dict[str, object]:
+    row = await _session(session, session_id)
+    return {
+        "id": row.id,
+        "user_id": row.user_id,
+        "language": row.language,
+        "status": row.status,
+        "title": row.title,
+        "template_id": row.template_id,
+    }
+
+
+@router.post("/sessions/{session_id}/segments")
+async def add_segments(session_id: str, body: SegmentBatch, request: Request, session: DB) -> dict[str, object]:
+    """Idempotent: a segment id already stored is ignored, so retries never duplicate."""
+    row = await _session(session, session_id)
+    inserted = set(await transcripts.add_segments(session, session_id, body.segments))
+    if row.status == "created":
+        change_status(row, "live")
+    row.duration_ms = max(row.duration_ms, max((s.end_ms for s in body.segments), default=0))
+    await session.commit()
+    for segment in body.segments:
+        if segment.segment_id in inserted:
+            await realtime.publish(request.app.state.redis, session_id, "segment", segment.model_dump())
+    return {"stored": len(inserted), "duplicates": len(body.segments) - len(inserted)}
+
+
+@router.post("/sessions/{session_id}/status")
+async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> dict[str, str]:
+    row = await _session(session, session_id)
+    change_status(row, body.status)
+    if body.error:
+        row.error = body.error
+    if body.duration_ms is not None:
+        row.duration_ms = max(row.duration_ms, body.duration_ms)
+    await session.commit()
+    await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
+    return {"status": row.status}

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service import exports, realtime, transcripts
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import MeetingSession, SessionStatus, Summary, Template, TranscriptSegment
+from api_service.deps import db, not_found, owned_session
+from api_service.schemas import (
+    SessionCreate,
+    SessionDetail,
+    SessionOut,
+    SessionPage,
+    SessionUpdate,
+    SpeakerMerge,
+    SpeakerOut,
+    SpeakerRename,
+    TranscriptOut,
+)
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+User = Annotated[CurrentUser, Depends(current_user)]
+DB = Annotated[AsyncSession, Depends(db)]
+
+# Which status may follow which (anything may fail; a failed session may be processed again).
+TRANSITIONS = {
+    SessionStatus.created: {SessionStatus.live, SessionStatus.processing, SessionStatus.failed},
+    SessionStatus.live: {SessionStatus.processing, SessionStatus.completed, SessionStatus.failed},
+    SessionStatus.processing: {SessionStatus.completed, SessionStatus.failed},
+    SessionStatus.completed: {SessionStatus.processing},
+    SessionStatus.failed: {SessionStatus.processing},
+}
+
+
+async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> None:
+    if template_id:
+        template = await session.get(Template, template_id)
+        if template is None or (template.user_id not in (None, user_id)):
+            raise not_found("template")
+
+
+def change_status(row: MeetingSession, new: str) -> None:
+    if new == row.status:
+        return
+    if SessionStatus(new) not in TRANSITIONS[SessionStatus(row.status)]:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"a {row.status} session cannot become {new}")
+    row.status = new
+    if new == SessionStatus.live and row.started_at is None:
+        row.started_at = datetime.now(UTC)
+    if new in (SessionStatus.completed, SessionStatus.failed):
+        row.ended_at = datetime.now(UTC)
+
+
+@router.post("/", response_model=SessionDetail, status_code=status.HTTP_201_CREATED)
+async def create_session(body: SessionCreate, user: User, session: DB) -> SessionDetail:
+    await check_template(session, body.template_id, user.id)
+    row = MeetingSession(
+        user_id=user.id, title=body.title or "Untitled meeting", language=body.language, template_id=body.template_id
+    )
+    session.add(row)
+    await session.commit()
+    return await detail(session, row)
+
+
+async def detail(session: AsyncSession, row: MeetingSession) -> SessionDetail:
+    count = await session.scalar(
+        select(func.count()).select_from(TranscriptSegment).where(TranscriptSegment.session_id == row.id)
+    )
+    await session.refresh(row, ["speakers"])
+    return SessionDetail.model_validate(
+        {
+            **SessionOut.model_validate(row).model_dump(),
+            "invite_code": row.invite_code,
+            "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
+            "segment_count": count or 0,
+        }
+    )
+
+
+@router.get("/", response_model=SessionPage)
+async def list_sessions(
+    user: User,
+    session: DB,
+    q: Annotated[str | None, Query(max_length=200, description="search titles and transcripts")] = None,
+    status_filter: Annotated[
+        Literal["created", "live", "processing", "completed", "failed"] | None, Query(alias="status")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SessionPage:
+    statement = select(MeetingSession).where(MeetingSession.user_id == user.id)
+    if status_filter:
+        statement = statement.where(MeetingSession.status == status_filter)
+    if q and q.strip():
+        statement = transcripts.search_sessions(session, statement, q.strip())
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = (await session.execute(statement.order_by(MeetingSession.created_at.desc()).limit(limit).offset(offset))).scalars()
+    return SessionPage(items=[SessionOut.model_validate(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+
+
+@router.get("/{session_id}", response_model=SessionDetail)
+async def get_session(session_id: str, user: User, session: DB) -> SessionDetail:
+    return await detail(session, await owned_session(session, session_id, user.id))
+
+
+@router.patch("/{session_id}", response_model=SessionDetail)
+async def update_session(session_id: str, body: SessionUpdate, user: User, session: DB) -> SessionDetail:
+    row = await owned_session(session, session_id, user.id)
+    if body.template_id is not None:
+        await check_template(session, body.template_id, user.id)
+        row.template_id = body.template_id
+    if body.title is not None:
+        row.title = body.title
+    if body.language is not None:
+        row.language = body.language
+    if body.status is not None:
+        change_status(row, body.status)
+    await session.commit()
+    return await detail(session, row)
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_session(session_id: str, request: Request, user: User, session: DB) -> Response:
+    row = await owned_session(session, session_id, user.id)
+    await session.delete(row)
+    await session.commit()
+    await realtime.drop(request.app.state.redis, session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{session_id}/transcript", response_model=TranscriptOut)
+async def get_transcript(
+    session_id: str, user: User, session: DB, version: Annotated[int | None, Query(ge=1)] = None
+) -> TranscriptOut:
+    row = await owned_session(session, session_id, user.id)
+    used, segments = await transcripts.read_segments(session, row.id, version)
+    await session.refresh(row, ["speakers"])
+    return TranscriptOut.model_validate(
+        {
+            "session_id": row.id,
+            "version": used,
+            "segments": segments,
+            "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
+        }
+    )
+
+
+@router.patch("/{session_id}/speakers/{label}", response_model=SpeakerOut)
+async def rename_speaker(session_id: str, label: str, body: SpeakerRename, user: User, session: DB) -> SpeakerOut:
+    await owned_session(session, session_id, user.id)
+    if not await transcripts.rename_speaker(session, session_id, label, body.display_name):
+        raise not_found("speaker")
+    await session.commit()
+    return SpeakerOut(label=label, display_name=body.display_name)
+
+
+@router.post("/{session_id}/speakers/merge")
+async def merge_speakers(session_id: str, body: SpeakerMerge, user: User, session: DB) -> dict[str, int]:
+    await owned_session(session, session_id, user.id)
+    if body.source == body.target:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "source and target are the same speaker")
+    moved = await transcripts.merge_speakers(session, session_id, body.source, body.target)
+    if moved == 0:
+        raise not_found("speaker")
+    await session.commit()
+    return {"moved_segments": moved}
+
+
+MEDIA = {
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "json": "application/json",
+    "md": "text/markdown",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+@router.get("/{session_id}/export")
+async def export(
+    session_id: str, user: User, session: DB, format: Annotated[Literal["srt", "vtt", "json", "md", "docx"], Query()] = "json"
+) -> Response:
+    row = await owned_session(session, session_id, user.id)
+    version, segments = await transcripts.read_segments(session, row.id)
+    summary = (
+        await session.execute(select(Summary).where(Summary.session_id == row.id).order_by(Summary.version.desc()).limit(1))
+    ).scalar_one_or_none()
+    summary_md = summary.markdown if summary else None
+    if format == "srt":
+        body: str | bytes = exports.srt(segments)
+    elif format == "vtt":
+        body = exports.vtt(segments)
+    elif format == "md":
+        body = exports.markdown(row.title, segments, summary_md)
+    elif format == "docx":
+        body = exports.docx(row.title, segments, summary_md)
+    else:
+        body = json.dumps(
+            {
+                "session_id": row.id,
+                "title": row.title,
+                "language": row.language,
+                "version": version,
+                "summary": summary.content if summary else None,
+                "segments": [
+                    {k: s[k] for k in ("segment_id", "speaker", "speaker_name", "start_ms", "end_ms", "text", "words")}
+                    for s in segments
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    filename = f"{row.title[:60].replace('/', '-').replace(chr(34), '')}.{format}"
+    return Response(body, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'})

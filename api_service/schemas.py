@@ -1,0 +1,119 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Credentials(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str | None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+    user: UserOut
+
+
+class SessionCreate(BaseModel):
+    title: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    template_id: str | None = Field(default=None, max_length=36)
+
+
+class SessionUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    template_id: str | None = Field(default=None, max_length=36)
+    status: Literal["created", "live", "processing", "completed", "failed"] | None = None
+
+
+class SpeakerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    label: str
+    display_name: str | None
+
+
+class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    title: str
+    language: str | None
+    status: str
+    source: str
+    template_id: str | None
+    duration_ms: int
+    room_name: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class SessionDetail(SessionOut):
+    invite_code: str
+    speakers: list[SpeakerOut]
+    segment_count: int
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class WordIn(BaseModel):
+    start_ms: int = Field(ge=0)
+    end_ms: int = Field(ge=0)
+    text: str
+    prob: float | None = None
+
+
+class SegmentIn(BaseModel):
+    segment_id: str = Field(min_length=1, max_length=96)
+    speaker: str | None = Field(default=None, max_length=128)
+    start_ms: int = Field(ge=0)
+    end_ms: int = Field(ge=0)
+    text: str = Field(max_length=20000)
+    language: str | None = Field(default=None, max_length=16)
+    words: list[WordIn] = Field(default_factory=list, max_length=5000)
+
+
+class SegmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    segment_id: str
+    version: int
+    speaker: str | None
+    speaker_name: str | None = None
+    start_ms: int
+    end_ms: int
+    text: str
+    language: str | None
+    words: list[dict[str, Any]]
+
+
+class TranscriptOut(BaseModel):
+    session_id: str
+    version: int
+    speakers: list[SpeakerOut]
+    segments: list[SegmentOut]
+
+
+class SpeakerRename(BaseModel):
+    display_name: str = Field(min_length=1, max_length=200)
+
+
+class SpeakerMerge(BaseModel):
+    source: str = Field(min_length=1, max_length=128)
+    target: str = Field(min_length=1, max_length=128)

@@ -1,0 +1,123 @@
+"""Reading and writing transcripts: idempotent segment writes (a segment id is stored once per
+version, however often it is sent), speaker names, and full-text search across sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.db.models import MeetingSession, SessionSpeaker, TranscriptSegment
+from api_service.schemas import SegmentIn
+
+
+def _insert(session: AsyncSession, model: type) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+async def ensure_speakers(session: AsyncSession, session_id: str, labels: set[str]) -> None:
+    if labels:
+        statement = _insert(session, SessionSpeaker).values(
+            [{"session_id": session_id, "label": label} for label in sorted(labels)]
+        )
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["session_id", "label"]))
+
+
+async def add_segments(session: AsyncSession, session_id: str, segments: list[SegmentIn], version: int = 1) -> list[str]:
+    """Store segments; returns the ids that were new (repeats are ignored, never duplicated)."""
+    if not segments:
+        return []
+    rows = [
+        {"session_id": session_id, "version": version, **s.model_dump(), "words": [w.model_dump() for w in s.words]}
+        for s in segments
+    ]
+    statement = (
+        _insert(session, TranscriptSegment)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["session_id", "segment_id", "version"])
+        .returning(TranscriptSegment.segment_id)
+    )
+    inserted = list((await session.execute(statement)).scalars())
+    await ensure_speakers(session, session_id, {s.speaker for s in segments if s.speaker})
+    return inserted
+
+
+async def latest_version(session: AsyncSession, session_id: str) -> int:
+    value = await session.scalar(select(func.max(TranscriptSegment.version)).where(TranscriptSegment.session_id == session_id))
+    return int(value or 1)
+
+
+async def read_segments(session: AsyncSession, session_id: str, version: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    version = version or await latest_version(session, session_id)
+    names = dict(
+        (
+            await session.execute(
+                select(SessionSpeaker.label, SessionSpeaker.display_name).where(SessionSpeaker.session_id == session_id)
+            )
+        ).all()
+    )
+    rows = (
+        await session.execute(
+            select(TranscriptSegment)
+            .where(TranscriptSegment.session_id == session_id, TranscriptSegment.version == version)
+            .order_by(TranscriptSegment.start_ms, TranscriptSegment.id)
+        )
+    ).scalars()
+    return version, [
+        {
+            "segment_id": r.segment_id,
+            "version": r.version,
+            "speaker": r.speaker,
+            "speaker_name": names.get(r.speaker) or r.speaker,
+            "start_ms": r.start_ms,
+            "end_ms": r.end_ms,
+            "text": r.text,
+            "language": r.language,
+            "words": r.words,
+        }
+        for r in rows
+    ]
+
+
+async def rename_speaker(session: AsyncSession, session_id: str, label: str, display_name: str) -> bool:
+    result = await session.execute(
+        update(SessionSpeaker)
+        .where(SessionSpeaker.session_id == session_id, SessionSpeaker.label == label)
+        .values(display_name=display_name)
+    )
+    return bool(result.rowcount)
+
+
+async def merge_speakers(session: AsyncSession, session_id: str, source: str, target: str) -> int:
+    """Every segment of ``source`` becomes ``target``'s; returns how many moved."""
+    moved = await session.execute(
+        update(TranscriptSegment)
+        .where(TranscriptSegment.session_id == session_id, TranscriptSegment.speaker == source)
+        .values(speaker=target)
+    )
+    await ensure_speakers(session, session_id, {target})
+    speaker = (
+        await session.execute(
+            select(SessionSpeaker).where(SessionSpeaker.session_id == session_id, SessionSpeaker.label == source)
+        )
+    ).scalar_one_or_none()
+    if speaker is not None:
+        await session.delete(speaker)
+    return int(moved.rowcount)
+
+
+def _fts_match(session: AsyncSession, query: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        return text("to_tsvector('simple', segments.text) @@ plainto_tsquery('simple', :q)").bindparams(q=query)
+    # FTS5 syntax would treat user input as operators; quote every term.
+    terms = " ".join('"' + t.replace('"', '""') + '"' for t in query.split())
+    return TranscriptSegment.id.in_(text("SELECT rowid FROM segments_fts WHERE segments_fts MATCH :q").bindparams(q=terms))
+
+
+def search_sessions(session: AsyncSession, statement: Select[Any], query: str) -> Select[Any]:
+    """Sessions whose title or transcript matches ``query``."""
+    in_transcript = select(TranscriptSegment.session_id).where(_fts_match(session, query))
+    return statement.where(or_(MeetingSession.title.ilike(f"%{query}%"), MeetingSession.id.in_(in_transcript)))

@@ -1,0 +1,286 @@
+"""The API service as a real process, against SQLite and a real PostgreSQL, with a real Redis:
+accounts and token checks, sessions, idempotent segment writes, transcript search, speakers,
+exports, realtime reads, and another user's ids answering 404 everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+
+import docx
+import httpx
+import jwt
+import psycopg
+import pytest
+
+from devstack.pytest_plugin import ServiceFactory
+
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api(
+    request: pytest.FixtureRequest, services: ServiceFactory, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        name = f"api_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        database = dsn.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + f"/{name}"
+    else:
+        database = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('api')}/intrascribe.db"
+    return services.start(
+        "api_service",
+        "API_PORT",
+        {"DATABASE_URL": database, "REDIS_URL": redis_url, "AUTH_RATE_LIMIT_PER_MINUTE": "1000"},
+        name=f"api-{request.param}",
+    )
+
+
+class Client:
+    def __init__(self, base: str, token: str) -> None:
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def __getattr__(self, name: str):
+        return getattr(self.http, name)
+
+
+def signup(api: str, email: str | None = None) -> tuple[Client, dict]:
+    email = email or f"{uuid.uuid4().hex[:10]}@example.com"
+    response = httpx.post(f"{api}/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Client(api, body["access_token"]), body
+
+
+@pytest.fixture(scope="module")
+def alice(api: str) -> Client:
+    return signup(api)[0]
+
+
+@pytest.fixture(scope="module")
+def bob(api: str) -> Client:
+    return signup(api)[0]
+
+
+def agent_headers(services: ServiceFactory) -> dict[str, str]:
+    return services.headers("agent")
+
+
+def add_segments(api: str, services: ServiceFactory, session_id: str, segments: list[dict]) -> httpx.Response:
+    return httpx.post(
+        f"{api}/internal/v1/sessions/{session_id}/segments", json={"segments": segments}, headers=agent_headers(services)
+    )
+
+
+MEETING = [
+    {
+        "segment_id": "trk-1",
+        "speaker": "user-alice",
+        "start_ms": 0,
+        "end_ms": 4000,
+        "text": "The quarterly budget review is on Thursday.",
+        "words": [{"start_ms": 0, "end_ms": 300, "text": "The"}],
+    },
+    {"segment_id": "trk-2", "speaker": "user-bob", "start_ms": 4200, "end_ms": 6000, "text": "Great, I will prepare the slides."},
+    {"segment_id": "trk-3", "speaker": "SPEAKER_02", "start_ms": 6100, "end_ms": 7000, "text": "Sounds good to me."},
+]
+
+
+@pytest.fixture(scope="module")
+def meeting(api: str, alice: Client, services: ServiceFactory) -> str:
+    session_id = alice.post("/api/v1/sessions/", json={"title": "Planning sync", "language": "en"}).json()["id"]
+    assert add_segments(api, services, session_id, MEETING).json() == {"stored": 3, "duplicates": 0}
+    return session_id
+
+
+def test_accounts(api: str) -> None:
+    client, body = signup(api, "Carol@Example.com")
+    assert body["user"]["email"] == "carol@example.com" and body["token_type"] == "bearer"  # noqa: S105
+    assert client.get("/api/v1/auth/me").json()["email"] == "carol@example.com"
+    assert (
+        httpx.post(f"{api}/api/v1/auth/signup", json={"email": "carol@example.com", "password": "another password"}).status_code
+        == 409
+    )
+    login = httpx.post(f"{api}/api/v1/auth/login", json={"email": "carol@example.com", "password": "correct horse battery"})
+    assert login.status_code == 200 and login.json()["user"]["id"] == body["user"]["id"]
+    assert (
+        httpx.post(f"{api}/api/v1/auth/login", json={"email": "carol@example.com", "password": "wrong password"}).status_code
+        == 401
+    )
+    assert httpx.post(f"{api}/api/v1/auth/signup", json={"email": "not-an-email", "password": "long enough"}).status_code == 422
+    assert httpx.post(f"{api}/api/v1/auth/signup", json={"email": "d@example.com", "password": "short"}).status_code == 422
+
+
+def test_tokens_are_verified(api: str, services: ServiceFactory, alice: Client) -> None:
+    secret = services.keys.auth_jwt_secret
+    now = int(time.time())
+    good = {"sub": "someone", "aud": "authenticated", "exp": now + 60}
+    forged = jwt.encode(good, "not the secret", algorithm="HS256")
+    expired = jwt.encode({**good, "exp": now - 60}, secret, algorithm="HS256")
+    wrong_audience = jwt.encode({**good, "aud": "anon"}, secret, algorithm="HS256")
+    unsigned = jwt.encode(good, None, algorithm="none")  # type: ignore[arg-type]
+    for token in (forged, expired, wrong_audience, unsigned, "garbage"):
+        response = httpx.get(f"{api}/api/v1/sessions/", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
+    assert httpx.get(f"{api}/api/v1/sessions/").status_code == 401
+    # A Supabase-shaped token for a user we have never seen gets a row and works.
+    external = jwt.encode(
+        {**good, "sub": str(uuid.uuid4()), "email": "ext@example.com", "role": "authenticated"}, secret, algorithm="HS256"
+    )
+    assert httpx.get(f"{api}/api/v1/sessions/", headers={"Authorization": f"Bearer {external}"}).json()["total"] == 0
+
+
+def test_session_lifecycle(alice: Client) -> None:
+    created = alice.post("/api/v1/sessions/", json={"title": "Lifecycle"}).json()
+    sid = created["id"]
+    assert created["status"] == "created" and created["room_name"] == f"intrascribe-{sid}"
+    assert alice.patch(f"/api/v1/sessions/{sid}", json={"title": "Renamed"}).json()["title"] == "Renamed"
+    assert (
+        alice.patch(f"/api/v1/sessions/{sid}", json={"status": "completed"}).status_code == 409
+    )  # created → completed skips steps
+    assert alice.patch(f"/api/v1/sessions/{sid}", json={"status": "live"}).json()["started_at"]
+    done = alice.patch(f"/api/v1/sessions/{sid}", json={"status": "completed"}).json()
+    assert done["status"] == "completed" and done["ended_at"]
+    assert alice.patch(f"/api/v1/sessions/{sid}", json={"status": "bogus"}).status_code == 422
+    assert alice.delete(f"/api/v1/sessions/{sid}").status_code == 204
+    assert alice.get(f"/api/v1/sessions/{sid}").status_code == 404
+
+
+def test_segments_are_stored_once_and_read_back(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
+    again = add_segments(api, services, meeting, MEETING[:2])
+    assert again.json() == {"stored": 0, "duplicates": 2}
+    transcript = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()
+    assert [s["segment_id"] for s in transcript["segments"]] == ["trk-1", "trk-2", "trk-3"]
+    assert transcript["segments"][0]["words"][0]["text"] == "The"
+    assert {s["label"] for s in transcript["speakers"]} == {"user-alice", "user-bob", "SPEAKER_02"}
+    detail = alice.get(f"/api/v1/sessions/{meeting}").json()
+    assert detail["status"] == "live" and detail["segment_count"] == 3 and detail["duration_ms"] == 7000
+    # Only our services may write segments.
+    assert httpx.post(f"{api}/internal/v1/sessions/{meeting}/segments", json={"segments": []}).status_code == 401
+    assert (
+        httpx.post(
+            f"{api}/internal/v1/sessions/{meeting}/segments",
+            json={"segments": []},
+            headers={"Authorization": alice.http.headers["Authorization"]},
+        ).status_code
+        == 401
+    )
+    bad = add_segments(api, services, meeting, [{"segment_id": "x", "start_ms": -1, "end_ms": 1, "text": "t"}])
+    assert bad.status_code == 422
+
+
+def test_search_lists_and_pages(api: str, alice: Client, meeting: str) -> None:
+    for n in range(3):
+        alice.post("/api/v1/sessions/", json={"title": f"Filler {n}"})
+    by_transcript = alice.get("/api/v1/sessions/", params={"q": "slides"}).json()
+    assert [s["id"] for s in by_transcript["items"]] == [meeting]
+    assert alice.get("/api/v1/sessions/", params={"q": "planning"}).json()["items"][0]["id"] == meeting
+    assert alice.get("/api/v1/sessions/", params={"q": 'quarterly" OR "*'}).status_code == 200  # FTS syntax is not ours to parse
+    page = alice.get("/api/v1/sessions/", params={"limit": 2, "offset": 1}).json()
+    assert len(page["items"]) == 2 and page["total"] >= 4
+    assert alice.get("/api/v1/sessions/", params={"status": "live"}).json()["items"][0]["id"] == meeting
+
+
+def test_speakers_rename_and_merge(alice: Client, meeting: str) -> None:
+    assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/SPEAKER_02", json={"display_name": "Dana"}).status_code == 200
+    segments = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()["segments"]
+    assert segments[2]["speaker_name"] == "Dana"
+    assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/nobody", json={"display_name": "X"}).status_code == 404
+    merged = alice.post(f"/api/v1/sessions/{meeting}/speakers/merge", json={"source": "SPEAKER_02", "target": "user-bob"})
+    assert merged.json() == {"moved_segments": 1}
+    transcript = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()
+    assert [s["speaker"] for s in transcript["segments"]] == ["user-alice", "user-bob", "user-bob"]
+    assert "SPEAKER_02" not in {s["label"] for s in transcript["speakers"]}
+
+
+def test_exports(alice: Client, meeting: str) -> None:
+    srt = alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "srt"}).text
+    assert re.match(r"1\n00:00:00,000 --> 00:00:04,000\nuser-alice: The quarterly", srt)
+    vtt = alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "vtt"}).text
+    assert vtt.startswith("WEBVTT") and "00:00:04.200 --> 00:00:06.000" in vtt
+    data = alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "json"}).json()
+    assert next((s["speaker"], s["start_ms"], s["end_ms"]) for s in data["segments"]) == ("user-alice", 0, 4000)
+    md = alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "md"}).text
+    assert md.startswith("# Planning sync") and "**[00:04] user-bob:** Great" in md
+    response = alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "docx"})
+    assert "attachment" in response.headers["content-disposition"]
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(response.content)).paragraphs)
+    assert "Planning sync" in text and "The quarterly budget review is on Thursday." in text
+    assert alice.get(f"/api/v1/sessions/{meeting}/export", params={"format": "pdf"}).status_code == 422
+
+
+async def test_realtime_reads_and_events(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
+    snapshot = alice.get(f"/api/v1/realtime/sessions/{meeting}/transcription").json()
+    assert [s["segment_id"] for s in snapshot["segments"]] == ["trk-1", "trk-2", "trk-3"]
+    status = alice.get(f"/api/v1/realtime/sessions/{meeting}/status").json()
+    assert status["status"] == "live" and status["live_events"] == 3
+    received: list[dict] = []
+    headers = {"Authorization": alice.http.headers["Authorization"], "Last-Event-ID": snapshot["last_event_id"]}
+    new = [{"segment_id": "trk-4", "speaker": "user-alice", "start_ms": 8000, "end_ms": 9000, "text": "One more thing."}]
+    async with (
+        httpx.AsyncClient(base_url=api, timeout=30) as client,
+        client.stream("GET", f"/api/v1/realtime/sessions/{meeting}/events", headers=headers) as stream,
+    ):
+        await asyncio.to_thread(add_segments, api, services, meeting, new)
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                received.append(json.loads(line[6:]))
+                break
+    assert received[0]["segment_id"] == "trk-4"
+
+
+def test_another_users_ids_answer_404(api: str, alice: Client, bob: Client, meeting: str) -> None:
+    paths = [
+        ("get", f"/api/v1/sessions/{meeting}", None),
+        ("patch", f"/api/v1/sessions/{meeting}", {"title": "mine now"}),
+        ("delete", f"/api/v1/sessions/{meeting}", None),
+        ("get", f"/api/v1/sessions/{meeting}/transcript", None),
+        ("patch", f"/api/v1/sessions/{meeting}/speakers/user-alice", {"display_name": "x"}),
+        ("post", f"/api/v1/sessions/{meeting}/speakers/merge", {"source": "user-alice", "target": "user-bob"}),
+        ("get", f"/api/v1/sessions/{meeting}/export?format=json", None),
+        ("get", f"/api/v1/realtime/sessions/{meeting}/transcription", None),
+        ("get", f"/api/v1/realtime/sessions/{meeting}/status", None),
+        ("get", f"/api/v1/realtime/sessions/{meeting}/events", None),
+        ("post", "/api/v1/livekit/connection-details", {"session_id": meeting}),
+        ("post", "/api/v1/livekit/connection-details", {"session_id": meeting, "invite_code": "guess"}),
+    ]
+    for method, path, body in paths:
+        response = getattr(bob, method)(path, **({"json": body} if body is not None else {}))
+        assert response.status_code == 404, (method, path, response.status_code)
+    assert meeting not in [s["id"] for s in bob.get("/api/v1/sessions/").json()["items"]]
+    assert bob.get("/api/v1/sessions/", params={"q": "slides"}).json()["total"] == 0
+    assert alice.get(f"/api/v1/sessions/{meeting}").json()["title"] == "Planning sync"  # nothing changed
+
+
+def test_bad_input_and_health(api: str, alice: Client) -> None:
+    assert alice.post("/api/v1/sessions/", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
+    assert alice.post("/api/v1/sessions/", json={"title": "x" * 500}).status_code == 422
+    assert alice.post("/api/v1/sessions/", json={"template_id": str(uuid.uuid4())}).status_code == 404
+    assert httpx.get(f"{api}/health/ready").json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+@pytest.fixture(scope="module")
+def strict_api(services: ServiceFactory, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('strict')}/db.sqlite"
+    # Its own Redis database, so other tests' log-ins do not count against it.
+    yield services.start(
+        "api_service",
+        "API_PORT",
+        {"DATABASE_URL": database, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/5", "AUTH_RATE_LIMIT_PER_MINUTE": "3"},
+        name="api-strict",
+    )
+
+
+def test_login_is_rate_limited(strict_api: str) -> None:
+    codes = [
+        httpx.post(f"{strict_api}/api/v1/auth/login", json={"email": "x@example.com", "password": "whatever123"}).status_code
+        for _ in range(5)
+    ]
+    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
