@@ -121,3 +121,79 @@ async def test_two_clients_meet_and_the_agent_joins(stack: Servers) -> None:
         stop.set()
         await alice.disconnect()
         await bob.disconnect()
+
+
+async def _play(source: rtc.AudioSource, audio: np.ndarray, rate: int = 16000) -> None:
+    """Play 16 kHz float audio into a LiveKit audio source at real-time pace (10 ms frames)."""
+    frame = rate // 100
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    for i in range(0, pcm.size - frame + 1, frame):
+        await source.capture_frame(rtc.AudioFrame(pcm[i : i + frame].tobytes(), rate, 1, frame))
+
+
+async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
+    """A participant speaks known sentences: captions arrive on lk.transcription (partials, then
+    finals) attributed to them, and each final is stored once through the API."""
+    from tests.speech import ENGLISH, conversation, silence, wer
+
+    token = stack.user_token("speaker-id", "speaker@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    details = _details(stack, token, title="Live captions", language="en").json()
+    async with httpx.AsyncClient(base_url=stack.url("api"), headers=auth, timeout=30) as api:
+        invite = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["invite_code"]
+    listener_details = _details(
+        stack, stack.user_token("listener-id"), session_id=details["sessionId"], invite_code=invite
+    ).json()
+
+    captions: list[dict] = []
+    listener, speaker = rtc.Room(), rtc.Room()
+
+    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
+        async def collect() -> None:
+            text = await reader.read_all()
+            captions.append({"text": text, "sender": sender, **(reader.info.attributes or {}), "t": time.monotonic()})
+
+        asyncio.get_running_loop().create_task(collect())
+
+    listener.register_text_stream_handler("lk.transcription", on_caption)
+    await listener.connect(stack.livekit_url, listener_details["participantToken"])
+    await speaker.connect(stack.livekit_url, details["participantToken"])
+    try:
+        source = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        publication = await speaker.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        audio, utterances = conversation([(v, t) for v, t in ENGLISH[:2]], gap_s=1.5, lead_s=1.0)
+        await asyncio.sleep(1.0)  # the agent subscribes
+        await _play(source, np.concatenate([audio, silence(1.5)]))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(c["lk.transcription_final"] == "true" for c in captions) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    finally:
+        await speaker.disconnect()
+
+    finals = [c for c in captions if c["lk.transcription_final"] == "true"]
+    assert len(finals) == 2, captions
+    for final, utterance in zip(finals, utterances, strict=True):
+        assert final["sender"] == "user-speaker-id"
+        assert final["lk.transcribed_track_id"] == publication.sid
+        assert wer(utterance.text, final["text"]) <= 0.3, final["text"]
+        partials = [
+            c for c in captions if c["lk.segment_id"] == final["lk.segment_id"] and c["lk.transcription_final"] == "false"
+        ]
+        assert partials and min(p["t"] for p in partials) < final["t"]
+    assert int(finals[1]["intrascribe.start_ms"]) > int(finals[0]["intrascribe.end_ms"])
+
+    async with httpx.AsyncClient(base_url=stack.url("api"), headers=auth, timeout=30) as api:
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+        assert [s["segment_id"] for s in stored] == [f["lk.segment_id"] for f in finals]
+        assert {s["speaker"] for s in stored} == {"user-speaker-id"}
+        # The listener leaves too: the empty room ends the job and completes the session.
+        await listener.disconnect()
+        deadline = time.monotonic() + 40
+        status = ""
+        while time.monotonic() < deadline and status != "completed":
+            status = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["status"]
+            await asyncio.sleep(0.5)
+        assert status == "completed"

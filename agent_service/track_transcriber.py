@@ -1,0 +1,208 @@
+"""Live transcription of one participant's audio track: audio frames go to the STT service's
+streaming endpoint; its partials and finals are published into the room on LiveKit's
+``lk.transcription`` text streams (as LiveKit's own agents do, so any LiveKit front end shows
+them), and each final is stored through the API exactly once.
+
+If the STT service drops, audio is buffered (bounded) and sent again after reconnecting, so no
+final is lost; the room is told captions are delayed."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from livekit import rtc
+from livekit.agents.types import (
+    ATTRIBUTE_TRANSCRIPTION_FINAL,
+    ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID,
+    ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
+    TOPIC_TRANSCRIPTION,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+FRAME_MS = 20
+MAX_BUFFER_S = 120  # audio kept while the STT service is unreachable
+
+
+@dataclass(frozen=True)
+class Speaker:
+    identity: str
+    name: str
+
+
+FinalSink = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class TrackTranscriber:
+    def __init__(
+        self,
+        room: rtc.Room,
+        track: rtc.RemoteAudioTrack,
+        speaker: Speaker,
+        *,
+        stt_url: str,
+        stt_headers: dict[str, str],
+        language: str | None,
+        offset_ms: int,
+        on_final: FinalSink,
+        on_delay: Callable[[bool], Awaitable[None]] | None = None,
+    ) -> None:
+        self._room = room
+        self._track = track
+        self._speaker = speaker
+        self._stt_url = stt_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/stream"
+        self._headers = stt_headers
+        self._language = language
+        self._offset_ms = offset_ms
+        self._on_final = on_final
+        self._on_delay = on_delay
+        # Audio not yet confirmed sent: (absolute ms from session start, pcm bytes).
+        self._pending: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=MAX_BUFFER_S * 1000 // FRAME_MS)
+        self._frames = asyncio.Queue[tuple[int, bytes] | None]()
+        self.finals = 0
+        self.partials = 0
+
+    async def run(self) -> None:
+        reader = asyncio.create_task(self._read_track())
+        try:
+            await self._stream_with_retries()
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self._frames.put(None)
+
+    async def _read_track(self) -> None:
+        position_ms = self._offset_ms
+        stream = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS)
+        try:
+            async for event in stream:
+                data = bytes(event.frame.data)
+                await self._frames.put((position_ms, data))
+                position_ms += len(data) * 1000 // (2 * SAMPLE_RATE)
+        finally:
+            await stream.aclose()
+            await self._frames.put(None)
+
+    async def _stream_with_retries(self) -> None:
+        attempt = 0
+        finished = False
+        while not finished:
+            try:
+                finished = await self._stream_once(attempt)
+                attempt = 0
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                attempt += 1
+                delay = min(10.0, 0.5 * 2 ** min(attempt, 5))
+                log.warning(
+                    "STT stream for %s failed (%s); %d s of audio buffered, retry in %.1fs",
+                    self._speaker.identity,
+                    exc,
+                    len(self._pending) * FRAME_MS // 1000,
+                    delay,
+                )
+                if self._on_delay:
+                    await self._on_delay(True)
+                await asyncio.sleep(delay)
+
+    async def _stream_once(self, attempt: int) -> bool:
+        """One WebSocket session; True when the track ended and every final arrived."""
+        if not self._pending:  # the stream's offset is the time of its first audio
+            first = await self._frames.get()
+            if first is None:
+                return True
+            self._pending.append(first)
+        params = {
+            "sample_rate": str(SAMPLE_RATE),
+            "offset_ms": str(self._pending[0][0]),
+            "stream_id": f"{self._track.sid}-{int(time.time() * 1000) % 10**8:x}",
+        }
+        if self._language:
+            params["language"] = self._language
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(self._stt_url, params=params, headers=self._headers, heartbeat=20) as ws,
+        ):
+            ready = await ws.receive_json(timeout=10)
+            if ready.get("type") != "ready":
+                raise aiohttp.ClientError(f"STT refused the stream: {ready}")
+            if attempt and self._on_delay:
+                await self._on_delay(False)
+            receiver = asyncio.create_task(self._receive(ws))
+            try:
+                for _ms, data in list(self._pending):  # what an outage left unsent goes first
+                    await ws.send_bytes(data)
+                while (item := await self._frames.get()) is not None:
+                    self._pending.append(item)
+                    await ws.send_bytes(item[1])
+                await ws.send_str(json.dumps({"type": "end"}))
+                await asyncio.wait_for(asyncio.shield(receiver), 120)
+            finally:
+                receiver.cancel()
+        self._pending.clear()
+        return True
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            body = json.loads(message.data)
+            kind = body.get("type")
+            if kind in ("partial", "final"):
+                await self._publish(body, final=kind == "final")
+                if kind == "final":
+                    self.finals += 1
+                    self._release(body["end_ms"])
+                    if body["text"].strip():
+                        await self._on_final(self._segment(body))
+                else:
+                    self.partials += 1
+            elif kind == "end":
+                return
+            elif kind == "error":
+                log.warning("STT stream error for %s: %s", self._speaker.identity, body.get("message"))
+
+    def _release(self, end_ms: int) -> None:
+        """Audio up to a final's end is done with: drop it from the retry buffer."""
+        while self._pending and self._pending[0][0] + FRAME_MS <= end_ms:
+            self._pending.popleft()
+
+    def _segment(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "segment_id": body["segment_id"],
+            "speaker": self._speaker.identity,
+            "start_ms": body["start_ms"],
+            "end_ms": body["end_ms"],
+            "text": body["text"].strip(),
+            "language": body.get("language"),
+            "words": body.get("words", []),
+        }
+
+    async def _publish(self, body: dict[str, Any], final: bool) -> None:
+        attributes = {
+            ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: body["segment_id"],
+            ATTRIBUTE_TRANSCRIPTION_TRACK_ID: self._track.sid,
+            ATTRIBUTE_TRANSCRIPTION_FINAL: "true" if final else "false",
+            "intrascribe.start_ms": str(body["start_ms"]),
+            "intrascribe.end_ms": str(body["end_ms"]),
+            "intrascribe.language": str(body.get("language") or ""),
+            "intrascribe.speaker_name": self._speaker.name,
+        }
+        try:
+            writer = await self._room.local_participant.stream_text(
+                topic=TOPIC_TRANSCRIPTION, sender_identity=self._speaker.identity, attributes=attributes
+            )
+            await writer.write(body["text"])
+            await writer.aclose()
+        except Exception as exc:
+            log.warning("could not publish a caption: %s", exc)
