@@ -11,7 +11,7 @@ from sqlalchemy import text
 from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.livekit_access import AgentDispatcher
-from api_service.routes import auth, internal, livekit, realtime, sessions
+from api_service.routes import auth, batch, internal, livekit, realtime, sessions
 from api_service.settings import APISettings
 from shared.service import create_service_app
 from shared.service_auth import require_service
@@ -57,7 +57,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
         )
-    for router in (auth.router, sessions.router, livekit.router, realtime.router):
+    for router in (auth.router, sessions.router, livekit.router, realtime.router, batch.router):
         app.include_router(router)
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
     return app

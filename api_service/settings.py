@@ -28,5 +28,16 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Lifetime of a LiveKit participant token.
     livekit_token_ttl_s: int = 3600
     cors_origins: list[str] = Field(default_factory=list)
+    # Uploaded and recorded audio (local filesystem storage).
+    audio_storage_dir: str = "data/audio"
+    # Batch uploads per client address per minute.
+    upload_rate_limit_per_minute: int = 30
+    # Largest upload accepted for batch transcription, bytes.
+    batch_max_upload_bytes: int = 2 * 1024**3
+    # Batch worker: seconds without a heartbeat before a dead worker's jobs are run again elsewhere.
+    job_heartbeat_timeout_s: int = 60
+    # Batch worker threads (jobs at once per worker process) and its health endpoint.
+    worker_threads: int = 2
+    worker_http_port: int = 8003
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"

@@ -20,12 +20,13 @@ RUN_DIR = ROOT / ".run"
 STATE = RUN_DIR / "stack.json"
 LOGS = RUN_DIR / "logs"
 # Start order, in groups that may start together; each group is ready before the next starts.
-GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api"], ["agent"]]
+GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api", "worker"], ["agent"]]
 PORT_VARS = {
     "api": "API_PORT",
     "stt": "STT_PORT",
     "diarization": "DIARIZATION_PORT",
     "agent": "AGENT_HTTP_PORT",
+    "worker": "WORKER_HTTP_PORT",
     "livekit": "LIVEKIT_PORT",
     "livekit_tcp": "LIVEKIT_TCP_PORT",
     "livekit_udp": "LIVEKIT_UDP_PORT",
@@ -60,8 +61,11 @@ def running_pids(state: dict) -> dict[str, int]:
 
 def build_processes(ports: StackPorts, keys: StackSecrets) -> dict[str, ManagedProcess]:
     config = dotenv()
-    extra = {k: v for k, v in config.items() if k in {"AUTH_JWT_SECRET", "SERVICE_KEYS", "DATABASE_URL"} and v}
+    extra = {
+        k: v for k, v in config.items() if k in {"AUTH_JWT_SECRET", "SERVICE_KEYS", "DATABASE_URL", "AUDIO_STORAGE_DIR"} and v
+    }
     extra.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{RUN_DIR / 'data' / 'intrascribe.db'}")
+    extra.setdefault("AUDIO_STORAGE_DIR", str(RUN_DIR / "data" / "audio"))
     procs = {"redis": redis_server(ports.redis, RUN_DIR / "redis", persist=True), "livekit": livekit_server(ports, LOGS)}
     procs["redis"].log_path = LOGS / "redis.log"
     procs.update(service_processes(ports, keys, LOGS, extra))
@@ -128,7 +132,7 @@ def health() -> int:
         print("not running (make up)")
         return 1
     ports = state["ports"]
-    urls = {"api": ports["api"], "stt": ports["stt"], "diarization": ports["diarization"], "agent": ports["agent"]}
+    urls = {name: ports[name] for name in ("api", "stt", "diarization", "agent", "worker")}
     failed = 0
     for name, pid in state["pids"].items():
         status = "running" if pid_alive(pid) else "DEAD"

@@ -36,6 +36,7 @@ class StackPorts:
     stt: int = 8001
     diarization: int = 8002
     agent: int = 8081
+    worker: int = 8003
     livekit: int = 7880
     livekit_tcp: int = 7881
     livekit_udp: int = 7882
@@ -61,6 +62,7 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
         "STT_PORT": str(ports.stt),
         "DIARIZATION_PORT": str(ports.diarization),
         "AGENT_HTTP_PORT": str(ports.agent),
+        "WORKER_HTTP_PORT": str(ports.worker),
         "API_URL": f"http://127.0.0.1:{ports.api}",
         "STT_URL": f"http://127.0.0.1:{ports.stt}",
         "DIARIZATION_URL": f"http://127.0.0.1:{ports.diarization}",
@@ -161,14 +163,21 @@ def livekit_server(ports: StackPorts, workdir: Path) -> ManagedProcess:
 
 
 def python_service(
-    name: str, module: str, env: dict[str, str], ready_url: str, workdir: Path, ready_timeout: float = 180.0
+    name: str,
+    package: str,
+    env: dict[str, str],
+    ready_url: str,
+    workdir: Path,
+    ready_timeout: float = 180.0,
+    module: str | None = None,
 ) -> ManagedProcess:
-    python = ROOT / module / ".venv" / "bin" / "python"
+    """``python -m <module>`` (default: the package itself) in the package's own environment."""
+    python = ROOT / package / ".venv" / "bin" / "python"
     if not python.exists():
         raise FileNotFoundError(f"{python} missing: run `make setup`")
     return ManagedProcess(
         name,
-        [str(python), "-m", module],
+        [str(python), "-m", module or package],
         workdir / f"{name}.log",
         http_ok(ready_url),
         env=env,
@@ -180,11 +189,17 @@ def python_service(
 def service_processes(
     ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None
 ) -> dict[str, ManagedProcess]:
-    env = {**service_env(ports, keys), "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'intrascribe.db'}", **(extra_env or {})}
+    env = {
+        **service_env(ports, keys),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'intrascribe.db'}",
+        "AUDIO_STORAGE_DIR": str(workdir / "audio"),
+        **(extra_env or {}),
+    }
     url = "http://127.0.0.1:{}/health/ready".format
     return {
         "stt": python_service("stt", "stt_service", env, url(ports.stt), workdir),
         "diarization": python_service("diarization", "diarization_service", env, url(ports.diarization), workdir),
         "api": python_service("api", "api_service", env, url(ports.api), workdir),
+        "worker": python_service("worker", "api_service", env, url(ports.worker), workdir, module="api_service.worker"),
         "agent": python_service("agent", "agent_service", env, url(ports.agent), workdir),
     }

@@ -148,11 +148,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     ports, keys = StackPorts.free(), StackSecrets()
     infra = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
-    services = service_processes(ports, keys, workdir)
+    # A dead batch worker's job moves on after 5 s instead of a minute.
+    services = service_processes(ports, keys, workdir, {"JOB_HEARTBEAT_TIMEOUT_S": "5"})
     _start(*infra)
     started = list(infra)
     try:
-        for group in (["stt", "diarization"], ["api"], ["agent"]):
+        for group in (["stt", "diarization"], ["api", "worker"], ["agent"]):
             procs = [services[name] for name in group]
             started += procs
             _start(*procs)

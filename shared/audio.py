@@ -139,3 +139,44 @@ def encode_wav(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    container: str
+    codec: str
+    duration_s: float | None
+    sample_rate: int
+    channels: int
+
+
+def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
+    """What a file is, judged by its content (not its name); raises AudioDecodeError if it holds
+    no audio FFmpeg can read."""
+    if os.path.getsize(path) == 0:
+        raise AudioDecodeError("audio is empty")
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioDecodeError("no audio stream found")
+            stream = container.streams.audio[0]
+            duration = None
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / 1_000_000
+            # A header can lie: make sure at least one frame decodes.
+            next(container.decode(stream))
+            return AudioInfo(
+                container.format.name,
+                stream.codec_context.name,
+                duration,
+                stream.codec_context.sample_rate or 0,
+                stream.codec_context.channels or 0,
+            )
+    except AudioError:
+        raise
+    except StopIteration:
+        raise AudioDecodeError("audio holds no decodable frames") from None
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        raise AudioDecodeError(f"could not read audio: {exc}") from exc

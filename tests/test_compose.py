@@ -12,7 +12,13 @@ import yaml
 pytestmark = [pytest.mark.unit]
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"api": "api_service", "stt": "stt_service", "diarization": "diarization_service", "agent": "agent_service"}
+OURS = {
+    "api": "api_service",
+    "stt": "stt_service",
+    "diarization": "diarization_service",
+    "agent": "agent_service",
+    "worker": "api_service",
+}
 INFRA = {"livekit", "redis", "postgres"}
 
 
@@ -44,8 +50,8 @@ def test_every_service_has_image_and_healthcheck(compose: dict, name: str) -> No
     assert service.get("image") or service.get("build")
     assert service["healthcheck"]["test"]
     if name in OURS:
-        dockerfile = ROOT / service["build"]["dockerfile"]
-        text = dockerfile.read_text()
+        build = service.get("build") or compose["services"]["api"]["build"]  # the worker runs the API image
+        text = (ROOT / build["dockerfile"]).read_text()
         assert f'-m", "{OURS[name]}"' in text
         assert "--frozen --no-dev" in text  # lock file, no test tools in the image
         port = re.search(r"127\.0\.0\.1:(\d+)/health/ready", str(service["healthcheck"]["test"]))

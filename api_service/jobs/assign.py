@@ -1,0 +1,86 @@
+"""Speaker attribution for batch transcripts, WhisperX-style: every word takes the speaker whose
+(exclusive) turn overlaps it most — the audio is never cut per turn and re-transcribed — and
+segments are rebuilt from the words: a new segment at each change of speaker, at a long pause,
+or at a sentence end once a segment is long enough."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any
+
+SENTENCE_END = (".", "?", "!", "。", "？", "！")
+MAX_PAUSE_MS = 1500
+SOFT_MAX_MS = 15_000  # past this, a sentence end closes the segment
+NEAREST_TURN_MS = 1000  # a word in no turn takes a turn this close
+
+
+@dataclass
+class Turn:
+    start_ms: int
+    end_ms: int
+    speaker: str
+
+
+def speaker_for(start: int, end: int, turns: list[Turn], starts: list[int]) -> str | None:
+    best, best_overlap = None, 0
+    i = max(0, bisect.bisect_right(starts, start) - 1)
+    while i < len(turns) and turns[i].start_ms < end:
+        overlap = min(end, turns[i].end_ms) - max(start, turns[i].start_ms)
+        if overlap > best_overlap:
+            best, best_overlap = turns[i].speaker, overlap
+        i += 1
+    if best is not None:
+        return best
+    middle = (start + end) // 2
+    nearest = min(turns, key=lambda t: min(abs(t.start_ms - middle), abs(t.end_ms - middle)), default=None)
+    if nearest and min(abs(nearest.start_ms - middle), abs(nearest.end_ms - middle)) <= NEAREST_TURN_MS:
+        return nearest.speaker
+    return None
+
+
+def attribute(words: list[dict[str, Any]], turns: list[Turn]) -> list[dict[str, Any]]:
+    """Words (start_ms, end_ms, text, …) with a ``speaker``; a word no turn explains keeps the
+    previous word's speaker."""
+    turns = sorted(turns, key=lambda t: t.start_ms)
+    starts = [t.start_ms for t in turns]
+    previous = None
+    out = []
+    for word in words:
+        speaker = speaker_for(word["start_ms"], word["end_ms"], turns, starts) or previous
+        previous = speaker
+        out.append({**word, "speaker": speaker})
+    return out
+
+
+def segments_from_words(words: list[dict[str, Any]], language: str | None) -> list[dict[str, Any]]:
+    segments: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+
+    def close() -> None:
+        if current:
+            text = "".join(w["text"] for w in current).strip()
+            if text:
+                segments.append(
+                    {
+                        "speaker": current[0]["speaker"],
+                        "start_ms": current[0]["start_ms"],
+                        "end_ms": max(w["end_ms"] for w in current),
+                        "text": text,
+                        "language": language,
+                        "words": [{k: w[k] for k in ("start_ms", "end_ms", "text", "prob") if k in w} for w in current],
+                    }
+                )
+            current.clear()
+
+    for word in words:
+        if current:
+            last = current[-1]
+            new_speaker = word["speaker"] != last["speaker"]
+            pause = word["start_ms"] - last["end_ms"] > MAX_PAUSE_MS
+            long_sentence = last["text"].strip().endswith(SENTENCE_END) and last["end_ms"] - current[0]["start_ms"] > SOFT_MAX_MS
+            if new_speaker or pause or long_sentence:
+                close()
+        current.append(word)
+    close()
+    return segments

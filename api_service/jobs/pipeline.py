@@ -1,0 +1,200 @@
+"""Batch transcription: decode → STT over the whole file in pieces (word timestamps) ‖
+diarization over the whole file → a speaker for every word by overlap → segments → stored as a
+new transcript version → session completed.
+
+Safe to run twice: segments are keyed by (session, segment id, version), so a job that a dead
+worker left half-done and another worker runs again never writes duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import dramatiq
+import numpy as np
+
+from api_service.db.engine import make_engine, sessionmaker
+from api_service.db.models import AudioFile, Job, MeetingSession
+from api_service.jobs.assign import Turn, attribute, segments_from_words
+from api_service.jobs.broker import settings
+from api_service.schemas import SegmentIn
+from api_service.storage import LocalStorage
+from api_service.transcripts import add_segments, latest_version
+from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, float_to_pcm16
+from shared.clients import ServiceClient, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+PIECE_S = 300  # STT request size: progress is reported per piece
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class JobFailed(Exception):
+    """A failure that retrying will not fix (bad audio, a refused request)."""
+
+
+def cut_points(audio: np.ndarray, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
+    """Pieces of about ``piece_s``, each cut at the quietest 100 ms in the last ``search_s``."""
+    frame = SAMPLE_RATE // 10
+    pieces, start = [], 0
+    while audio.size - start > piece_s * SAMPLE_RATE:
+        lo, hi = start + (piece_s - search_s) * SAMPLE_RATE, start + piece_s * SAMPLE_RATE
+        window = audio[lo:hi][: ((hi - lo) // frame) * frame].reshape(-1, frame)
+        cut = lo + int(np.argmin((window**2).mean(axis=1))) * frame + frame // 2
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, audio.size))
+    return pieces
+
+
+class Pipeline:
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.engine = make_engine(settings.database_url)
+        self.sessions = sessionmaker(self.engine)
+        self.stt = ServiceClient(settings.stt_url, caller="worker", service_keys=settings.service_keys, timeout=900, retries=4)
+        self.diarization = ServiceClient(
+            settings.diarization_url, caller="worker", service_keys=settings.service_keys, timeout=1800, retries=4
+        )
+
+    async def aclose(self) -> None:
+        await self.stt.aclose()
+        await self.diarization.aclose()
+        await self.engine.dispose()
+
+    async def update(self, **fields: Any) -> Job:
+        async with self.sessions() as db:
+            job = await db.get(Job, self.job_id)
+            if job is None:
+                raise JobFailed("job vanished")
+            if job.status == "cancelled":
+                raise JobCancelled
+            for key, value in fields.items():
+                setattr(job, key, value)
+            await db.commit()
+            return job
+
+    async def run(self) -> None:
+        job = await self.update(status="running", stage="decode", progress=2.0, error=None)
+        async with self.sessions() as db:
+            session = await db.get(MeetingSession, job.session_id)
+            audio_file = await db.get(AudioFile, job.params["audio_file_id"])
+            if session is None or audio_file is None:
+                raise JobFailed("the session or its audio is gone")
+        path = LocalStorage(settings.audio_storage_dir).path(audio_file.storage_key)
+        try:
+            audio = await asyncio.to_thread(
+                decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
+            )
+        except AudioError as exc:
+            raise JobFailed(f"audio could not be decoded: {exc}") from exc
+        await self.update(stage="transcribe", progress=5.0)
+        (words, language), turns = await asyncio.gather(
+            self.transcribe(audio, job.params.get("language") or session.language),
+            self.diarize(audio, job.params.get("num_speakers")),
+        )
+        await self.update(stage="align", progress=90.0)
+        segments = segments_from_words(attribute(words, turns), language)
+        async with self.sessions() as db:
+            version = job.params.get("version") or await latest_version(db, session.id)
+            rows = [SegmentIn(segment_id=f"seg-{n:05d}", **segment) for n, segment in enumerate(segments)]
+            await add_segments(db, session.id, rows, version=version)
+            stored = await db.get(MeetingSession, session.id)
+            assert stored is not None
+            stored.status, stored.ended_at = "completed", datetime.now(UTC)
+            stored.duration_ms = audio.size * 1000 // SAMPLE_RATE
+            if language and not stored.language:
+                stored.language = language
+            await db.commit()
+        await self.update(status="completed", stage="done", progress=100.0)
+        log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
+
+    async def transcribe(self, audio: np.ndarray, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Words with times from the file start, and the language (detected on the first piece
+        when none was given, then held for the rest)."""
+        pieces = cut_points(audio)
+        words: list[dict[str, Any]] = []
+        for n, (start, end) in enumerate(pieces):
+            params = {"language": language} if language else {}
+            response = await self.stt.post(
+                "/transcribe",
+                params=params,
+                content=float_to_pcm16(audio[start:end]),
+                headers={"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)},
+            )
+            if response.status_code >= 400:
+                raise JobFailed(f"speech-to-text refused the audio: {response.status_code} {response.text[:200]}")
+            body = response.json()
+            offset = start * 1000 // SAMPLE_RATE
+            language = language or body.get("language")
+            for segment in body["segments"]:
+                words += [{**w, "start_ms": w["start_ms"] + offset, "end_ms": w["end_ms"] + offset} for w in segment["words"]]
+            await self.update(progress=5.0 + 80.0 * (n + 1) / len(pieces))
+        return words, language
+
+    async def diarize(self, audio: np.ndarray, num_speakers: int | None) -> list[Turn]:
+        params = {"num_speakers": num_speakers} if num_speakers else {}
+        response = await self.diarization.post(
+            "/diarize",
+            params=params,
+            content=float_to_pcm16(audio),
+            headers={"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)},
+        )
+        if response.status_code >= 400:
+            raise JobFailed(f"diarization refused the audio: {response.status_code} {response.text[:200]}")
+        return [Turn(t["start_ms"], t["end_ms"], t["speaker"]) for t in response.json()["exclusive_turns"]]
+
+
+async def _execute(job_id: str) -> None:
+    pipeline = Pipeline(job_id)
+    try:
+        await pipeline.run()
+    except JobCancelled:
+        log.info("job %s cancelled", job_id)
+    except JobFailed as exc:
+        log.warning("job %s failed: %s", job_id, exc)
+        await _fail(pipeline, str(exc))
+    except ServiceUnavailable as exc:
+        await pipeline.update(error=f"retrying: {exc}")
+        raise  # dramatiq retries with backoff
+    finally:
+        await pipeline.aclose()
+
+
+async def _fail(pipeline: Pipeline, reason: str) -> None:
+    job = await pipeline.update(status="failed", error=reason)
+    async with pipeline.sessions() as db:
+        session = await db.get(MeetingSession, job.session_id)
+        if session is not None:
+            session.status, session.error = "failed", reason
+            await db.commit()
+
+
+@dramatiq.actor(queue_name="batch")
+def job_retries_exhausted(message: dict[str, Any], _retry_info: dict[str, Any]) -> None:
+    """The services stayed unreachable through every retry: the job fails with the reason."""
+
+    async def fail() -> None:
+        pipeline = Pipeline(message["args"][0])
+        try:
+            await _fail(pipeline, "the transcription services stayed unavailable; try again later")
+        finally:
+            await pipeline.aclose()
+
+    asyncio.run(fail())
+
+
+@dramatiq.actor(
+    queue_name="batch",
+    max_retries=5,
+    min_backoff=5_000,
+    max_backoff=300_000,
+    time_limit=6 * 3600 * 1000,
+    on_retry_exhausted="job_retries_exhausted",
+)
+def transcribe_upload(job_id: str) -> None:
+    asyncio.run(_execute(job_id))

@@ -1,0 +1,197 @@
+"""Batch transcription: upload (202 at once; the work runs in the batch worker), job status and
+progress (also as server-sent events), cancel, and re-transcription into a new version."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import AudioFile, Job, MeetingSession
+from api_service.deps import db, not_found, owned_session
+from api_service.ratelimit import limit
+from api_service.routes.sessions import check_template
+from api_service.storage import LocalStorage
+from api_service.transcripts import latest_version
+from shared.audio import AudioTooLarge, probe_audio
+
+router = APIRouter(tags=["batch"])
+User = Annotated[CurrentUser, Depends(current_user)]
+DB = Annotated[AsyncSession, Depends(db)]
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    session_id: str | None
+    kind: str
+    status: str
+    stage: str | None
+    progress: float
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Accepted(BaseModel):
+    job_id: str
+    session_id: str
+    status: str = "queued"
+
+
+class Retranscribe(BaseModel):
+    language: str | None = None
+    num_speakers: int | None = None
+
+
+def enqueue(job_id: str) -> None:
+    from api_service.jobs.pipeline import transcribe_upload  # the broker connects on import
+
+    transcribe_upload.send(job_id)
+
+
+@router.post("/api/v1/transcriptions/batch", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def upload(
+    request: Request,
+    user: User,
+    session: DB,
+    audio_file: Annotated[UploadFile, File(description="WAV, FLAC, OGG, MP3, M4A, WebM, …: checked by content")],
+    title: Annotated[str | None, Form(max_length=200)] = None,
+    language: Annotated[str | None, Form(max_length=16)] = None,
+    template_id: Annotated[str | None, Form(max_length=36)] = None,
+    num_speakers: Annotated[int | None, Form(ge=1, le=20)] = None,
+) -> Accepted:
+    settings = request.app.state.settings
+    await limit(request, "upload", settings.upload_rate_limit_per_minute)
+    await check_template(session, template_id, user.id)
+    row = MeetingSession(
+        user_id=user.id,
+        title=title or Path(audio_file.filename or "Upload").stem[:200] or "Upload",
+        language=language,
+        template_id=template_id,
+        source="upload",
+        status="processing",
+    )
+    session.add(row)
+    await session.flush()
+    storage = LocalStorage(settings.audio_storage_dir)
+    suffix = Path(audio_file.filename or "").suffix.lower()[:8]
+    try:
+        key, size = await storage.save(audio_file.file, row.id, suffix, settings.batch_max_upload_bytes)
+        info = await asyncio.to_thread(probe_audio, storage.path(key))
+        if info.duration_s and info.duration_s > settings.max_audio_seconds:
+            raise AudioTooLarge(f"audio is {info.duration_s:.0f} s long; the limit is {settings.max_audio_seconds:.0f} s")
+    except Exception:
+        await session.rollback()
+        storage.delete_session(row.id)
+        raise
+    audio = AudioFile(
+        session_id=row.id,
+        track="upload",
+        storage_key=key,
+        content_type=f"audio/{info.container.split(',')[0]}",
+        bytes=size,
+        duration_ms=int((info.duration_s or 0) * 1000),
+    )
+    session.add(audio)
+    await session.flush()
+    job = Job(
+        user_id=user.id,
+        session_id=row.id,
+        kind="transcribe",
+        params={"audio_file_id": audio.id, "language": language, "num_speakers": num_speakers, "version": 1},
+    )
+    session.add(job)
+    await session.commit()
+    await asyncio.to_thread(enqueue, job.id)
+    return Accepted(job_id=job.id, session_id=row.id)
+
+
+async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None or job.user_id != user_id:
+        raise not_found("job")
+    return job
+
+
+@router.get("/api/v1/jobs/{job_id}", response_model=JobOut)
+async def get_job(job_id: str, user: User, session: DB) -> JobOut:
+    return JobOut.model_validate(await owned_job(session, job_id, user.id))
+
+
+@router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut)
+async def cancel_job(job_id: str, user: User, session: DB) -> JobOut:
+    job = await owned_job(session, job_id, user.id)
+    if job.status in FINISHED:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the job is already {job.status}")
+    job.status = "cancelled"
+    if job.session_id and (row := await session.get(MeetingSession, job.session_id)) is not None:
+        row.status, row.error = "failed", "cancelled by the user"
+    await session.commit()
+    return JobOut.model_validate(job)
+
+
+@router.get("/api/v1/jobs/{job_id}/events")
+async def job_events(job_id: str, request: Request, user: User, session: DB) -> StreamingResponse:
+    await owned_job(session, job_id, user.id)
+    sessions = request.app.state.sessionmaker
+
+    async def feed() -> AsyncIterator[str]:
+        last = None
+        while not await request.is_disconnected():
+            async with sessions() as fresh:
+                job = await fresh.get(Job, job_id)
+            assert job is not None
+            state = JobOut.model_validate(job).model_dump(mode="json")
+            snapshot = (state["status"], state["stage"], state["progress"])
+            if snapshot != last:
+                last = snapshot
+                yield f"event: {'job.failed' if job.status == 'failed' else 'progress'}\ndata: {json.dumps(state)}\n\n"
+            if job.status in FINISHED:
+                return
+            await asyncio.sleep(0.5)
+
+    return StreamingResponse(feed(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/api/v1/sessions/{session_id}/retranscribe", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def retranscribe(session_id: str, body: Retranscribe, user: User, session: DB) -> Accepted:
+    """Run the pipeline again; the result is a new transcript version, the earlier one is kept."""
+    row = await owned_session(session, session_id, user.id)
+    audio = (
+        (await session.execute(select(AudioFile).where(AudioFile.session_id == row.id).order_by(AudioFile.created_at)))
+        .scalars()
+        .first()
+    )
+    if audio is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "this session has no stored recording to transcribe again")
+    if (await session.execute(select(Job).where(Job.session_id == row.id, Job.status.in_(["queued", "running"])))).first():
+        raise HTTPException(status.HTTP_409_CONFLICT, "a job for this session is already running")
+    version = await latest_version(session, row.id) + 1
+    job = Job(
+        user_id=user.id,
+        session_id=row.id,
+        kind="retranscribe",
+        params={
+            "audio_file_id": audio.id,
+            "language": body.language or row.language,
+            "num_speakers": body.num_speakers,
+            "version": version,
+        },
+    )
+    row.status = "processing"
+    session.add(job)
+    await session.commit()
+    await asyncio.to_thread(enqueue, job.id)
+    return Accepted(job_id=job.id, session_id=row.id)

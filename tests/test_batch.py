@@ -1,0 +1,197 @@
+"""Batch transcription through the running services: upload → durable job → speaker-attributed
+transcript, scored by WER and by speaker-attributed word accuracy; a worker killed mid-job; bad
+uploads refused with a reason."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from devstack.pytest_plugin import Servers, ServiceFactory
+from shared.audio import SAMPLE_RATE
+from tests.speech import meeting, normalize, wav_bytes, wer
+
+pytestmark = [pytest.mark.e2e]
+
+
+def flac(audio: np.ndarray) -> bytes:
+    return subprocess.run(
+        ["sox", "-t", "wav", "-", "-t", "flac", "-"], input=wav_bytes(audio), capture_output=True, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def auth(stack: Servers) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.user_token('uploader-id', 'uploader@example.com')}"}
+
+
+def upload(stack: Servers, auth: dict[str, str], data: bytes, name: str = "meeting.flac", **form: str) -> httpx.Response:
+    return httpx.post(
+        f"{stack.url('api')}/api/v1/transcriptions/batch", files={"audio_file": (name, data)}, data=form, headers=auth, timeout=60
+    )
+
+
+def wait_for(stack: Servers, auth: dict[str, str], job_id: str, timeout: float = 240) -> list[dict]:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{stack.url('api')}/api/v1/jobs/{job_id}", headers=auth).json()
+        seen.append(job)
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return seen
+        time.sleep(0.5)
+    raise AssertionError(f"job did not finish: {seen[-1]}")
+
+
+def attributed_accuracy(reference: list, segments: list[dict]) -> float:
+    """Share of hypothesis words whose speaker matches the reference turn they fall in, under
+    the best one-to-one mapping of labels."""
+    pairs = []
+    for segment in segments:
+        for word in segment["words"]:
+            middle = (word["start_ms"] + word["end_ms"]) / 2000
+            truth = next((t.speaker for t in reference if t.start_s - 0.3 <= middle <= t.end_s + 0.3), None)
+            if truth:
+                pairs.append((truth, segment["speaker"]))
+    truths, hyps = sorted({t for t, _ in pairs}), sorted({h for _, h in pairs})
+    counts = np.zeros((len(truths), len(hyps)))
+    for t, h in pairs:
+        counts[truths.index(t), hyps.index(h)] += 1
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / max(1, len(pairs)))
+
+
+def test_upload_becomes_a_speaker_attributed_transcript(stack: Servers, auth: dict[str, str]) -> None:
+    audio, turns = meeting(3, 9, seed=77)
+    started = time.monotonic()
+    response = upload(stack, auth, flac(audio), title="Vendor review", language="en")
+    assert response.status_code == 202 and time.monotonic() - started < 1.5, response.text
+    job_id, session_id = response.json()["job_id"], response.json()["session_id"]
+    history = wait_for(stack, auth, job_id)
+    assert history[-1]["status"] == "completed", history[-1]
+    progress = [j["progress"] for j in history]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+    transcript = httpx.get(f"{stack.url('api')}/api/v1/sessions/{session_id}/transcript", headers=auth).json()
+    segments = transcript["segments"]
+    hypothesis = " ".join(s["text"] for s in segments)
+    assert wer(" ".join(t.text for t in turns), hypothesis) <= 0.15, hypothesis
+    assert len({s["speaker"] for s in segments}) == 3
+    assert attributed_accuracy(turns, segments) >= 0.9
+    assert len({s["segment_id"] for s in segments}) == len(segments)
+    session = httpx.get(f"{stack.url('api')}/api/v1/sessions/{session_id}", headers=auth).json()
+    assert session["status"] == "completed" and session["source"] == "upload" and session["title"] == "Vendor review"
+    assert abs(session["duration_ms"] - audio.size * 1000 // SAMPLE_RATE) <= 1
+    srt = httpx.get(f"{stack.url('api')}/api/v1/sessions/{session_id}/export", params={"format": "srt"}, headers=auth).text
+    assert srt.startswith("1\n00:00:0") and "SPEAKER_00" in srt
+
+
+def test_job_events_stream_progress(stack: Servers, auth: dict[str, str]) -> None:
+    audio, _ = meeting(2, 4, seed=5)
+    job_id = upload(stack, auth, flac(audio)).json()["job_id"]
+    events = []
+    with httpx.stream("GET", f"{stack.url('api')}/api/v1/jobs/{job_id}/events", headers=auth, timeout=240) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                events.append(line)
+    assert '"status": "completed"' in events[-1] and len(events) >= 2
+
+
+def test_retranscribe_keeps_the_earlier_version(stack: Servers, auth: dict[str, str]) -> None:
+    audio, _ = meeting(2, 4, seed=9)
+    accepted = upload(stack, auth, flac(audio)).json()
+    wait_for(stack, auth, accepted["job_id"])
+    again = httpx.post(
+        f"{stack.url('api')}/api/v1/sessions/{accepted['session_id']}/retranscribe", json={"num_speakers": 2}, headers=auth
+    ).json()
+    assert wait_for(stack, auth, again["job_id"])[-1]["status"] == "completed"
+    base = f"{stack.url('api')}/api/v1/sessions/{accepted['session_id']}/transcript"
+    latest, first = httpx.get(base, headers=auth).json(), httpx.get(base, params={"version": 1}, headers=auth).json()
+    assert latest["version"] == 2 and first["version"] == 1
+    assert normalize(" ".join(s["text"] for s in first["segments"])) and latest["segments"]
+
+
+def test_a_killed_worker_does_not_lose_the_job_or_duplicate_segments(stack: Servers, auth: dict[str, str]) -> None:
+    audio, _ = meeting(2, 24, seed=11)  # long enough to be caught mid-flight
+    job_id = upload(stack, auth, flac(audio)).json()["job_id"]
+    worker = stack.processes["worker"]
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{stack.url('api')}/api/v1/jobs/{job_id}", headers=auth).json()["stage"] not in ("transcribe", "align"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert worker.pid is not None
+    worker.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+    worker.proc.wait()  # type: ignore[union-attr]
+    worker.start().wait_ready()
+    history = wait_for(stack, auth, job_id, timeout=300)
+    assert history[-1]["status"] == "completed", history[-1]
+    session_id = history[-1]["session_id"]
+    segments = httpx.get(f"{stack.url('api')}/api/v1/sessions/{session_id}/transcript", headers=auth).json()["segments"]
+    ids = [s["segment_id"] for s in segments]
+    assert ids and len(ids) == len(set(ids))
+
+
+def test_cancel(stack: Servers, auth: dict[str, str]) -> None:
+    audio, _ = meeting(2, 16, seed=13)
+    accepted = upload(stack, auth, flac(audio)).json()
+    cancelled = httpx.post(f"{stack.url('api')}/api/v1/jobs/{accepted['job_id']}/cancel", headers=auth)
+    assert cancelled.json()["status"] == "cancelled"
+    assert wait_for(stack, auth, accepted["job_id"])[-1]["status"] == "cancelled"
+    assert httpx.post(f"{stack.url('api')}/api/v1/jobs/{accepted['job_id']}/cancel", headers=auth).status_code == 409
+    other = {"Authorization": f"Bearer {stack.user_token('someone-else')}"}
+    assert httpx.get(f"{stack.url('api')}/api/v1/jobs/{accepted['job_id']}", headers=other).status_code == 404
+
+
+def test_bad_uploads_are_refused_with_a_reason(
+    stack: Servers, auth: dict[str, str], services: ServiceFactory, redis_url: str, tmp_path: Path
+) -> None:
+    video = tmp_path / "v.webm"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=32x32:d=0.5", "-c:v", "libvpx", str(video)], check=True
+    )
+    good = wav_bytes(np.zeros(SAMPLE_RATE, np.float32))
+    cases = {
+        "empty": (b"", 415),
+        "text": (b"hello, this is not audio" * 40, 415),
+        "video": (video.read_bytes(), 415),
+        "truncated": (good[:40], 415),
+    }
+    for name, (data, expected) in cases.items():
+        response = upload(stack, auth, data, name=f"{name}.wav")
+        assert response.status_code == expected, (name, response.text)
+        assert response.json()["detail"]
+    # Size and duration limits, on an API configured small.
+    small = services.start(
+        "api_service",
+        "API_PORT",
+        {
+            "REDIS_URL": redis_url,
+            "BATCH_MAX_UPLOAD_BYTES": str(200_000),
+            "MAX_AUDIO_SECONDS": "30",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/db.sqlite",
+            "AUDIO_STORAGE_DIR": str(tmp_path / "audio"),
+            "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
+        },
+        name="api-small",
+    )
+    big = httpx.post(
+        f"{small}/api/v1/transcriptions/batch", files={"audio_file": ("big.wav", b"\0" * 300_000)}, headers=auth, timeout=60
+    )
+    assert big.status_code == 413
+    long = httpx.post(
+        f"{small}/api/v1/transcriptions/batch",
+        headers=auth,
+        timeout=60,
+        files={"audio_file": ("long.flac", flac(np.zeros(SAMPLE_RATE * 40, np.float32)))},
+    )
+    assert long.status_code == 413 and "limit" in long.json()["detail"]
+    assert httpx.get(f"{stack.url('api')}/health/ready").status_code == 200
+    sessions = httpx.get(f"{stack.url('api')}/api/v1/sessions/", params={"status": "processing"}, headers=auth).json()
+    assert all(s["title"] not in ("empty", "text", "video", "truncated") for s in sessions["items"])  # nothing half-created
