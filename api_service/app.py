@@ -11,7 +11,8 @@ from sqlalchemy import text
 from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.livekit_access import AgentDispatcher
-from api_service.routes import auth, batch, internal, livekit, realtime, sessions
+from api_service.llm import load_config
+from api_service.routes import auth, batch, internal, livekit, realtime, sessions, summaries, templates
 from api_service.settings import APISettings
 from shared.service import create_service_app
 from shared.service_auth import require_service
@@ -30,6 +31,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.state.sessionmaker = sessionmaker(engine)
         app.state.redis = redis.from_url(settings.redis_url)
         app.state.dispatcher = AgentDispatcher(settings)
+        app.state.llm = load_config(settings.llm_config_file)
 
         async def database() -> None:
             async with engine.connect() as connection:
@@ -57,7 +59,15 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
         )
-    for router in (auth.router, sessions.router, livekit.router, realtime.router, batch.router):
+    for router in (
+        auth.router,
+        sessions.router,
+        livekit.router,
+        realtime.router,
+        batch.router,
+        templates.router,
+        summaries.router,
+    ):
         app.include_router(router)
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
     return app

@@ -39,5 +39,7 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Batch worker threads (jobs at once per worker process) and its health endpoint.
     worker_threads: int = 2
     worker_http_port: int = 8003
+    # YAML file listing the LLMs for summaries (see api_service/llm.py); empty = extractive fallback.
+    llm_config_file: str = ""
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"

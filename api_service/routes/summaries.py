@@ -1,0 +1,142 @@
+"""Summaries and titles: the seed's text routes and per-session, versioned summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service import summaries, transcripts
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import Summary
+from api_service.deps import db, owned_session
+from api_service.llm import LLMUnavailable
+from api_service.routes.templates import readable
+
+router = APIRouter(tags=["summaries"])
+User = Annotated[CurrentUser, Depends(current_user)]
+DB = Annotated[AsyncSession, Depends(db)]
+
+
+class SummarizeText(BaseModel):
+    transcription_text: str = Field(min_length=1, max_length=500_000)
+    template_id: str | None = Field(default=None, max_length=36)
+    language: str | None = Field(default=None, max_length=16)
+
+
+class TitleRequest(BaseModel):
+    transcription_text: str | None = Field(default=None, max_length=500_000)
+    summary_text: str | None = Field(default=None, max_length=100_000)
+    session_id: str | None = Field(default=None, max_length=36)
+
+
+class SessionSummaryRequest(BaseModel):
+    template_id: str | None = Field(default=None, max_length=36)
+
+
+class SummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str | None = None
+    session_id: str | None = None
+    version: int | None = None
+    template_id: str | None
+    model: str
+    content: dict[str, Any]
+    markdown: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    created_at: datetime | None = None
+
+
+async def _run(request: Request, segments: list[dict[str, Any]], language: str | None, template: Any) -> summaries.SummaryResult:
+    try:
+        return await summaries.summarize(
+            request.app.state.llm,
+            segments,
+            language,
+            template.sections if template else None,
+            template.template_content if template else None,
+        )
+    except LLMUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
+
+
+@router.post("/api/v1/summarize", response_model=SummaryOut)
+async def summarize_text(body: SummarizeText, request: Request, user: User, session: DB) -> SummaryOut:
+    """The seed's route: summarise plain text (not stored)."""
+    template = await readable(session, body.template_id, user.id) if body.template_id else None
+    lines = [line for line in body.transcription_text.splitlines() if line.strip()]
+    segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
+    result = await _run(request, segments, body.language, template)
+    return SummaryOut(
+        template_id=body.template_id,
+        model=result.model,
+        content=result.content.model_dump(),
+        markdown=summaries.to_markdown(result.content),
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=result.cost_usd,
+    )
+
+
+@router.post("/api/v1/generate-title")
+async def generate_title(body: TitleRequest, request: Request, user: User, session: DB) -> dict[str, str]:
+    text, language = body.summary_text or body.transcription_text or "", None
+    if body.session_id:
+        row = await owned_session(session, body.session_id, user.id)
+        _version, segments = await transcripts.read_segments(session, row.id)
+        text, language = text or "\n".join(s["text"] for s in segments), row.language
+    if not text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
+    try:
+        title, model = await summaries.generate_title(request.app.state.llm, text, language)
+    except LLMUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
+    if body.session_id:
+        row.title = title
+        await session.commit()
+    return {"title": title, "model": model}
+
+
+@router.post("/api/v1/sessions/{session_id}/summaries", response_model=SummaryOut, status_code=status.HTTP_201_CREATED)
+async def summarize_session(
+    session_id: str, body: SessionSummaryRequest, request: Request, user: User, session: DB
+) -> SummaryOut:
+    row = await owned_session(session, session_id, user.id)
+    template_id = body.template_id or row.template_id
+    template = await readable(session, template_id, user.id) if template_id else None
+    _version, segments = await transcripts.read_segments(session, row.id)
+    if not segments:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
+    result = await _run(request, segments, row.language or segments[0].get("language"), template)
+    version = (await session.scalar(select(func.max(Summary.version)).where(Summary.session_id == row.id)) or 0) + 1
+    stored = Summary(
+        session_id=row.id,
+        version=version,
+        template_id=template_id,
+        model=result.model,
+        content=result.content.model_dump(),
+        markdown=summaries.to_markdown(result.content),
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=result.cost_usd,
+    )
+    session.add(stored)
+    await session.commit()
+    return SummaryOut.model_validate(stored)
+
+
+@router.get("/api/v1/sessions/{session_id}/summaries", response_model=list[SummaryOut])
+async def list_summaries(session_id: str, user: User, session: DB) -> list[SummaryOut]:
+    await owned_session(session, session_id, user.id)
+    rows = (
+        await session.execute(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version.desc()))
+    ).scalars()
+    return [SummaryOut.model_validate(r) for r in rows]

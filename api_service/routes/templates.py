@@ -1,0 +1,111 @@
+"""Summary templates: the system ones (read-only, for everyone) and each user's own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import Template
+from api_service.deps import db, not_found
+
+router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
+User = Annotated[CurrentUser, Depends(current_user)]
+DB = Annotated[AsyncSession, Depends(db)]
+
+
+class SectionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    instruction: str = Field(default="", max_length=2000)
+    format: Literal["paragraph", "bullets", "table"] = "paragraph"
+
+
+class TemplateIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    category: str = Field(default="meeting", max_length=64)
+    language: str = Field(default="en", max_length=16)
+    sections: list[SectionIn] = Field(default_factory=list, max_length=30)
+    template_content: str | None = Field(default=None, max_length=20000, description="the seed's free-text form")
+
+
+class TemplatePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    category: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=16)
+    sections: list[SectionIn] | None = Field(default=None, max_length=30)
+    template_content: str | None = Field(default=None, max_length=20000)
+
+
+class TemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    description: str | None
+    category: str
+    language: str
+    sections: list[dict[str, Any]]
+    template_content: str | None
+    is_system: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+async def readable(session: AsyncSession, template_id: str, user_id: str) -> Template:
+    template = await session.get(Template, template_id)
+    if template is None or template.user_id not in (None, user_id):
+        raise not_found("template")
+    return template
+
+
+async def writable(session: AsyncSession, template_id: str, user_id: str) -> Template:
+    template = await readable(session, template_id, user_id)
+    if template.is_system:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "system templates are read-only; copy one to change it")
+    return template
+
+
+@router.get("/", response_model=list[TemplateOut])
+async def list_templates(user: User, session: DB, language: str | None = None) -> list[TemplateOut]:
+    statement = select(Template).where(or_(Template.user_id.is_(None), Template.user_id == user.id))
+    if language:
+        statement = statement.where(Template.language == language)
+    rows = (await session.execute(statement.order_by(Template.is_system.desc(), Template.name))).scalars()
+    return [TemplateOut.model_validate(r) for r in rows]
+
+
+@router.post("/", response_model=TemplateOut, status_code=status.HTTP_201_CREATED)
+async def create_template(body: TemplateIn, user: User, session: DB) -> TemplateOut:
+    template = Template(
+        user_id=user.id, **body.model_dump(exclude={"sections"}), sections=[s.model_dump() for s in body.sections]
+    )
+    session.add(template)
+    await session.commit()
+    return TemplateOut.model_validate(template)
+
+
+@router.get("/{template_id}", response_model=TemplateOut)
+async def get_template(template_id: str, user: User, session: DB) -> TemplateOut:
+    return TemplateOut.model_validate(await readable(session, template_id, user.id))
+
+
+@router.patch("/{template_id}", response_model=TemplateOut)
+async def update_template(template_id: str, body: TemplatePatch, user: User, session: DB) -> TemplateOut:
+    template = await writable(session, template_id, user.id)
+    for key, value in body.model_dump(exclude_unset=True).items():
+        setattr(template, key, value)
+    await session.commit()
+    return TemplateOut.model_validate(template)
+
+
+@router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_template(template_id: str, user: User, session: DB) -> Response:
+    await session.delete(await writable(session, template_id, user.id))
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

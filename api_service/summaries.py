@@ -1,0 +1,280 @@
+"""Meeting summaries: the transcript goes to the model as ``[mm:ss] Speaker: text`` lines; the
+template's sections become instructions; the answer is JSON validated with pydantic (one retry
+with the validation error on bad JSON). Transcripts over the token budget are summarised in
+chunks first (map), then combined (reduce). With no model configured, an extractive digest is
+returned and says so (``model: "extractive-fallback"``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from api_service.llm import Completion, LLMConfig, complete
+
+EXTRACTIVE = "extractive-fallback"
+
+
+class ActionItem(BaseModel):
+    owner: str | None = None
+    due: str | None = None
+    text: str
+    segment_ids: list[str] = Field(default_factory=list)
+
+
+class Section(BaseModel):
+    title: str
+    content: str
+
+
+class SummaryContent(BaseModel):
+    title: str = ""
+    summary: str
+    key_points: list[str] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    language: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class SummaryResult:
+    content: SummaryContent
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: list[Completion] = field(default_factory=list)
+
+
+def clock(ms: int) -> str:
+    minutes, seconds = divmod(ms // 1000, 60)
+    return f"{minutes:02d}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+
+
+def transcript_lines(segments: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"[{clock(s['start_ms'])}] ({s['segment_id']}) {s.get('speaker_name') or s.get('speaker') or 'Speaker'}: {s['text']}"
+        for s in segments
+    ]
+
+
+def template_instructions(sections: list[dict[str, Any]] | None, content: str | None) -> str:
+    if sections:
+        parts = [f'- "{s["title"]}": {s.get("instruction", "")} (format: {s.get("format", "paragraph")})' for s in sections]
+        return "Fill these sections, in this order, in `sections`:\n" + "\n".join(parts)
+    if content:
+        return f"Follow this template for `sections`:\n{content}"
+    return "Leave `sections` empty."
+
+
+SCHEMA = (
+    '{"title": str, "summary": str, "key_points": [str], "decisions": [str], '
+    '"action_items": [{"owner": str|null, "due": str|null, "text": str, "segment_ids": [str]}], '
+    '"sections": [{"title": str, "content": str}], "language": str}'
+)
+
+
+def system_prompt(language: str | None, instructions: str) -> str:
+    lang = f"the transcript's language ({language})" if language else "the language the transcript is in"
+    return (
+        f"You write meeting minutes. Answer with one JSON object only, shaped {SCHEMA}. Write in {lang}. "
+        "Use only what the transcript says; name owners only if the transcript does; cite the segment ids "
+        "(the parenthesised ids) each action item comes from. " + instructions
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    # ~4 characters a token for English; CJK is about a token per character.
+    cjk = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
+    return cjk + (len(text) - cjk) // 4 + 1
+
+
+def chunks(lines: list[str], budget: int) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        cost = estimate_tokens(line)
+        if out[-1] and used + cost > budget:
+            out.append([])
+            used = 0
+        out[-1].append(line)
+        used += cost
+    return out
+
+
+async def ask_json(config: LLMConfig, messages: list[dict[str, str]], result: SummaryResult) -> SummaryContent:
+    """One call, and one retry that shows the model its validation error."""
+    for attempt in range(2):
+        completion = await complete(config, messages)
+        result.calls.append(completion)
+        try:
+            return SummaryContent.model_validate(json.loads(_strip_fences(completion.text)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            if attempt == 1:
+                raise ValueError(f"the model did not return valid summary JSON: {str(exc)[:300]}") from exc
+            messages = [
+                *messages,
+                {"role": "assistant", "content": completion.text[:4000]},
+                {
+                    "role": "user",
+                    "content": f"That was not valid JSON of the required shape ({str(exc)[:300]}). "
+                    "Answer again with the JSON object only.",
+                },
+            ]
+    raise AssertionError("unreachable")
+
+
+def _strip_fences(text: str) -> str:
+    match = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    return match.group(1) if match else text
+
+
+async def summarize(
+    config: LLMConfig | None,
+    segments: list[dict[str, Any]],
+    language: str | None,
+    sections: list[dict[str, Any]] | None = None,
+    template_content: str | None = None,
+) -> SummaryResult:
+    if config is None:
+        return extractive(segments, language)
+    lines = transcript_lines(segments)
+    instructions = template_instructions(sections, template_content)
+    result = SummaryResult(content=SummaryContent(summary=""), model="")
+    parts = chunks(lines, config.token_budget)
+    if len(parts) == 1:
+        result.content = await ask_json(
+            config,
+            [
+                {"role": "system", "content": system_prompt(language, instructions)},
+                {"role": "user", "content": "Transcript:\n" + "\n".join(lines)},
+            ],
+            result,
+        )
+    else:
+        partials = []
+        for n, part in enumerate(parts, 1):
+            partials.append(
+                await ask_json(
+                    config,
+                    [
+                        {"role": "system", "content": system_prompt(language, "Leave `sections` empty.")},
+                        {"role": "user", "content": f"Part {n} of {len(parts)} of a meeting transcript:\n" + "\n".join(part)},
+                    ],
+                    result,
+                )
+            )
+        combined = json.dumps([p.model_dump(exclude={"sections"}) for p in partials], ensure_ascii=False)
+        result.content = await ask_json(
+            config,
+            [
+                {"role": "system", "content": system_prompt(language, instructions)},
+                {
+                    "role": "user",
+                    "content": "Combine these partial minutes of one meeting (in order) into one set of minutes, "
+                    "merging duplicates and keeping every action item:\n" + combined,
+                },
+            ],
+            result,
+        )
+    result.content.language = result.content.language or language
+    result.model = result.calls[-1].model
+    result.prompt_tokens = sum(c.prompt_tokens for c in result.calls)
+    result.completion_tokens = sum(c.completion_tokens for c in result.calls)
+    result.cost_usd = round(sum(c.cost_usd for c in result.calls), 6)
+    return result
+
+
+async def generate_title(config: LLMConfig | None, text: str, language: str | None) -> tuple[str, str]:
+    """(title, model)."""
+    if config is None or not text.strip():
+        sentences: list[tuple[dict[str, Any], str]] = [
+            ({}, t) for t in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if t.strip()
+        ]
+        return generate_title_fallback(sentences), EXTRACTIVE
+    lang = f" in {language}" if language else " in the text's language"
+    completion = await complete(
+        config,
+        [
+            {
+                "role": "system",
+                "content": f"Give a short, specific meeting title (at most 10 words){lang}. Answer with the title only.",
+            },
+            {"role": "user", "content": text[: config.token_budget * 4]},
+        ],
+        json_mode=False,
+    )
+    return completion.text.strip().strip('"“”').splitlines()[0][:200], completion.model
+
+
+STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "the a an and or but to of in on for with is are was were be been it this that we you i they he she will would can could "
+        "should do does did have has had at by from as so our your their not just",
+    )
+)
+ACTION = re.compile(
+    r"\b(will|going to|action item|todo|to do|need to|needs to|please|by (monday|tuesday|wednesday|thursday|friday|"
+    r"next week|tomorrow|the end of))\b|请|需要|负责|下周",
+    re.I,
+)
+
+
+def extractive(segments: list[dict[str, Any]], language: str | None) -> SummaryResult:
+    """No model: the most representative sentences (by word frequency), and sentences that read
+    like commitments as action items. It says what it is."""
+    sentences = [(s, sentence) for s in segments for sentence in re.split(r"(?<=[.!?。！？])\s+", s["text"]) if sentence.strip()]
+    words = [w for _s, text in sentences for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
+    frequency = Counter(words)
+
+    def score(text: str) -> float:
+        tokens = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
+        return sum(frequency[w] for w in tokens) / (len(tokens) + 3)
+
+    ranked = sorted(range(len(sentences)), key=lambda i: -score(sentences[i][1]))
+    top = sorted(ranked[:3])
+    actions = [
+        ActionItem(text=text.strip(), owner=s.get("speaker_name") or s.get("speaker"), segment_ids=[s["segment_id"]])
+        for s, text in sentences
+        if ACTION.search(text)
+    ]
+    summary = " ".join(sentences[i][1].strip() for i in top) or "The transcript is empty."
+    content = SummaryContent(
+        title=generate_title_fallback(sentences),
+        summary=summary,
+        key_points=[sentences[i][1].strip() for i in sorted(ranked[:5])],
+        action_items=actions[:20],
+        language=language,
+        note="No language model is configured: this is an extractive digest of the transcript, not an AI summary.",
+    )
+    return SummaryResult(content=content, model=EXTRACTIVE)
+
+
+def generate_title_fallback(sentences: list[tuple[dict[str, Any], str]]) -> str:
+    return sentences[0][1].strip()[:80].rstrip(" .。") if sentences else "Untitled meeting"
+
+
+def to_markdown(content: SummaryContent) -> str:
+    parts = []
+    if content.note:
+        parts.append(f"> {content.note}\n")
+    parts.append(content.summary.strip() + "\n")
+    for heading, items in (("Key points", content.key_points), ("Decisions", content.decisions)):
+        if items:
+            parts.append(f"### {heading}\n" + "\n".join(f"- {i}" for i in items) + "\n")
+    if content.action_items:
+        lines = [
+            f"- [ ] {a.text}" + (f" — {a.owner}" if a.owner else "") + (f" (due {a.due})" if a.due else "")
+            for a in content.action_items
+        ]
+        parts.append("### Action items\n" + "\n".join(lines) + "\n")
+    for section in content.sections:
+        parts.append(f"### {section.title}\n{section.content.strip()}\n")
+    return "\n".join(parts)
