@@ -12,7 +12,7 @@ from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.livekit_access import AgentDispatcher
 from api_service.llm import load_config
-from api_service.routes import auth, batch, internal, livekit, realtime, sessions, summaries, templates
+from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
 from api_service.settings import APISettings
 from shared.service import create_service_app
 from shared.service_auth import require_service
@@ -67,6 +67,8 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         batch.router,
         templates.router,
         summaries.router,
+        webhooks.router,
+        devices.router,
     ):
         app.include_router(router)
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])

@@ -10,7 +10,7 @@ import uvicorn
 from dramatiq import Worker
 
 from api_service import __version__
-from api_service.jobs import pipeline  # noqa: F401 - registers the actors
+from api_service.jobs import deliveries, pipeline  # noqa: F401 - registers the actors
 from api_service.jobs.broker import broker, settings
 from shared.service import create_service_app
 

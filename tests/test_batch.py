@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
 from scipy.optimize import linear_sum_assignment
 
+from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
 from shared.audio import SAMPLE_RATE
 from tests.speech import meeting, normalize, wav_bytes, wer
@@ -195,3 +199,74 @@ def test_bad_uploads_are_refused_with_a_reason(
     assert httpx.get(f"{stack.url('api')}/health/ready").status_code == 200
     sessions = httpx.get(f"{stack.url('api')}/api/v1/sessions/", params={"status": "processing"}, headers=auth).json()
     assert all(s["title"] not in ("empty", "text", "video", "truncated") for s in sessions["items"])  # nothing half-created
+
+
+class Receiver:
+    """A webhook endpoint on loopback that fails its first delivery with a 500."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        app = FastAPI()
+
+        @app.post("/hook")
+        async def hook(request: Request) -> Response:
+            self.received.append((dict(request.headers), await request.body()))
+            return Response(status_code=500 if len(self.received) == 1 else 204)
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/hook"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+
+def verify(secret: str, body: bytes, header: str) -> bool:
+    """A receiver's check, written independently of the sender's code."""
+    import hashlib
+    import hmac
+
+    parts = dict(p.split("=", 1) for p in header.split(","))
+    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return abs(time.time() - int(parts["t"])) < 300 and hmac.compare_digest(expected, parts["v1"])
+
+
+def test_webhooks_are_signed_retried_and_logged(stack: Servers) -> None:
+    import json
+
+    receiver = Receiver()
+    auth = {"Authorization": f"Bearer {stack.user_token('hooked-id')}"}
+    created = httpx.post(
+        f"{stack.url('api')}/api/v1/webhooks/",
+        json={"url": receiver.url, "events": ["session.completed", "job.failed"]},
+        headers=auth,
+    ).json()
+    assert created["secret"] and "secret" not in httpx.get(f"{stack.url('api')}/api/v1/webhooks/", headers=auth).json()[0]
+    audio, _ = meeting(2, 3, seed=21)
+    job_id = upload(stack, auth, flac(audio)).json()["job_id"]
+    assert wait_for(stack, auth, job_id)[-1]["status"] == "completed"
+    deadline = time.monotonic() + 60
+    while len(receiver.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(receiver.received) == 2  # the first attempt got a 500 and was retried
+    headers, body = receiver.received[-1]
+    assert headers["x-intrascribe-event"] == "session.completed"
+    assert verify(created["secret"], body, headers["x-intrascribe-signature"])
+    assert not verify("another secret", body, headers["x-intrascribe-signature"])
+    assert json.loads(body)["data"]["job_id"] == job_id
+    log = httpx.get(f"{stack.url('api')}/api/v1/webhooks/{created['id']}/deliveries", headers=auth).json()
+    assert log[0]["status"] == "delivered" and log[0]["attempts"] == 2 and log[0]["response_status"] == 204
+    other = {"Authorization": f"Bearer {stack.user_token('not-hooked')}"}
+    assert httpx.get(f"{stack.url('api')}/api/v1/webhooks/{created['id']}/deliveries", headers=other).status_code == 404
+    assert (
+        httpx.post(
+            f"{stack.url('api')}/api/v1/webhooks/", json={"url": "not a url", "events": ["job.failed"]}, headers=auth
+        ).status_code
+        == 422
+    )
+    assert (
+        httpx.post(
+            f"{stack.url('api')}/api/v1/webhooks/", json={"url": receiver.url, "events": ["bogus"]}, headers=auth
+        ).status_code
+        == 422
+    )
+    receiver.server.should_exit = True

@@ -197,3 +197,34 @@ async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
             status = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["status"]
             await asyncio.sleep(0.5)
         assert status == "completed"
+
+
+async def test_devices_join_their_room_with_a_device_token(stack: Servers) -> None:
+    owner = {"Authorization": f"Bearer {stack.user_token('device-owner')}"}
+    async with httpx.AsyncClient(base_url=stack.url("api"), timeout=30) as api:
+        created = (await api.post("/api/v1/devices/", json={"name": "Room 4 mic"}, headers=owner)).json()
+        token = created["token"]
+        assert token.startswith("isd_") and created["online"] is False
+        device_auth = {"Authorization": f"Bearer {token}"}
+        first = (await api.post("/api/v1/devices/connection-details", headers=device_auth)).json()
+        again = (await api.post("/api/v1/devices/connection-details", headers=device_auth)).json()
+        assert first["sessionId"] == again["sessionId"]  # the session in progress is reused
+        claims = jwt.decode(first["participantToken"], stack.livekit_secret, algorithms=["HS256"], options={"verify_aud": False})
+        assert claims["sub"] == f"device-{created['id']}" and claims["video"]["room"] == first["roomName"]
+        room = rtc.Room()
+        await room.connect(stack.livekit_url, first["participantToken"])
+        await room.disconnect()
+        listed = (await api.get("/api/v1/devices/", headers=owner)).json()
+        assert listed[0]["online"] is True and listed[0]["current_session_id"] == first["sessionId"]
+        session = (await api.get(f"/api/v1/sessions/{first['sessionId']}", headers=owner)).json()
+        assert session["source"] == "device"
+        stranger = {"Authorization": f"Bearer {stack.user_token('stranger')}"}
+        assert (await api.delete(f"/api/v1/devices/{created['id']}", headers=stranger)).status_code == 404
+        assert (await api.delete(f"/api/v1/devices/{created['id']}", headers=owner)).status_code == 204
+        assert (await api.post("/api/v1/devices/connection-details", headers=device_auth)).status_code == 401
+        assert (
+            await api.post("/api/v1/devices/connection-details", headers={"Authorization": "Bearer isd_forged"})
+        ).status_code == 401
+        assert (
+            await api.post("/api/v1/devices/connection-details", headers=owner)
+        ).status_code == 401  # a user token is not a device

@@ -22,6 +22,7 @@ from api_service.jobs.broker import settings
 from api_service.schemas import SegmentIn
 from api_service.storage import LocalStorage
 from api_service.transcripts import add_segments, latest_version
+from api_service.webhooks import emit, queue_deliveries
 from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, float_to_pcm16
 from shared.clients import ServiceClient, ServiceUnavailable
 
@@ -109,7 +110,22 @@ class Pipeline:
             stored.duration_ms = audio.size * 1000 // SAMPLE_RATE
             if language and not stored.language:
                 stored.language = language
+            deliveries = await emit(
+                db,
+                stored.user_id,
+                "session.completed",
+                {
+                    "session_id": stored.id,
+                    "title": stored.title,
+                    "source": stored.source,
+                    "duration_ms": stored.duration_ms,
+                    "job_id": self.job_id,
+                    "segments": len(segments),
+                    "speakers": len({s["speaker"] for s in segments}),
+                },
+            )
             await db.commit()
+        queue_deliveries(deliveries)
         await self.update(status="completed", stage="done", progress=100.0)
         log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
 
@@ -171,7 +187,9 @@ async def _fail(pipeline: Pipeline, reason: str) -> None:
         session = await db.get(MeetingSession, job.session_id)
         if session is not None:
             session.status, session.error = "failed", reason
-            await db.commit()
+        deliveries = await emit(db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason})
+        await db.commit()
+    queue_deliveries(deliveries)
 
 
 @dramatiq.actor(queue_name="batch")

@@ -13,6 +13,7 @@ from api_service import realtime, transcripts
 from api_service.db.models import MeetingSession
 from api_service.deps import db, not_found
 from api_service.routes.sessions import change_status
+from api_service.routes.webhooks import notify
 from api_service.schemas import SegmentIn
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
@@ -67,11 +68,19 @@ async def add_segments(session_id: str, body: SegmentBatch, request: Request, se
 @router.post("/sessions/{session_id}/status")
 async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> dict[str, str]:
     row = await _session(session, session_id)
+    was = row.status
     change_status(row, body.status)
     if body.error:
         row.error = body.error
     if body.duration_ms is not None:
         row.duration_ms = max(row.duration_ms, body.duration_ms)
     await session.commit()
+    if row.status == "completed" and was != "completed":
+        await notify(
+            session,
+            row.user_id,
+            "session.completed",
+            {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
+        )
     await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
     return {"status": row.status}

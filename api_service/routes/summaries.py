@@ -16,6 +16,7 @@ from api_service.db.models import Summary
 from api_service.deps import db, owned_session
 from api_service.llm import LLMUnavailable
 from api_service.routes.templates import readable
+from api_service.routes.webhooks import notify
 
 router = APIRouter(tags=["summaries"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -130,6 +131,12 @@ async def summarize_session(
     )
     session.add(stored)
     await session.commit()
+    await notify(
+        session,
+        user.id,
+        "summary.ready",
+        {"session_id": row.id, "summary_id": stored.id, "version": version, "model": stored.model},
+    )
     return SummaryOut.model_validate(stored)
 
 

@@ -1,0 +1,67 @@
+"""Webhook delivery in the batch worker: POST the signed payload; a non-2xx answer or a network
+error is retried with exponential backoff (dramatiq), every attempt recorded on the row."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import dramatiq
+import httpx
+
+from api_service.db.engine import make_engine, sessionmaker
+from api_service.db.models import Webhook, WebhookDelivery
+from api_service.jobs.broker import settings
+from api_service.webhooks import payload_bytes, sign
+
+MAX_ATTEMPTS = 6
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+async def _deliver(delivery_id: str) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        async with sessionmaker(engine)() as db:
+            delivery = await db.get(WebhookDelivery, delivery_id)
+            hook = await db.get(Webhook, delivery.webhook_id) if delivery else None
+            if delivery is None or hook is None or delivery.status == "delivered":
+                return
+            body = payload_bytes(delivery)
+            delivery.attempts += 1
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "intrascribe-webhooks",
+                "X-Intrascribe-Event": delivery.event,
+                "X-Intrascribe-Delivery": delivery.id,
+                "X-Intrascribe-Signature": sign(hook.secret, body),
+            }
+            try:
+                async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
+                    response = await client.post(hook.url, content=body, headers=headers)
+                delivery.response_status = response.status_code
+                ok, error = response.is_success, None if response.is_success else f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                ok, error = False, f"{type(exc).__name__}: {exc}"
+            delivery.error = error
+            if ok:
+                delivery.status, delivery.delivered_at = "delivered", datetime.now(UTC)
+            elif delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = "failed"
+            await db.commit()
+            if not ok and delivery.status != "failed":
+                raise DeliveryFailed(error)
+    finally:
+        await engine.dispose()
+
+
+def _retry_when(retries: int, exception: Exception) -> bool:
+    return isinstance(exception, DeliveryFailed) and retries < MAX_ATTEMPTS
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=MAX_ATTEMPTS, min_backoff=1_000, max_backoff=600_000, retry_when=_retry_when)
+def deliver_webhook(delivery_id: str, **_: Any) -> None:
+    asyncio.run(_deliver(delivery_id))

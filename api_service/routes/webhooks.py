@@ -1,0 +1,103 @@
+"""Webhook subscriptions and their delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.auth import CurrentUser, current_user
+from api_service.db.models import Webhook, WebhookDelivery
+from api_service.deps import db, not_found
+from api_service.webhooks import emit, queue_deliveries
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+User = Annotated[CurrentUser, Depends(current_user)]
+DB = Annotated[AsyncSession, Depends(db)]
+Event = Literal["session.completed", "summary.ready", "job.failed"]
+
+
+class WebhookIn(BaseModel):
+    url: AnyHttpUrl
+    events: list[Event] = Field(min_length=1)
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="shown once: verify X-Intrascribe-Signature with it")
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    event: str
+    status: str
+    attempts: int
+    response_status: int | None
+    error: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook:
+    hook = await session.get(Webhook, webhook_id)
+    if hook is None or hook.user_id != user_id:
+        raise not_found("webhook")
+    return hook
+
+
+@router.post("/", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
+async def create(body: WebhookIn, user: User, session: DB) -> WebhookCreated:
+    hook = Webhook(user_id=user.id, url=str(body.url), events=list(body.events), secret=secrets.token_urlsafe(32))
+    session.add(hook)
+    await session.commit()
+    return WebhookCreated.model_validate({**WebhookOut.model_validate(hook).model_dump(), "secret": hook.secret})
+
+
+@router.get("/", response_model=list[WebhookOut])
+async def list_webhooks(user: User, session: DB) -> list[WebhookOut]:
+    rows = (await session.execute(select(Webhook).where(Webhook.user_id == user.id).order_by(Webhook.created_at))).scalars()
+    return [WebhookOut.model_validate(r) for r in rows]
+
+
+@router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(webhook_id: str, user: User, session: DB) -> Response:
+    await session.delete(await owned(session, webhook_id, user.id))
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut])
+async def deliveries(webhook_id: str, user: User, session: DB) -> list[DeliveryOut]:
+    await owned(session, webhook_id, user.id)
+    rows = (
+        await session.execute(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.created_at.desc())
+            .limit(200)
+        )
+    ).scalars()
+    return [DeliveryOut.model_validate(r) for r in rows]
+
+
+async def notify(session: AsyncSession, user_id: str, event: str, data: dict[str, Any]) -> None:
+    """Record deliveries in the caller's transaction, commit, then queue them."""
+    ids = await emit(session, user_id, event, data)
+    await session.commit()
+    await asyncio.to_thread(queue_deliveries, ids)
