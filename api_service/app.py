@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import StatementError
 
 from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
@@ -55,6 +57,18 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
             "database": settings.database_url.split("://")[0],
         },
     )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # JSON allows lone surrogates ("\\ud800"); no database can store them.
+        return JSONResponse({"detail": f"text is not valid Unicode: {exc.reason}"}, status_code=422)
+
+    @app.exception_handler(StatementError)
+    async def unstorable(_request: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc.orig, UnicodeEncodeError):
+            return JSONResponse({"detail": "text is not valid Unicode (lone surrogate characters)"}, status_code=422)
+        raise exc
+
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]

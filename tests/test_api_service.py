@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docx
 import httpx
@@ -284,3 +285,47 @@ def test_login_is_rate_limited(strict_api: str) -> None:
         for _ in range(5)
     ]
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_asymmetric_tokens_are_checked_against_the_jwks(services: ServiceFactory, redis_url: str, tmp_path: Path) -> None:
+    """Supabase's asymmetric keys: RS256 tokens verified against a JWKS endpoint."""
+    import http.server
+    import threading
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key, impostor = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "k1", "use": "sig", "alg": "RS256"}
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class JWKS(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = services.start(
+            "api_service",
+            "API_PORT",
+            {
+                "REDIS_URL": redis_url,
+                "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/db.sqlite",
+                "AUTH_JWKS_URL": f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json",
+            },
+            name="api-jwks",
+        )
+        claims = {"sub": str(uuid.uuid4()), "aud": "authenticated", "exp": int(time.time()) + 60, "email": "sb@example.com"}
+        good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+        forged = jwt.encode(claims, impostor, algorithm="RS256", headers={"kid": "k1"})
+        assert httpx.get(f"{api}/api/v1/auth/me", headers={"Authorization": f"Bearer {good}"}).json()["email"] == "sb@example.com"
+        assert httpx.get(f"{api}/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    finally:
+        server.shutdown()

@@ -97,15 +97,20 @@ def test_upload_becomes_a_speaker_attributed_transcript(stack: Servers, auth: di
     assert srt.startswith("1\n00:00:0") and "SPEAKER_00" in srt
 
 
-def test_job_events_stream_progress(stack: Servers, auth: dict[str, str]) -> None:
+def test_job_events_stream_progress_and_the_template_summary_follows(stack: Servers, auth: dict[str, str]) -> None:
+    templates = httpx.get(f"{stack.url('api')}/api/v1/templates/", headers=auth).json()
+    minutes = next(t for t in templates if t["name"] == "General meeting minutes")
     audio, _ = meeting(2, 4, seed=5)
-    job_id = upload(stack, auth, flac(audio)).json()["job_id"]
+    accepted = upload(stack, auth, flac(audio), template_id=minutes["id"]).json()
     events = []
-    with httpx.stream("GET", f"{stack.url('api')}/api/v1/jobs/{job_id}/events", headers=auth, timeout=240) as stream:
+    with httpx.stream("GET", f"{stack.url('api')}/api/v1/jobs/{accepted['job_id']}/events", headers=auth, timeout=240) as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
                 events.append(line)
     assert '"status": "completed"' in events[-1] and len(events) >= 2
+    stored = httpx.get(f"{stack.url('api')}/api/v1/sessions/{accepted['session_id']}/summaries", headers=auth).json()
+    assert len(stored) == 1 and stored[0]["template_id"] == minutes["id"]
+    assert stored[0]["model"] == "extractive-fallback"  # the test stack configures no LLM
 
 
 def test_retranscribe_keeps_the_earlier_version(stack: Servers, auth: dict[str, str]) -> None:

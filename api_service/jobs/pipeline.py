@@ -14,14 +14,17 @@ from typing import Any
 
 import dramatiq
 import numpy as np
+from sqlalchemy import func, select
 
+from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
-from api_service.db.models import AudioFile, Job, MeetingSession
+from api_service.db.models import AudioFile, Job, MeetingSession, Summary, Template
 from api_service.jobs.assign import Turn, attribute, segments_from_words
 from api_service.jobs.broker import settings
+from api_service.llm import LLMUnavailable, load_config
 from api_service.schemas import SegmentIn
 from api_service.storage import LocalStorage
-from api_service.transcripts import add_segments, latest_version
+from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
 from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, float_to_pcm16
 from shared.clients import ServiceClient, ServiceUnavailable
@@ -126,8 +129,53 @@ class Pipeline:
             )
             await db.commit()
         queue_deliveries(deliveries)
+        await self.summarize_if_asked(session.id)
         await self.update(status="completed", stage="done", progress=100.0)
         log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
+
+    async def summarize_if_asked(self, session_id: str) -> None:
+        """The summary with the session's template, when it has one. A summary that fails does
+        not fail the transcript: the job notes why."""
+        async with self.sessions() as db:
+            session = await db.get(MeetingSession, session_id)
+            template = await db.get(Template, session.template_id) if session and session.template_id else None
+            if session is None or template is None:
+                return
+            await self.update(stage="summarize", progress=95.0)
+            _version, segments = await read_segments(db, session_id)
+            try:
+                result = await summaries.summarize(
+                    load_config(settings.llm_config_file),
+                    segments,
+                    session.language,
+                    template.sections,
+                    template.template_content,
+                )
+            except (LLMUnavailable, ValueError) as exc:
+                await self.update(error=f"transcript done; summary failed: {exc}")
+                return
+            version = (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
+            stored = Summary(
+                session_id=session_id,
+                version=version,
+                template_id=template.id,
+                model=result.model,
+                content=result.content.model_dump(),
+                markdown=summaries.to_markdown(result.content),
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost_usd=result.cost_usd,
+            )
+            db.add(stored)
+            await db.flush()
+            deliveries = await emit(
+                db,
+                session.user_id,
+                "summary.ready",
+                {"session_id": session_id, "summary_id": stored.id, "version": version, "model": stored.model},
+            )
+            await db.commit()
+        queue_deliveries(deliveries)
 
     async def transcribe(self, audio: np.ndarray, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Words with times from the file start, and the language (detected on the first piece

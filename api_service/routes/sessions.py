@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from sqlalchemy import func, select
@@ -92,7 +93,7 @@ async def list_sessions(
         Literal["created", "live", "processing", "completed", "failed"] | None, Query(alias="status")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SessionPage:
     statement = select(MeetingSession).where(MeetingSession.user_id == user.id)
     if status_filter:
@@ -215,5 +216,10 @@ async def export(
             ensure_ascii=False,
             indent=2,
         )
-    filename = f"{row.title[:60].replace('/', '-').replace(chr(34), '')}.{format}"
-    return Response(body, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body, media_type=MEDIA[format], headers={"Content-Disposition": attachment(f"{row.title[:60]}.{format}")})
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for any title: an ASCII fallback plus the UTF-8 name (RFC 6266)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\/' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -98,7 +98,7 @@ async def get_template(template_id: str, user: User, session: DB) -> TemplateOut
 @router.patch("/{template_id}", response_model=TemplateOut)
 async def update_template(template_id: str, body: TemplatePatch, user: User, session: DB) -> TemplateOut:
     template = await writable(session, template_id, user.id)
-    for key, value in body.model_dump(exclude_unset=True).items():
+    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():  # null means "unchanged"
         setattr(template, key, value)
     await session.commit()
     return TemplateOut.model_validate(template)
