@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api_service.db.models import Summary
 from api_service.llm import Completion, LLMConfig, complete
+from api_service.webhooks import emit
 
 EXTRACTIVE = "extractive-fallback"
 
@@ -278,3 +282,31 @@ def to_markdown(content: SummaryContent) -> str:
     for section in content.sections:
         parts.append(f"### {section.title}\n{section.content.strip()}\n")
     return "\n".join(parts)
+
+
+async def store(
+    db: AsyncSession, session_id: str, user_id: str, template_id: str | None, result: SummaryResult
+) -> tuple[Summary, list[str]]:
+    """Save ``result`` as the session's next summary version and record its ``summary.ready``
+    webhook deliveries (the caller commits, then queues them)."""
+    version = (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
+    stored = Summary(
+        session_id=session_id,
+        version=version,
+        template_id=template_id,
+        model=result.model,
+        content=result.content.model_dump(),
+        markdown=to_markdown(result.content),
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost_usd=result.cost_usd,
+    )
+    db.add(stored)
+    await db.flush()
+    deliveries = await emit(
+        db,
+        user_id,
+        "summary.ready",
+        {"session_id": session_id, "summary_id": stored.id, "version": version, "model": stored.model},
+    )
+    return stored, deliveries

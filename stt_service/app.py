@@ -2,16 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI
 
+from shared.model_loading import BackgroundLoad
 from shared.service import create_service_app
 from shared.service_auth import require_service
 from stt_service import __version__, routes, streaming
@@ -24,19 +22,10 @@ from stt_service.transcriber import Transcriber
 log = logging.getLogger(__name__)
 
 
-def _exit_on_failure(task: asyncio.Task[None]) -> None:
-    """A service that cannot load its model should stop (and be restarted), not idle unready."""
-    if not task.cancelled() and task.exception() is not None:
-        log.error("model load failed: %s", task.exception())
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 def create_app(settings: STTSettings | None = None) -> FastAPI:
     settings = settings or STTSettings()
-    state: dict[str, Any] = {"loaded": False}
 
-    async def load(app: FastAPI) -> None:
-        started = time.perf_counter()
+    async def load() -> None:
         engine = await asyncio.to_thread(create_engine, settings)
         # Warm up: the first inference pays for allocations and kernel selection.
         noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
@@ -51,28 +40,19 @@ def create_app(settings: STTSettings | None = None) -> FastAPI:
         )
         app.state.scheduler.start()
         app.state.transcriber = Transcriber(app.state.scheduler)
-        state.update(loaded=True, load_seconds=round(time.perf_counter() - started, 2))
-        log.info(
-            "engine %s model %s on %s ready in %.1fs (%d languages)",
-            engine.name,
-            engine.model,
-            engine.device,
-            state["load_seconds"],
-            len(engine.languages),
-        )
+        log.info("engine %s model %s on %s ready (%d languages)", engine.name, engine.model, engine.device, len(engine.languages))
+
+    loader = BackgroundLoad("model", load)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Load in the background: liveness answers during a long model load, readiness does not.
-        loading = asyncio.create_task(load(app))
-        loading.add_done_callback(_exit_on_failure)
-        yield
-        loading.cancel()
-        if state["loaded"]:
+        async with loader.running():
+            yield
+        if loader.loaded:
             await app.state.scheduler.aclose()
 
     def info() -> dict[str, Any]:
-        if not state["loaded"]:
+        if not loader.loaded:
             return {"engine": None, "state": "loading"}
         engine = app.state.engine
         return {
@@ -81,20 +61,12 @@ def create_app(settings: STTSettings | None = None) -> FastAPI:
             "device": engine.device,
             "languages": engine.languages,
             "max_batch_size": engine.max_batch_size,
-            "load_seconds": state["load_seconds"],
+            "load_seconds": loader.load_seconds,
             "queue_depth": app.state.scheduler.depth,
         }
 
     app = create_service_app(name="stt", version=__version__, settings=settings, lifespan=lifespan, info=info)
-
-    async def engine_loaded() -> str | None:
-        return None if state["loaded"] else "model loading"
-
-    async def require_engine() -> None:
-        if not state["loaded"]:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "model is loading", headers={"Retry-After": "5"})
-
-    app.state.health.add_check("engine", engine_loaded)
-    app.include_router(routes.router, dependencies=[require_service(settings.service_keys), Depends(require_engine)])
+    app.state.health.add_check("engine", loader.ready)
+    app.include_router(routes.router, dependencies=[require_service(settings.service_keys), Depends(loader.require)])
     app.include_router(streaming.router)
     return app

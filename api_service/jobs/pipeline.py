@@ -14,11 +14,10 @@ from typing import Any
 
 import dramatiq
 import numpy as np
-from sqlalchemy import func, select
 
 from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
-from api_service.db.models import AudioFile, Job, MeetingSession, Summary, Template
+from api_service.db.models import AudioFile, Job, MeetingSession, Template
 from api_service.jobs.assign import Turn, attribute, segments_from_words
 from api_service.jobs.broker import settings
 from api_service.llm import LLMUnavailable, load_config
@@ -154,26 +153,7 @@ class Pipeline:
             except (LLMUnavailable, ValueError) as exc:
                 await self.update(error=f"transcript done; summary failed: {exc}")
                 return
-            version = (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
-            stored = Summary(
-                session_id=session_id,
-                version=version,
-                template_id=template.id,
-                model=result.model,
-                content=result.content.model_dump(),
-                markdown=summaries.to_markdown(result.content),
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                cost_usd=result.cost_usd,
-            )
-            db.add(stored)
-            await db.flush()
-            deliveries = await emit(
-                db,
-                session.user_id,
-                "summary.ready",
-                {"session_id": session_id, "summary_id": stored.id, "version": version, "model": stored.model},
-            )
+            _stored, deliveries = await summaries.store(db, session_id, session.user_id, template.id, result)
             await db.commit()
         queue_deliveries(deliveries)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import summaries, transcripts
@@ -16,7 +17,7 @@ from api_service.db.models import Summary
 from api_service.deps import db, owned_session
 from api_service.llm import LLMUnavailable
 from api_service.routes.templates import readable
-from api_service.routes.webhooks import notify
+from api_service.webhooks import queue_deliveries
 
 router = APIRouter(tags=["summaries"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -117,26 +118,9 @@ async def summarize_session(
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
     result = await _run(request, segments, row.language or segments[0].get("language"), template)
-    version = (await session.scalar(select(func.max(Summary.version)).where(Summary.session_id == row.id)) or 0) + 1
-    stored = Summary(
-        session_id=row.id,
-        version=version,
-        template_id=template_id,
-        model=result.model,
-        content=result.content.model_dump(),
-        markdown=summaries.to_markdown(result.content),
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        cost_usd=result.cost_usd,
-    )
-    session.add(stored)
+    stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
     await session.commit()
-    await notify(
-        session,
-        user.id,
-        "summary.ready",
-        {"session_id": row.id, "summary_id": stored.id, "version": version, "model": stored.model},
-    )
+    await asyncio.to_thread(queue_deliveries, deliveries)
     return SummaryOut.model_validate(stored)
 
 
