@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +43,8 @@ class Speaker:
 
 
 FinalSink = Callable[[dict[str, Any]], Awaitable[None]]
+# Called with (path of the raw 16 kHz int16 recording, where it starts on the session clock).
+RecordingSink = Callable[[str, int], Awaitable[None]]
 
 
 class TrackTranscriber:
@@ -55,6 +60,7 @@ class TrackTranscriber:
         offset_ms: int,
         on_final: FinalSink,
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
+        on_recording: RecordingSink | None = None,
     ) -> None:
         self._room = room
         self._track = track
@@ -65,9 +71,11 @@ class TrackTranscriber:
         self._offset_ms = offset_ms
         self._on_final = on_final
         self._on_delay = on_delay
+        self._on_recording = on_recording
         # Audio not yet confirmed sent: (absolute ms from session start, pcm bytes).
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=MAX_BUFFER_S * 1000 // FRAME_MS)
         self._frames = asyncio.Queue[tuple[int, bytes] | None]()
+        self.recording_path: str | None = None
         self.finals = 0
         self.partials = 0
 
@@ -78,20 +86,34 @@ class TrackTranscriber:
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
+            log.info("track %s done: %d finals, %d partials", self._track.sid, self.finals, self.partials)
+            # Outside the (cancelled) reader, so the upload is not cut short.
+            if self.recording_path:
+                if self._on_recording is not None:
+                    await self._on_recording(self.recording_path, self._offset_ms)
+                else:
+                    os.unlink(self.recording_path)
 
     async def aclose(self) -> None:
         await self._frames.put(None)
 
     async def _read_track(self) -> None:
+        """Frames go to the STT stream and, all of them (silence included), to a recording on
+        disk, so playback and later re-diarization line up with the live timestamps."""
         position_ms = self._offset_ms
         stream = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS)
+        recording = tempfile.NamedTemporaryFile(prefix="intrascribe-", suffix=".pcm", delete=False)  # noqa: SIM115 - handed on
         try:
             async for event in stream:
                 data = bytes(event.frame.data)
+                recording.write(data)
                 await self._frames.put((position_ms, data))
                 position_ms += len(data) * 1000 // (2 * SAMPLE_RATE)
         finally:
-            await stream.aclose()
+            recording.close()
+            self.recording_path = recording.name
+            with contextlib.suppress(Exception):  # the track may already be gone
+                await stream.aclose()
             await self._frames.put(None)
 
     async def _stream_with_retries(self) -> None:

@@ -5,9 +5,14 @@ track, each with its own pipeline, started and stopped as tracks come and go."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
+import os
+import struct
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from livekit import rtc
@@ -19,6 +24,15 @@ from shared.clients import ServiceClient, ServiceUnavailable
 from shared.service_auth import service_header
 
 log = logging.getLogger(__name__)
+
+
+async def wav_stream(path: str, size: int) -> AsyncIterator[bytes]:
+    """A 16 kHz mono 16-bit WAV of the raw PCM file at ``path``, in chunks."""
+    yield b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    yield b"data" + struct.pack("<I", size)
+    with open(path, "rb") as pcm:  # noqa: ASYNC230 - chunks are read in a thread below
+        while chunk := await asyncio.to_thread(pcm.read, 1 << 20):
+            yield chunk
 
 
 def session_id_of(ctx: JobContext) -> str:
@@ -36,6 +50,8 @@ class RoomTranscription:
         self.settings = settings
         self.session_id = session_id_of(ctx)
         self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
+        # Uploads are streamed from disk and so retried by store_recording, not by the client.
+        self.uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
         self.language: str | None = None
         self.started = time.monotonic()
         self.start_offset_ms = 0
@@ -64,6 +80,30 @@ class RoomTranscription:
         except ServiceUnavailable as exc:
             log.error("could not store segment %s: %s", segment["segment_id"], exc)
 
+    async def store_recording(self, identity: str, path: str, offset_ms: int) -> None:
+        """Upload a participant's recording as WAV, streamed from disk (an hour is ~115 MB)."""
+        try:
+            size = os.path.getsize(path)  # noqa: ASYNC240 - one stat call
+            for attempt in range(3):
+                response = await self.uploads.post(
+                    f"/internal/v1/sessions/{self.session_id}/recordings",
+                    params={"track": identity, "offset_ms": offset_ms},
+                    content=wav_stream(path, size),
+                    headers={"Content-Type": "audio/wav"},
+                )
+                if response.status_code < 500:
+                    if response.status_code >= 400:
+                        log.error("API refused the recording of %s: %s", identity, response.text[:200])
+                    else:
+                        log.info("stored %d s of %s's audio", size // 32000, identity)
+                    return
+                await asyncio.sleep(2**attempt)
+        except Exception as exc:  # a lost recording must not end the job
+            log.error("could not store the recording of %s: %s", identity, exc)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
     async def announce_delay(self, delayed: bool) -> None:
         await self.ctx.room.local_participant.set_attributes({"intrascribe.captions_delayed": "true" if delayed else "false"})
 
@@ -80,6 +120,7 @@ class RoomTranscription:
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
             on_delay=self.announce_delay,
+            on_recording=functools.partial(self.store_recording, participant.identity),
         )
         task = asyncio.create_task(transcriber.run(), name=f"transcribe-{participant.identity}")
         self.tasks[track.sid] = (transcriber, task)
@@ -88,6 +129,7 @@ class RoomTranscription:
         log.info("transcribing %s (track %s)", participant.identity, track.sid)
 
     async def stop_track(self, sid: str) -> None:
+        log.info("track %s ended (%s)", sid, "transcribing" if sid in self.tasks else "not transcribed")
         if sid in self.tasks:
             transcriber, task = self.tasks[sid]
             await transcriber.aclose()
@@ -103,6 +145,7 @@ class RoomTranscription:
         except ServiceUnavailable as exc:
             log.error("could not finalize session %s: %s", self.session_id, exc)
         await self.api.aclose()
+        await self.uploads.aclose()
 
 
 async def room_entrypoint(ctx: JobContext) -> None:

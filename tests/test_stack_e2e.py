@@ -197,6 +197,14 @@ async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
             status = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["status"]
             await asyncio.sleep(0.5)
         assert status == "completed"
+        # The speaker's whole track was recorded, silences included, on the session clock.
+        recordings = (await api.get(f"/api/v1/sessions/{details['sessionId']}/recordings")).json()
+        mine = next(r for r in recordings if r["track"] == "user-speaker-id")
+        played_ms = (audio.size / 16000 + 1.5) * 1000
+        assert played_ms - 500 <= mine["duration_ms"] <= played_ms + 15_000, (mine, played_ms)
+        wav = (await api.get(f"/api/v1/sessions/{details['sessionId']}/recordings/{mine['id']}/audio")).content
+        assert wav[:4] == b"RIFF" and abs((len(wav) - 44) / 32 - mine["duration_ms"]) < 50
+        assert int(finals[0]["intrascribe.start_ms"]) >= mine["offset_ms"]
 
 
 async def test_devices_join_their_room_with_a_device_token(stack: Servers) -> None:

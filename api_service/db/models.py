@@ -192,6 +192,8 @@ class AudioFile(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     track: Mapped[str] = mapped_column(String(128), default="mix")  # participant identity, or "upload"
+    # Where this recording starts on the session clock (a participant may join late).
+    offset_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_key: Mapped[str] = mapped_column(String(1000))
     content_type: Mapped[str] = mapped_column(String(100))
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -3,18 +3,21 @@ final segments and status changes here."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import realtime, transcripts
-from api_service.db.models import MeetingSession
+from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
 from api_service.routes.sessions import change_status
 from api_service.routes.webhooks import notify
 from api_service.schemas import SegmentIn
+from api_service.storage import LocalStorage, StreamReader
+from shared.audio import AudioError, probe_audio
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 DB = Annotated[AsyncSession, Depends(db)]
@@ -63,6 +66,39 @@ async def add_segments(session_id: str, body: SegmentBatch, request: Request, se
         if segment.segment_id in inserted:
             await realtime.publish(request.app.state.redis, session_id, "segment", segment.model_dump())
     return {"stored": len(inserted), "duplicates": len(body.segments) - len(inserted)}
+
+
+@router.post("/sessions/{session_id}/recordings", status_code=201)
+async def add_recording(
+    session_id: str,
+    request: Request,
+    session: DB,
+    track: Annotated[str, Query(min_length=1, max_length=128)],
+    offset_ms: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, object]:
+    """A participant's full recording (silences included), streamed in the body as WAV."""
+    await _session(session, session_id)
+    settings = request.app.state.settings
+    storage = LocalStorage(settings.audio_storage_dir)
+    body = StreamReader(request)
+    key, size = await storage.save(body, session_id, ".wav", settings.batch_max_upload_bytes)
+    try:
+        info = await asyncio.to_thread(probe_audio, storage.path(key))
+    except AudioError:
+        storage.path(key).unlink(missing_ok=True)
+        raise
+    row = AudioFile(
+        session_id=session_id,
+        track=track,
+        storage_key=key,
+        content_type="audio/wav",
+        bytes=size,
+        duration_ms=int((info.duration_s or 0) * 1000),
+        offset_ms=offset_ms,
+    )
+    session.add(row)
+    await session.commit()
+    return {"id": row.id, "duration_ms": row.duration_ms}
 
 
 @router.post("/sessions/{session_id}/status")

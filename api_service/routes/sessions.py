@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import exports, realtime, transcripts
 from api_service.auth import CurrentUser, current_user
-from api_service.db.models import MeetingSession, SessionStatus, Summary, Template, TranscriptSegment
+from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary, Template, TranscriptSegment
 from api_service.deps import db, not_found, owned_session
 from api_service.schemas import (
     SessionCreate,
@@ -24,6 +26,7 @@ from api_service.schemas import (
     SpeakerRename,
     TranscriptOut,
 )
+from api_service.storage import LocalStorage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -171,6 +174,37 @@ async def merge_speakers(session_id: str, body: SpeakerMerge, user: User, sessio
         raise not_found("speaker")
     await session.commit()
     return {"moved_segments": moved}
+
+
+class RecordingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    track: str
+    offset_ms: int
+    duration_ms: int
+    content_type: str
+    bytes: int
+
+
+@router.get("/{session_id}/recordings", response_model=list[RecordingOut])
+async def recordings(session_id: str, user: User, session: DB) -> list[RecordingOut]:
+    """The session's audio: each participant's full recording (or the uploaded file)."""
+    await owned_session(session, session_id, user.id)
+    rows = (
+        await session.execute(select(AudioFile).where(AudioFile.session_id == session_id).order_by(AudioFile.offset_ms))
+    ).scalars()
+    return [RecordingOut.model_validate(r) for r in rows]
+
+
+@router.get("/{session_id}/recordings/{recording_id}/audio")
+async def recording_audio(session_id: str, recording_id: str, request: Request, user: User, session: DB) -> FileResponse:
+    """The audio file itself (byte ranges supported, for seeking in a player)."""
+    await owned_session(session, session_id, user.id)
+    row = await session.get(AudioFile, recording_id)
+    if row is None or row.session_id != session_id:
+        raise not_found("recording")
+    path = LocalStorage(request.app.state.settings.audio_storage_dir).path(row.storage_key)
+    return FileResponse(path, media_type=row.content_type)
 
 
 MEDIA = {
