@@ -11,6 +11,8 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     agent_idle_processes: int = 1
     # Seconds a draining worker waits for running rooms before it exits.
     agent_drain_timeout_s: int = 60
+    # Rooms one agent process serves at once (its reported load is rooms / this).
+    agent_max_rooms: int = 20
     # Seconds an empty room is kept before the job ends and the session is finalized.
     agent_empty_room_timeout_s: float = 10.0
     api_url: str = "http://127.0.0.1:8000"

@@ -199,6 +199,10 @@ def build_server(settings: AgentSettings) -> AgentServer:
         num_idle_processes=settings.agent_idle_processes,
         drain_timeout=settings.agent_drain_timeout_s,
         job_memory_warn_mb=150,
+        # Load is rooms per worker, not the machine's CPU: the heavy work runs in the STT
+        # service, often on the same machine, and must not make LiveKit stop dispatching to us.
+        load_fnc=lambda worker: len(worker.active_jobs) / settings.agent_max_rooms,
+        load_threshold=0.999,
     )
     server.rtc_session(room_entrypoint, agent_name=settings.agent_name)
     return server

@@ -23,10 +23,6 @@ def service_header(name: str, keys: dict[str, str]) -> dict[str, str]:
     return {HEADER: f"{name}:{key}"} if key else {}
 
 
-def generate_service_keys(names: list[str]) -> dict[str, str]:
-    return {name: secrets.token_urlsafe(32) for name in names}
-
-
 def verify_service_key(value: str | None, keys: dict[str, str]) -> str:
     """Return the caller's name, or raise 401."""
     if not value or ":" not in value:

@@ -26,7 +26,7 @@ async def transcription(
     request: Request,
     user: User,
     session: DB,
-    after: Annotated[str, Query(pattern=r"^(-|\d{1,20}-\d{1,20})$", description="stream id to continue after")] = "-",
+    after: Annotated[str, Query(pattern=r"^(-|\d{1,19}-\d{1,19})$", description="stream id to continue after")] = "-",
 ) -> dict[str, object]:
     await owned_session(session, session_id, user.id)
     events = await realtime.read(request.app.state.redis, session_id, after)
@@ -61,7 +61,7 @@ async def events(
     request: Request,
     user: User,
     session: DB,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^\d{1,20}-\d{1,20}$")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^\d{1,19}-\d{1,19}$")] = None,
 ) -> StreamingResponse:
     await owned_session(session, session_id, user.id)
     redis = request.app.state.redis
