@@ -35,7 +35,8 @@ def api(
             conn.execute(f"CREATE DATABASE {name}")
         database = dsn.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + f"/{name}"
     else:
-        database = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('api')}/intrascribe.db"
+        # A folder that does not exist yet: the API makes it (as under `make up`).
+        database = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('api')}/not-yet/intrascribe.db"
     return services.start(
         "api_service",
         "API_PORT",

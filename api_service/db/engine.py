@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
 
-def make_engine(url: str) -> AsyncEngine:
+def _ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    _ensure_sqlite_folder(url)
+    if make_url(url).get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -39,6 +43,7 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def migrate(url: str) -> None:
     """Alembic upgrade to head (in a thread: its env.py runs its own event loop)."""
+    _ensure_sqlite_folder(url)
     config = Config(str(ALEMBIC_INI))
     config.attributes["url"] = url
     await asyncio.to_thread(command.upgrade, config, "head")
