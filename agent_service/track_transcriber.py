@@ -155,9 +155,13 @@ class TrackTranscriber:
             aiohttp.ClientSession() as http,
             http.ws_connect(self._stt_url, params=params, headers=self._headers, heartbeat=20) as ws,
         ):
-            ready = await ws.receive_json(timeout=10)
+            # A restarting service may accept and then close (1013: model loading): retry later.
+            greeting = await ws.receive(timeout=10)
+            ready = json.loads(greeting.data) if greeting.type == aiohttp.WSMsgType.TEXT else {}
             if ready.get("type") != "ready":
-                raise aiohttp.ClientError(f"STT refused the stream: {ready}")
+                raise aiohttp.ClientError(
+                    f"STT refused the stream: {greeting.type.name} {greeting.data!r} {greeting.extra or ''}"
+                )
             if attempt and self._on_delay:
                 await self._on_delay(False)
             receiver = asyncio.create_task(self._receive(ws))

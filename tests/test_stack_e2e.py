@@ -236,3 +236,49 @@ async def test_devices_join_their_room_with_a_device_token(stack: Servers) -> No
         assert (
             await api.post("/api/v1/devices/connection-details", headers=owner)
         ).status_code == 401  # a user token is not a device
+
+
+async def test_captions_survive_an_stt_restart_mid_utterance(stack: Servers) -> None:
+    """The STT service is killed while someone speaks and started again: the agent buffers the
+    audio, reconnects, sends it again, and no final is lost."""
+    import signal
+
+    from tests.speech import ENGLISH, conversation, silence, wer
+
+    token = stack.user_token("resilient-id", "resilient@example.com")
+    details = _details(stack, token, title="Restart", language="en").json()
+    captions: list[dict] = []
+    room = rtc.Room()
+
+    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
+        async def collect() -> None:
+            captions.append({"text": await reader.read_all(), **(reader.info.attributes or {})})
+
+        asyncio.get_running_loop().create_task(collect())
+
+    room.register_text_stream_handler("lk.transcription", on_caption)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    stt = stack.processes["stt"]
+    try:
+        source = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        audio, utterances = conversation([(v, t) for v, t in ENGLISH[:2]], gap_s=1.5, lead_s=1.0)
+        await asyncio.sleep(1.0)
+        player = asyncio.create_task(_play(source, np.concatenate([audio, silence(3.0)])))
+        await asyncio.sleep(2.5)  # inside the first sentence
+        assert stt.proc is not None
+        stt.proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(stt.proc.wait)
+        await asyncio.to_thread(lambda: stt.start().wait_ready())
+        await player
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            finals = [c for c in captions if c["lk.transcription_final"] == "true"]
+            if wer(" ".join(u.text for u in utterances), " ".join(f["text"] for f in finals)) <= 0.3:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await room.disconnect()
+    finals = [c for c in captions if c["lk.transcription_final"] == "true"]
+    assert wer(" ".join(u.text for u in utterances), " ".join(f["text"] for f in finals)) <= 0.3, finals
