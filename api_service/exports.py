@@ -7,17 +7,7 @@ from typing import Any
 
 from docx import Document
 
-
-def _clock(ms: int, separator: str) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
-
-
-def _short(ms: int) -> str:
-    minutes, seconds = divmod(ms // 1000, 60)
-    return f"{minutes:02d}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+from shared.timecode import short_time, subtitle_time
 
 
 def _line(segment: dict[str, Any]) -> str:
@@ -26,7 +16,8 @@ def _line(segment: dict[str, Any]) -> str:
 
 def srt(segments: list[dict[str, Any]]) -> str:
     return "\n".join(
-        f"{n}\n{_clock(s['start_ms'], ',')} --> {_clock(s['end_ms'], ',')}\n{_line(s)}\n" for n, s in enumerate(segments, 1)
+        f"{n}\n{subtitle_time(s['start_ms'], ',')} --> {subtitle_time(s['end_ms'], ',')}\n{_line(s)}\n"
+        for n, s in enumerate(segments, 1)
     )
 
 
@@ -34,7 +25,7 @@ def vtt(segments: list[dict[str, Any]]) -> str:
     cues = []
     for s in segments:
         voice = f"<v {s['speaker_name']}>" if s.get("speaker_name") else ""
-        cues.append(f"{_clock(s['start_ms'], '.')} --> {_clock(s['end_ms'], '.')}\n{voice}{s['text']}\n")
+        cues.append(f"{subtitle_time(s['start_ms'], '.')} --> {subtitle_time(s['end_ms'], '.')}\n{voice}{s['text']}\n")
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
@@ -43,7 +34,7 @@ def markdown(title: str, segments: list[dict[str, Any]], summary: str | None) ->
     if summary:
         parts += ["## Summary\n", summary.strip() + "\n"]
     parts.append("## Transcript\n")
-    parts += [f"**[{_short(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}:** {s['text']}  " for s in segments]
+    parts += [f"**[{short_time(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}:** {s['text']}  " for s in segments]
     return "\n".join(parts) + "\n"
 
 
@@ -57,7 +48,7 @@ def docx(title: str, segments: list[dict[str, Any]], summary: str | None) -> byt
     document.add_heading("Transcript", level=2)
     for s in segments:
         paragraph = document.add_paragraph()
-        paragraph.add_run(f"[{_short(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}: ").bold = True
+        paragraph.add_run(f"[{short_time(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}: ").bold = True
         paragraph.add_run(s["text"])
     out = io.BytesIO()
     document.save(out)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service.db.models import Summary
 from api_service.llm import Completion, LLMConfig, complete
 from api_service.webhooks import emit
+from shared.timecode import short_time
 
 EXTRACTIVE = "extractive-fallback"
 
@@ -56,14 +57,9 @@ class SummaryResult:
     calls: list[Completion] = field(default_factory=list)
 
 
-def clock(ms: int) -> str:
-    minutes, seconds = divmod(ms // 1000, 60)
-    return f"{minutes:02d}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
-
-
 def transcript_lines(segments: list[dict[str, Any]]) -> list[str]:
     return [
-        f"[{clock(s['start_ms'])}] ({s['segment_id']}) {s.get('speaker_name') or s.get('speaker') or 'Speaker'}: {s['text']}"
+        f"[{short_time(s['start_ms'])}] ({s['segment_id']}) {s.get('speaker_name') or s.get('speaker') or 'Speaker'}: {s['text']}"
         for s in segments
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.timecode import subtitle_time
 from stt_service.transcriber import Transcription
 
 LANGUAGE_NAMES = {
@@ -31,23 +32,16 @@ LANGUAGE_NAMES = {
 }
 
 
-def _timestamp(ms: int, separator: str) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
-
-
 def to_srt(result: Transcription) -> str:
     blocks = [
-        f"{n}\n{_timestamp(s.start_ms, ',')} --> {_timestamp(s.end_ms, ',')}\n{s.text}\n"
+        f"{n}\n{subtitle_time(s.start_ms, ',')} --> {subtitle_time(s.end_ms, ',')}\n{s.text}\n"
         for n, s in enumerate(result.segments, start=1)
     ]
     return "\n".join(blocks)
 
 
 def to_vtt(result: Transcription) -> str:
-    cues = [f"{_timestamp(s.start_ms, '.')} --> {_timestamp(s.end_ms, '.')}\n{s.text}\n" for s in result.segments]
+    cues = [f"{subtitle_time(s.start_ms, '.')} --> {subtitle_time(s.end_ms, '.')}\n{s.text}\n" for s in result.segments]
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
