@@ -18,3 +18,23 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     api_url: str = "http://127.0.0.1:8000"
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"
+    # Shared room microphones (participants named device-*): an utterance whose voice embedding
+    # is at least this similar (cosine) to a known speaker's is theirs, else a new speaker.
+    agent_room_mic_speaker_threshold: float = 0.72
+
+
+class BridgeSettings(ServiceSettings, LiveKitSettings):
+    """The ESP32 device bridge (``python -m agent_service.bridge``), docs/device-protocol.md."""
+
+    bridge_host: str = "127.0.0.1"
+    bridge_port: int = 8004
+    api_url: str = "http://127.0.0.1:8000"
+    # Jitter buffer: wait this long for a missing frame before playing silence in its place.
+    bridge_jitter_ms: int = 60
+    # Above this much queued audio, quiet frames are dropped (device clock drift, replay backlog).
+    bridge_max_queue_ms: int = 300
+    # Seconds a device has to send 'hello'; heartbeat interval it is told (3 missed = closed).
+    bridge_hello_timeout_s: float = 5.0
+    bridge_heartbeat_s: int = 10
+    # Seconds the device's room participant stays after its connection drops (a reconnect resumes it).
+    bridge_linger_s: float = 30.0

@@ -45,6 +45,8 @@ class Speaker:
 FinalSink = Callable[[dict[str, Any]], Awaitable[None]]
 # Called with (path of the raw 16 kHz int16 recording, where it starts on the session clock).
 RecordingSink = Callable[[str, int], Awaitable[None]]
+# For a shared room microphone: the speaker number of an utterance's 16 kHz int16 audio.
+SpeakerOf = Callable[[bytes], Awaitable[int]]
 
 
 class TrackTranscriber:
@@ -61,6 +63,7 @@ class TrackTranscriber:
         on_final: FinalSink,
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
         on_recording: RecordingSink | None = None,
+        speaker_of: SpeakerOf | None = None,
     ) -> None:
         self._room = room
         self._track = track
@@ -72,6 +75,8 @@ class TrackTranscriber:
         self._on_final = on_final
         self._on_delay = on_delay
         self._on_recording = on_recording
+        self._speaker_of = speaker_of
+        self._current = self._speaker_label(1) if speaker_of else speaker
         # Audio not yet confirmed sent: (absolute ms from session start, pcm bytes).
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=MAX_BUFFER_S * 1000 // FRAME_MS)
         self._frames = asyncio.Queue[tuple[int, bytes] | None]()
@@ -185,6 +190,9 @@ class TrackTranscriber:
             body = json.loads(message.data)
             kind = body.get("type")
             if kind in ("partial", "final"):
+                if kind == "final" and self._speaker_of and body["text"].strip():
+                    number = await self._speaker_of(self._audio_between(body["start_ms"], body["end_ms"]))
+                    self._current = self._speaker_label(number)
                 await self._publish(body, final=kind == "final")
                 if kind == "final":
                     self.finals += 1
@@ -198,6 +206,13 @@ class TrackTranscriber:
             elif kind == "error":
                 log.warning("STT stream error for %s: %s", self._speaker.identity, body.get("message"))
 
+    def _speaker_label(self, number: int) -> Speaker:
+        return Speaker(f"{self._speaker.identity}:S{number}", f"{self._speaker.name} · Speaker {number}")
+
+    def _audio_between(self, start_ms: int, end_ms: int) -> bytes:
+        """The utterance's audio, still held in the resend buffer until its final is handled."""
+        return b"".join(data for ms, data in self._pending if start_ms <= ms < end_ms)
+
     def _release(self, end_ms: int) -> None:
         """Audio up to a final's end is done with: drop it from the retry buffer."""
         while self._pending and self._pending[0][0] + FRAME_MS <= end_ms:
@@ -206,7 +221,7 @@ class TrackTranscriber:
     def _segment(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
             "segment_id": body["segment_id"],
-            "speaker": self._speaker.identity,
+            "speaker": self._current.identity,
             "start_ms": body["start_ms"],
             "end_ms": body["end_ms"],
             "text": body["text"].strip(),
@@ -222,7 +237,8 @@ class TrackTranscriber:
             "intrascribe.start_ms": str(body["start_ms"]),
             "intrascribe.end_ms": str(body["end_ms"]),
             "intrascribe.language": str(body.get("language") or ""),
-            "intrascribe.speaker_name": self._speaker.name,
+            "intrascribe.speaker": self._current.identity,
+            "intrascribe.speaker_name": self._current.name,
         }
         try:
             writer = await self._room.local_participant.stream_text(

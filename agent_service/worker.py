@@ -19,7 +19,8 @@ from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext
 
 from agent_service.settings import AgentSettings
-from agent_service.track_transcriber import Speaker, TrackTranscriber
+from agent_service.speakers import RoomMicrophoneSpeakers
+from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
 from shared.clients import ServiceClient, ServiceUnavailable
 from shared.service_auth import service_header
 
@@ -51,6 +52,9 @@ class RoomTranscription:
         self.session_id = session_id_of(ctx)
         self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
         # Uploads are streamed from disk and so retried by store_recording, not by the client.
+        self.diarization = ServiceClient(
+            settings.diarization_url, caller="agent", service_keys=settings.service_keys, retries=1, timeout=10
+        )
         self.uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
         self.language: str | None = None
         self.started = time.monotonic()
@@ -107,6 +111,12 @@ class RoomTranscription:
     async def announce_delay(self, delayed: bool) -> None:
         await self.ctx.room.local_participant.set_attributes({"intrascribe.captions_delayed": "true" if delayed else "false"})
 
+    def room_microphone(self, participant: rtc.RemoteParticipant) -> SpeakerOf | None:
+        """Devices (bridged ESP32 microphones) carry several people: tell them apart by voice."""
+        if not participant.identity.startswith("device-"):
+            return None
+        return RoomMicrophoneSpeakers(self.diarization, self.settings.agent_room_mic_speaker_threshold).speaker_of
+
     def start_track(self, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant) -> None:
         if track.sid in self.tasks:
             return
@@ -121,6 +131,7 @@ class RoomTranscription:
             on_final=self.store_final,
             on_delay=self.announce_delay,
             on_recording=functools.partial(self.store_recording, participant.identity),
+            speaker_of=self.room_microphone(participant),
         )
         task = asyncio.create_task(transcriber.run(), name=f"transcribe-{participant.identity}")
         self.tasks[track.sid] = (transcriber, task)
@@ -146,6 +157,7 @@ class RoomTranscription:
             log.error("could not finalize session %s: %s", self.session_id, exc)
         await self.api.aclose()
         await self.uploads.aclose()
+        await self.diarization.aclose()
 
 
 async def room_entrypoint(ctx: JobContext) -> None:

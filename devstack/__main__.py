@@ -20,13 +20,14 @@ RUN_DIR = ROOT / ".run"
 STATE = RUN_DIR / "stack.json"
 LOGS = RUN_DIR / "logs"
 # Start order, in groups that may start together; each group is ready before the next starts.
-GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api", "worker"], ["agent"]]
+GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api", "worker"], ["agent", "bridge"]]
 PORT_VARS = {
     "api": "API_PORT",
     "stt": "STT_PORT",
     "diarization": "DIARIZATION_PORT",
     "agent": "AGENT_HTTP_PORT",
     "worker": "WORKER_HTTP_PORT",
+    "bridge": "BRIDGE_PORT",
     "livekit": "LIVEKIT_PORT",
     "livekit_tcp": "LIVEKIT_TCP_PORT",
     "livekit_udp": "LIVEKIT_UDP_PORT",
@@ -132,7 +133,7 @@ def health() -> int:
         print("not running (make up)")
         return 1
     ports = state["ports"]
-    urls = {name: ports[name] for name in ("api", "stt", "diarization", "agent", "worker")}
+    urls = {name: ports[name] for name in ("api", "stt", "diarization", "agent", "worker", "bridge")}
     failed = 0
     for name, pid in state["pids"].items():
         status = "running" if pid_alive(pid) else "DEAD"

@@ -37,6 +37,7 @@ class StackPorts:
     diarization: int = 8002
     agent: int = 8081
     worker: int = 8003
+    bridge: int = 8004
     livekit: int = 7880
     livekit_tcp: int = 7881
     livekit_udp: int = 7882
@@ -63,6 +64,7 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
         "DIARIZATION_PORT": str(ports.diarization),
         "AGENT_HTTP_PORT": str(ports.agent),
         "WORKER_HTTP_PORT": str(ports.worker),
+        "BRIDGE_PORT": str(ports.bridge),
         "API_URL": f"http://127.0.0.1:{ports.api}",
         "STT_URL": f"http://127.0.0.1:{ports.stt}",
         "DIARIZATION_URL": f"http://127.0.0.1:{ports.diarization}",
@@ -202,4 +204,5 @@ def service_processes(
         "api": python_service("api", "api_service", env, url(ports.api), workdir),
         "worker": python_service("worker", "api_service", env, url(ports.worker), workdir, module="api_service.worker"),
         "agent": python_service("agent", "agent_service", env, url(ports.agent), workdir),
+        "bridge": python_service("bridge", "agent_service", env, url(ports.bridge), workdir, module="agent_service.bridge"),
     }

@@ -119,11 +119,14 @@ class ServiceFactory:
         self._started: list[ManagedProcess] = []
         self.keys = StackSecrets()
 
-    def start(self, module: str, port_var: str, env: dict[str, str] | None = None, name: str | None = None) -> str:
+    def start(
+        self, module: str, port_var: str, env: dict[str, str] | None = None, name: str | None = None, main: str | None = None
+    ) -> str:
+        """``main``: run this module of the package's environment (default: the package)."""
         port = free_port()
         full_env = {**service_env(StackPorts(), self.keys), port_var: str(port), **(env or {})}
         name = name or f"{module}-{port}"
-        proc = python_service(name, module, full_env, f"http://127.0.0.1:{port}/health/ready", self._workdir)
+        proc = python_service(name, module, full_env, f"http://127.0.0.1:{port}/health/ready", self._workdir, module=main)
         _start(proc)
         self._started.append(proc)
         return f"http://127.0.0.1:{port}"
@@ -148,12 +151,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     ports, keys = StackPorts.free(), StackSecrets()
     infra = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
-    # A dead batch worker's job moves on after 5 s instead of a minute.
-    services = service_processes(ports, keys, workdir, {"JOB_HEARTBEAT_TIMEOUT_S": "5"})
+    # A dead batch worker's job moves on after 5 s instead of a minute; webhook receivers in the
+    # tests listen on loopback.
+    services = service_processes(ports, keys, workdir, {"JOB_HEARTBEAT_TIMEOUT_S": "5", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"})
     _start(*infra)
     started = list(infra)
     try:
-        for group in (["stt", "diarization"], ["api", "worker"], ["agent"]):
+        for group in (["stt", "diarization"], ["api", "worker"], ["agent", "bridge"]):
             procs = [services[name] for name in group]
             started += procs
             _start(*procs)

@@ -18,6 +18,7 @@ OURS = {
     "diarization": "diarization_service",
     "agent": "agent_service",
     "worker": "api_service",
+    "bridge": "agent_service.bridge",
 }
 INFRA = {"livekit", "redis", "postgres"}
 
@@ -52,7 +53,8 @@ def test_every_service_has_image_and_healthcheck(compose: dict, name: str) -> No
     if name in OURS:
         build = service.get("build") or compose["services"]["api"]["build"]  # the worker runs the API image
         text = (ROOT / build["dockerfile"]).read_text()
-        assert f'-m", "{OURS[name]}"' in text
+        # The module run: the image's own CMD, or a command override (the bridge runs the agent image).
+        assert f'-m", "{OURS[name]}"' in text or service.get("command", [])[-2:] == ["-m", OURS[name]]
         assert "--frozen --no-dev" in text  # lock file, no test tools in the image
         port = re.search(r"127\.0\.0\.1:(\d+)/health/ready", str(service["healthcheck"]["test"]))
         assert port, "healthcheck must wait for readiness"

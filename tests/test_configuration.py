@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from agent_service.settings import AgentSettings
+from agent_service.settings import AgentSettings, BridgeSettings
 from api_service.settings import APISettings
 from devstack.__main__ import PORT_VARS
 from diarization_service.settings import DiarizationSettings
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.unit]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / ".env.example"
-SETTINGS: list[type[BaseSettings]] = [APISettings, STTSettings, DiarizationSettings, AgentSettings]
+SETTINGS: list[type[BaseSettings]] = [APISettings, STTSettings, DiarizationSettings, AgentSettings, BridgeSettings]
 
 
 def documented() -> dict[str, str]:

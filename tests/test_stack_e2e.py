@@ -48,13 +48,14 @@ def test_connection_details_grant_only_the_session_room(stack: Servers) -> None:
     response = _details(stack, stack.user_token("alice-id", "alice@example.com"), title="Standup")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"serverUrl", "roomName", "participantName", "participantToken", "sessionId"}
+    assert set(body) == {"serverUrl", "roomName", "participantName", "participantIdentity", "participantToken", "sessionId"}
     assert body["roomName"].endswith(body["sessionId"])
     claims = jwt.decode(body["participantToken"], stack.livekit_secret, algorithms=["HS256"], options={"verify_aud": False})
     grant = claims["video"]
     assert grant["room"] == body["roomName"] and grant["roomJoin"] is True
     assert not grant.get("roomAdmin") and not grant.get("canPublishData")
-    assert claims["sub"] == "user-alice-id" and body["participantName"] == "alice@example.com"
+    assert claims["sub"] == body["participantIdentity"] == "user-alice-id"
+    assert body["participantName"] == "alice@example.com"
 
 
 async def _publish_tone(source: rtc.AudioSource, stop: asyncio.Event, hz: float = 440.0) -> None:

@@ -94,11 +94,23 @@ async def device_from_token(session: AsyncSession, token: str | None) -> Device:
     return device
 
 
+DeviceToken = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
+
+
+@router.post("/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
+async def device_heartbeat(session: DB, credentials: DeviceToken) -> Response:
+    """A streaming device is alive (the bridge relays its heartbeats): it shows as online."""
+    device = await device_from_token(session, credentials.credentials if credentials else None)
+    device.last_seen_at = datetime.now(UTC)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/connection-details", response_model=ConnectionDetails)
 async def device_connection_details(
     request: Request,
     session: DB,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+    credentials: DeviceToken,
 ) -> ConnectionDetails:
     """For devices that join the room themselves (LiveKit's ESP32 SDK): the device token in
     `Authorization: Bearer`, answered with the fields the SDK's token component reads."""
@@ -134,6 +146,7 @@ async def device_connection_details(
         serverUrl=settings.livekit_public_url or settings.livekit_url,
         roomName=current.room_name,
         participantName=device.name,
+        participantIdentity=f"device-{device.id}",
         participantToken=token,
         sessionId=current.id,
     )

@@ -32,6 +32,7 @@ class ConnectionDetails(BaseModel):
     serverUrl: str
     roomName: str
     participantName: str
+    participantIdentity: str
     participantToken: str
     sessionId: str
 
@@ -70,13 +71,13 @@ async def connection_details(
             status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}
         ) from exc
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
-    token = participant_token(
-        settings, room=row.room_name, identity=f"user-{user.id}", name=name, metadata={"session_id": row.id}
-    )
+    identity = f"user-{user.id}"
+    token = participant_token(settings, room=row.room_name, identity=identity, name=name, metadata={"session_id": row.id})
     return ConnectionDetails(
         serverUrl=settings.livekit_public_url or settings.livekit_url,
         roomName=row.room_name,
         participantName=name,
+        participantIdentity=identity,
         participantToken=token,
         sessionId=row.id,
     )

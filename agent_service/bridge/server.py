@@ -1,0 +1,349 @@
+"""The bridge's WebSocket endpoint and the per-device room link.
+
+A device connects with its token; the API turns the token into the device's room, session and a
+participant token (``POST /api/v1/devices/connection-details``, which also starts a session when
+none is live). The bridge joins that room as ``device-<id>`` and publishes the device's audio
+through a jitter buffer. The link outlives a dropped connection for ``BRIDGE_LINGER_S`` so a
+reconnect resumes the same track and sequence numbers."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from typing import Any
+
+import httpx
+import numpy as np
+from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
+from livekit import rtc
+from prometheus_client import Counter, Gauge, Histogram
+
+from agent_service.bridge.jitter import JitterBuffer
+from agent_service.bridge.protocol import (
+    FRAME_MS,
+    SAMPLE_RATE,
+    Close,
+    ProtocolError,
+    check_hello,
+    decode_frame,
+    parse_control,
+)
+from agent_service.settings import BridgeSettings
+from shared.clients import ServiceClient, ServiceUnavailable
+from shared.service_auth import require_service
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["bridge"])
+API_HEARTBEAT_S = 30  # how often a device's liveness is passed on to the API
+
+
+class Refused(Exception):
+    def __init__(self, code: Close, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BridgeMetrics:
+    def __init__(self, registry: Any) -> None:
+        self.frames = Counter("bridge_frames_total", "device frames by outcome", ["device", "outcome"], registry=registry)
+        self.latency = Histogram(
+            "bridge_publish_latency_seconds",
+            "frame received -> handed to LiveKit",
+            buckets=(0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2),
+            registry=registry,
+        )
+        self.devices = Gauge("bridge_devices_connected", "devices with an open connection", registry=registry)
+
+
+class DeviceLink:
+    """One device's presence in its room: participant, audio track, jitter buffer, player."""
+
+    def __init__(self, details: dict[str, Any], settings: BridgeSettings, metrics: BridgeMetrics) -> None:
+        self.identity: str = details["participantIdentity"]
+        self.room_name: str = details["roomName"]
+        self.session_id: str = details["sessionId"]
+        self.token: str = details["participantToken"]
+        self.settings = settings
+        self.metrics = metrics
+        self.buffer = JitterBuffer(jitter_ms=settings.bridge_jitter_ms, max_queue_ms=settings.bridge_max_queue_ms)
+        self.room = rtc.Room()
+        # A short source queue: the jitter buffer already absorbs network jitter, and every
+        # millisecond queued here is latency added to the captions.
+        self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=40)
+        self.latencies: collections.deque[float] = collections.deque(maxlen=5000)
+        self.socket: WebSocket | None = None
+        self.connections = 0
+        self._arrived = asyncio.Event()
+        self._player: asyncio.Task[None] | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._reported = dict.fromkeys(self.buffer.stats.as_dict(), 0)
+
+    async def start(self) -> None:
+        await self.room.connect(self.settings.livekit_url, self.token)
+        track = rtc.LocalAudioTrack.create_audio_track("room-microphone", self.source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        await self.room.local_participant.publish_track(track, options)
+        self._player = asyncio.create_task(self._play(), name=f"play-{self.identity}")
+        log.info("%s publishing into %s (session %s)", self.identity, self.room_name, self.session_id)
+
+    def push(self, data: bytes) -> None:
+        self.buffer.push(decode_frame(data), time.monotonic())
+        self._arrived.set()
+
+    async def _play(self) -> None:
+        """Frames go to LiveKit as they become due; the AudioSource's short queue paces them in
+        real time, so a backlog (a replay after reconnecting) waits in the jitter buffer."""
+        while True:
+            item = self.buffer.pop(time.monotonic())
+            if item is None:
+                self._arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), FRAME_MS / 1000)
+                continue
+            pcm, arrival = item
+            samples = np.frombuffer(pcm, dtype=np.int16)
+            await self.source.capture_frame(rtc.AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, samples.size))
+            if arrival is not None:
+                latency = time.monotonic() - arrival
+                self.latencies.append(latency)
+                self.metrics.latency.observe(latency)
+            self._count()
+
+    def _count(self) -> None:
+        for outcome, value in self.buffer.stats.as_dict().items():
+            if value != self._reported[outcome]:
+                self.metrics.frames.labels(self.identity, outcome).inc(value - self._reported[outcome])
+                self._reported[outcome] = value
+
+    def snapshot(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies)
+
+        def pct(p: float) -> float | None:
+            return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1) if ordered else None
+
+        return {
+            "identity": self.identity,
+            "session_id": self.session_id,
+            "room": self.room_name,
+            "connected": self.socket is not None,
+            "connections": self.connections,
+            "last_seq": self.buffer.last_seq,
+            "buffered_frames": self.buffer.depth,
+            "frames": self.buffer.stats.as_dict(),
+            "latency_ms": {"p50": pct(0.5), "p95": pct(0.95)},
+        }
+
+    async def drain(self, limit_s: float = 5.0) -> None:
+        """Let what is buffered play out (a device said bye)."""
+        deadline = time.monotonic() + limit_s
+        while self.buffer.depth and time.monotonic() < deadline:  # noqa: ASYNC110 - the player empties it
+            await asyncio.sleep(FRAME_MS / 1000)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.source.wait_for_playout(), max(0.1, deadline - time.monotonic()))
+
+    async def aclose(self) -> None:
+        if self._linger:
+            self._linger.cancel()
+        if self._player:
+            self._player.cancel()
+            await asyncio.gather(self._player, return_exceptions=True)
+        self._count()
+        await self.room.disconnect()
+        await self.source.aclose()
+        log.info("%s left %s: %s", self.identity, self.room_name, self.buffer.stats.as_dict())
+
+
+class DeviceBridge:
+    """All devices of this bridge process, by participant identity."""
+
+    def __init__(self, settings: BridgeSettings, metrics: BridgeMetrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.links: dict[str, DeviceLink] = {}
+        # Final counters of links that ended, newest last (for /v1/devices and benchmarks).
+        self.ended: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=2)
+        self._last_api_heartbeat: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def authorize(self, token: str | None) -> dict[str, Any]:
+        if not token:
+            raise Refused(Close.UNAUTHORIZED, "no device token: send Authorization: Bearer <token>")
+        try:
+            response = await self.api.post("/api/v1/devices/connection-details", headers={"Authorization": f"Bearer {token}"})
+        except ServiceUnavailable as exc:
+            raise Refused(Close.TRY_AGAIN_LATER, f"API unavailable: {exc}") from None
+        if response.status_code == 401:
+            raise Refused(Close.UNAUTHORIZED, response.json().get("detail", "unauthorized"))
+        if response.status_code != 200:
+            raise Refused(Close.TRY_AGAIN_LATER, f"API answered {response.status_code}")
+        return dict(response.json())
+
+    async def attach(self, details: dict[str, Any], socket: WebSocket) -> DeviceLink:
+        """The device's link (resumed if it is still in the same room), now owned by ``socket``."""
+        async with self._lock:
+            link = self.links.get(details["participantIdentity"])
+            if link is not None and link.room_name != details["roomName"]:
+                await self._remove(link)  # its session ended; this is a new one
+                link = None
+            if link is None:
+                link = DeviceLink(details, self.settings, self.metrics)
+                try:
+                    await link.start()
+                except Exception as exc:
+                    await link.aclose()
+                    raise Refused(Close.TRY_AGAIN_LATER, f"could not join the room: {exc}") from None
+                self.links[link.identity] = link
+            if link._linger:
+                link._linger.cancel()
+                link._linger = None
+            previous, link.socket = link.socket, socket
+            link.connections += 1
+        if previous is not None:
+            await close(previous, Close.REPLACED, "replaced by a newer connection from this device")
+        return link
+
+    def detach(self, link: DeviceLink, socket: WebSocket, linger_s: float) -> None:
+        if link.socket is not socket:
+            return  # already replaced
+        link.socket = None
+        loop = asyncio.get_running_loop()
+        link._linger = loop.call_later(linger_s, lambda: asyncio.ensure_future(self._expire(link)))
+
+    async def _expire(self, link: DeviceLink) -> None:
+        async with self._lock:
+            if link.socket is None and self.links.get(link.identity) is link:
+                await self._remove(link)
+
+    async def _remove(self, link: DeviceLink) -> None:
+        self.links.pop(link.identity, None)
+        await link.aclose()
+        self.ended.pop(link.identity, None)
+        self.ended[link.identity] = link.snapshot() | {"connected": False, "ended": True}
+        while len(self.ended) > 256:
+            self.ended.popitem(last=False)
+
+    async def device_alive(self, token: str, identity: str) -> None:
+        now = time.monotonic()
+        if now - self._last_api_heartbeat.get(identity, 0.0) < API_HEARTBEAT_S:
+            return
+        self._last_api_heartbeat[identity] = now
+        with contextlib.suppress(ServiceUnavailable):
+            await self.api.post("/api/v1/devices/heartbeat", headers={"Authorization": f"Bearer {token}"})
+
+    async def aclose(self) -> None:
+        for link in list(self.links.values()):
+            if link.socket is not None:
+                await close(link.socket, Close.GOING_AWAY, "bridge shutting down")
+            await self._remove(link)
+        await self.api.aclose()
+
+
+async def close(socket: WebSocket, code: Close, message: str) -> None:
+    with contextlib.suppress(Exception):  # the peer may already be gone
+        await socket.send_json({"type": "error", "code": code.name.lower(), "message": message})
+        await socket.close(int(code), message[:120])
+
+
+def device_token(socket: WebSocket) -> str | None:
+    header = socket.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return socket.query_params.get("token") or None
+
+
+@router.websocket("/v1/device")
+async def device_socket(socket: WebSocket) -> None:
+    bridge: DeviceBridge = socket.app.state.bridge
+    settings = bridge.settings
+    await socket.accept()
+    token = device_token(socket)
+    try:
+        details = await bridge.authorize(token)
+        first = await asyncio.wait_for(socket.receive(), settings.bridge_hello_timeout_s)
+        if first.get("text") is None:
+            raise ProtocolError("the first message must be a text 'hello'")
+        check_hello(parse_control(first["text"]))
+        link = await bridge.attach(details, socket)
+    except Refused as exc:
+        log.warning("device refused: %s", exc)
+        await close(socket, exc.code, str(exc))
+        return
+    except ProtocolError as exc:
+        await close(socket, exc.code, str(exc))
+        return
+    except (TimeoutError, WebSocketDisconnect):
+        await close(socket, Close.PROTOCOL_ERROR, "no hello within the time limit")
+        return
+    assert token is not None
+    bridge.metrics.devices.inc()
+    linger_s = settings.bridge_linger_s
+    try:
+        await socket.send_json(
+            {
+                "type": "config",
+                "protocol": 1,
+                "session_id": link.session_id,
+                "room": link.room_name,
+                "participant": link.identity,
+                "heartbeat_s": settings.bridge_heartbeat_s,
+                "last_seq": link.buffer.last_seq,
+            }
+        )
+        await bridge.device_alive(token, link.identity)
+        while True:
+            message = await asyncio.wait_for(socket.receive(), 3 * settings.bridge_heartbeat_s)
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is not None:
+                link.push(message["bytes"])
+                continue
+            control = parse_control(message.get("text") or "")
+            if control["type"] == "heartbeat":
+                await socket.send_json({"type": "heartbeat", "server_time_ms": int(time.time() * 1000)})
+                await bridge.device_alive(token, link.identity)
+            elif control["type"] == "bye":
+                await link.drain()
+                linger_s = 0.0
+                await socket.close(int(Close.NORMAL), "bye")
+                break
+            else:
+                raise ProtocolError(f"unexpected control message {control['type']!r}")
+    except ProtocolError as exc:
+        log.warning("%s: protocol error: %s", link.identity, exc)
+        await close(socket, exc.code, str(exc))
+    except TimeoutError:
+        await close(socket, Close.IDLE_TIMEOUT, "no frames or heartbeat")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        bridge.metrics.devices.dec()
+        bridge.detach(link, socket, linger_s)
+
+
+async def devices(request: Request) -> list[dict[str, Any]]:
+    """Every device link of this bridge with its frame counters and added latency, then the
+    final counters of recently ended ones."""
+    bridge: DeviceBridge = request.app.state.bridge
+    live = [link.snapshot() | {"ended": False} for link in bridge.links.values()]
+    return live + [s for identity, s in reversed(bridge.ended.items()) if identity not in bridge.links]
+
+
+def mount(app: FastAPI, settings: BridgeSettings) -> DeviceBridge:
+    bridge = DeviceBridge(settings, BridgeMetrics(app.state.metrics.registry))
+    app.state.bridge = bridge
+    app.include_router(router)
+    app.add_api_route("/v1/devices", devices, methods=["GET"], dependencies=[require_service(settings.service_keys)])
+
+    async def api_reachable() -> str | None:
+        try:
+            response = await bridge.api.get("/health")
+        except (ServiceUnavailable, httpx.HTTPError) as exc:
+            return f"API unreachable: {exc}"
+        return None if response.status_code == 200 else f"API answered {response.status_code}"
+
+    app.state.health.add_check("api", api_reachable)
+    return bridge
