@@ -283,3 +283,61 @@ async def test_captions_survive_an_stt_restart_mid_utterance(stack: Servers) -> 
         await room.disconnect()
     finals = [c for c in captions if c["lk.transcription_final"] == "true"]
     assert wer(" ".join(u.text for u in utterances), " ".join(f["text"] for f in finals)) <= 0.3, finals
+
+
+async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Servers) -> None:
+    """Alice, then Bob, then Alice again, each on their own microphone track: every final is
+    labelled with the participant who spoke it, and the stored transcript keeps that order."""
+    from tests.speech import ENGLISH, silence, synth, wer
+
+    alice_token = stack.user_token("turn-alice", "alice@example.com")
+    details = _details(stack, alice_token, title="Two people", language="en").json()
+    async with httpx.AsyncClient(
+        base_url=stack.url("api"), headers={"Authorization": f"Bearer {alice_token}"}, timeout=30
+    ) as api:
+        invite = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["invite_code"]
+    bob_details = _details(
+        stack, stack.user_token("turn-bob", "bob@example.com"), session_id=details["sessionId"], invite_code=invite
+    ).json()
+
+    captions: list[dict] = []
+
+    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
+        async def collect() -> None:
+            captions.append({"text": await reader.read_all(), "sender": sender, **(reader.info.attributes or {})})
+
+        asyncio.get_running_loop().create_task(collect())
+
+    alice, bob = rtc.Room(), rtc.Room()
+    alice.register_text_stream_handler("lk.transcription", on_caption)
+    await alice.connect(stack.livekit_url, details["participantToken"])
+    await bob.connect(stack.livekit_url, bob_details["participantToken"])
+    script = [("alice", ENGLISH[0]), ("bob", ENGLISH[2]), ("alice", ENGLISH[1])]
+    try:
+        sources = {}
+        for name, room in (("alice", alice), ("bob", bob)):
+            sources[name] = rtc.AudioSource(16000, 1)
+            track = rtc.LocalAudioTrack.create_audio_track("microphone", sources[name])
+            await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        await asyncio.sleep(1.0)  # the agent subscribes to both
+        for name, (voice, text) in script:
+            await _play(sources[name], np.concatenate([synth(text, voice), silence(1.2)]))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(c["lk.transcription_final"] == "true" for c in captions) < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    finally:
+        await bob.disconnect()
+        await alice.disconnect()
+
+    finals = [c for c in captions if c["lk.transcription_final"] == "true"]
+    assert len(finals) == 3, captions
+    ordered = sorted(finals, key=lambda f: int(f["intrascribe.start_ms"]))
+    for final, (name, (_voice, text)) in zip(ordered, script, strict=True):
+        assert final["sender"] == final["intrascribe.speaker"] == f"user-turn-{name}", final
+        assert final["intrascribe.speaker_name"] == f"{name}@example.com"
+        assert wer(text, final["text"]) <= 0.3, final["text"]
+    async with httpx.AsyncClient(
+        base_url=stack.url("api"), headers={"Authorization": f"Bearer {alice_token}"}, timeout=30
+    ) as api:
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+    assert [s["speaker"] for s in stored] == ["user-turn-alice", "user-turn-bob", "user-turn-alice"]
