@@ -39,6 +39,8 @@ test: setup
 	@set -e; for svc in $(SERVICES); do \
 	  if [ -d $$svc/tests ]; then echo "==> $$svc tests"; $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_ARGS); fi; \
 	done
+	@echo "==> firmware host tests (C, cmocka)"
+	@bash firmware/test/run.sh
 	@echo "==> shared and cross-service tests"
 	@$(PY) -m pytest shared/tests tests $(PYTEST_ARGS)
 

@@ -134,7 +134,7 @@ async def test_reordered_duplicate_late_and_lost_frames_are_placed_by_sequence(s
     result = await run(stack, device["token"], frames_of(tone(8.0)), faults=faults, first_seq=2**32 - 100)
     assert result.close_code == 1000 and not result.errors, result
     assert min(result.reordered, result.duplicated, result.dropped, result.delayed) >= 2, result
-    frames = await (await device_stats(stack, device["id"]))["frames"]
+    frames = (await device_stats(stack, device["id"]))["frames"]
     slots = frames["played"] + frames["gaps"] + frames["skipped"] + frames["dropped_drift"]
     # Every sequence slot is played exactly once (the first or last frame may be the lost one),
     # across the 2^32 wrap; nothing is played twice.
@@ -227,3 +227,18 @@ async def test_room_microphone_captions_tell_two_speakers_apart(stack: Servers) 
         assert {s["speaker"] for s in stored} == set(speaker_of_line)
         listed = (await api.get("/api/v1/devices/")).json()
         assert next(d for d in listed if d["id"] == device["id"])["online"] is True
+
+
+async def test_a_rebooted_device_starts_its_sequence_again(stack: Servers) -> None:
+    """After a power cut the device counts frames from 0 again under a new boot_id: the bridge
+    forgets the old numbers instead of dropping the new frames as late."""
+    device = await register_device(stack, "owner-reboot", "Unplugged mic")
+    first = await run(stack, device["token"], frames_of(tone(3.0)), faults=Faults(power_off_at_s=1.5))
+    assert first.configs and first.close_code is None
+    again = await run(stack, device["token"], frames_of(tone(2.0)))
+    assert again.close_code == 1000 and not again.errors, again
+    assert again.configs[0]["last_seq"] is None  # nothing to replay from the old boot
+    assert again.configs[0]["session_id"] == first.configs[0]["session_id"]
+    frames = (await device_stats(stack, device["id"]))["frames"]
+    assert frames["late"] == 0, frames
+    assert frames["played"] >= 75 + 100, str(frames)  # the first boot's 1.5 s and all of the second's

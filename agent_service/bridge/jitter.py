@@ -47,22 +47,31 @@ class JitterBuffer:
         self._frames: dict[int, tuple[bytes, float]] = {}
         self._next: int | None = None  # the unwrapped seq to play next
         self._newest: int | None = None
+        self._offset = 0  # where the current boot's seq 0 lies in the unwrapped count
         self._silence = bytes(FRAME_BYTES)
 
     @property
     def last_seq(self) -> int | None:
         """The newest frame received (wrapped), for the device to resume its replay after."""
-        return None if self._newest is None else self._newest % SEQ_MOD
+        if self._newest is None or self._newest < self._offset:
+            return None
+        return (self._newest - self._offset) % SEQ_MOD
 
     @property
     def depth(self) -> int:
         return len(self._frames)
 
+    def restart(self) -> None:
+        """The device rebooted and numbers its frames from 0 again: the new boot's frames are
+        placed right after the old boot's newest, so what is still buffered plays first."""
+        if self._newest is not None:
+            self._offset = self._newest + 1
+
     def _unwrap(self, seq: int) -> int:
         reference = self._next if self._next is not None else self._newest
         if reference is None:
-            return seq
-        delta = (seq - reference) % SEQ_MOD
+            return seq + self._offset
+        delta = (seq - (reference - self._offset)) % SEQ_MOD
         return reference + (delta - SEQ_MOD if delta >= SEQ_MOD // 2 else delta)
 
     def push(self, frame: Frame, now: float) -> bool:

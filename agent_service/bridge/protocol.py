@@ -88,19 +88,23 @@ def check_hello(message: dict[str, Any]) -> None:
     audio = message.get("audio")
     if not isinstance(audio, dict):
         raise ProtocolError("hello has no 'audio' object")
+    boot_id = message.get("boot_id")
+    if boot_id is not None and not (isinstance(boot_id, str) and 0 < len(boot_id) <= 32):
+        raise ProtocolError("boot_id must be a short string")
     wanted = {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE, "channels": 1}
     got = {key: audio.get(key) for key in wanted}
     if got != wanted:
         raise UnsupportedAudio(f"audio {got} is not supported; send {wanted}")
 
 
-def hello(firmware: str = "sim-1.0", hardware: str = "simulator") -> str:
+def hello(boot_id: str = "00000001", firmware: str = "sim-1.0", hardware: str = "simulator") -> str:
     return json.dumps(
         {
             "type": "hello",
             "protocol": VERSION,
             "firmware": firmware,
             "hardware": hardware,
+            "boot_id": boot_id,
             "audio": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE, "channels": 1, "frame_ms": FRAME_MS},
         }
     )

@@ -75,6 +75,7 @@ class DeviceLink:
         self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=40)
         self.latencies: collections.deque[float] = collections.deque(maxlen=5000)
         self.socket: WebSocket | None = None
+        self.boot_id: str | None = None
         self.connections = 0
         self._arrived = asyncio.Event()
         self._player: asyncio.Task[None] | None = None
@@ -182,7 +183,7 @@ class DeviceBridge:
             raise Refused(Close.TRY_AGAIN_LATER, f"API answered {response.status_code}")
         return dict(response.json())
 
-    async def attach(self, details: dict[str, Any], socket: WebSocket) -> DeviceLink:
+    async def attach(self, details: dict[str, Any], socket: WebSocket, boot_id: str | None) -> DeviceLink:
         """The device's link (resumed if it is still in the same room), now owned by ``socket``."""
         async with self._lock:
             link = self.links.get(details["participantIdentity"])
@@ -200,6 +201,10 @@ class DeviceBridge:
             if link._linger:
                 link._linger.cancel()
                 link._linger = None
+            if boot_id is not None and link.boot_id is not None and boot_id != link.boot_id:
+                log.info("%s rebooted: its sequence numbers start again", link.identity)
+                link.buffer.restart()
+            link.boot_id = boot_id or link.boot_id
             previous, link.socket = link.socket, socket
             link.connections += 1
         if previous is not None:
@@ -266,8 +271,9 @@ async def device_socket(socket: WebSocket) -> None:
         first = await asyncio.wait_for(socket.receive(), settings.bridge_hello_timeout_s)
         if first.get("text") is None:
             raise ProtocolError("the first message must be a text 'hello'")
-        check_hello(parse_control(first["text"]))
-        link = await bridge.attach(details, socket)
+        greeting = parse_control(first["text"])
+        check_hello(greeting)
+        link = await bridge.attach(details, socket, greeting.get("boot_id"))
     except Refused as exc:
         log.warning("device refused: %s", exc)
         await close(socket, exc.code, str(exc))

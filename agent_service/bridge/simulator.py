@@ -38,6 +38,7 @@ class Faults:
     late: float = 0.0  # held back 10 frames (the bridge will already have played past it)
     disconnect_at_s: float | None = None
     outage_s: float = 0.0
+    power_off_at_s: float | None = None  # the device dies: the connection just stops, no bye
 
 
 @dataclass
@@ -63,6 +64,10 @@ def pcm_frames(path: str) -> list[bytes]:
     return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
 
 
+class PowerOff(Exception):
+    """The simulated device lost power: no bye, the connection is simply dropped."""
+
+
 class DeviceSimulator:
     def __init__(
         self,
@@ -83,6 +88,7 @@ class DeviceSimulator:
         self.faults = faults or Faults()
         self.first_seq = first_seq
         self.random = random.Random(seed)  # noqa: S311 - simulated network faults, not security
+        self.boot_id = f"{random.getrandbits(32):08x}"  # noqa: S311 - an id, not a secret
         self.start_delay_s = start_delay_s  # devices in a room rarely power up in the same instant
         self.result = SimulatorResult()
         self._ring: collections.deque[Frame] = collections.deque(maxlen=RING_FRAMES)
@@ -94,6 +100,8 @@ class DeviceSimulator:
         capture = asyncio.create_task(self._capture())
         try:
             await self._stream()
+        except PowerOff:
+            pass
         finally:
             capture.cancel()
             await asyncio.gather(capture, return_exceptions=True)
@@ -144,7 +152,7 @@ class DeviceSimulator:
                 await asyncio.sleep(self.faults.outage_s / self.speed)
 
     async def _handshake(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
-        await ws.send_str(hello())
+        await ws.send_str(hello(self.boot_id))
         message = await ws.receive(timeout=60)
         if message.type == aiohttp.WSMsgType.TEXT:
             body = json.loads(message.data)
@@ -194,6 +202,9 @@ class DeviceSimulator:
                 at = self.faults.disconnect_at_s
                 if outage_pending and at is not None and frame.capture_us / 1e6 >= at:
                     return True
+                off = self.faults.power_off_at_s
+                if off is not None and frame.capture_us / 1e6 >= off:
+                    raise PowerOff
             if self._capture_done and not [f for f in self._ring if cursor is None or seq_after(f.seq, cursor)]:
                 for _due, frame in held:
                     await ws.send_bytes(frame.encode())

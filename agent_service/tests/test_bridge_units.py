@@ -154,3 +154,17 @@ def test_backlog_drops_quiet_frames_but_keeps_speech() -> None:
     assert played.count(LOUD) == 50  # no speech lost
     assert buffer.stats.dropped_drift > 0 and played.count(QUIET) == 50 - buffer.stats.dropped_drift
     assert buffer.stats.replayed == 100
+
+
+def test_a_reboot_continues_after_the_old_boots_frames() -> None:
+    buffer = JitterBuffer()
+    for seq in range(5):
+        buffer.push(frame(seq + 1000), now=0.0)
+    assert buffer.pop(now=0.0) is not None  # one played, four still buffered
+    buffer.restart()
+    assert buffer.last_seq is None
+    for seq in range(3):  # the new boot counts from 0
+        assert buffer.push(frame(seq), now=0.01)
+    assert len(drain(buffer, now=0.01)) == 4 + 3
+    assert buffer.last_seq == 2
+    assert buffer.stats.late == buffer.stats.skipped == buffer.stats.gaps == 0
