@@ -88,7 +88,7 @@ class DeviceSimulator:
         self.faults = faults or Faults()
         self.first_seq = first_seq
         self.random = random.Random(seed)  # noqa: S311 - simulated network faults, not security
-        self.boot_id = f"{random.getrandbits(32):08x}"  # noqa: S311 - an id, not a secret
+        self.boot_id = f"{random.getrandbits(32):08x}"
         self.start_delay_s = start_delay_s  # devices in a room rarely power up in the same instant
         self.result = SimulatorResult()
         self._ring: collections.deque[Frame] = collections.deque(maxlen=RING_FRAMES)
