@@ -15,17 +15,12 @@ import jwt
 import numpy as np
 
 from agent_service.bridge.simulator import DeviceSimulator
-from bench.common import peak_rss_mb, write_results
+from bench.common import cpu_seconds, peak_rss_mb, write_results
 from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes
 from shared.service_auth import service_header
 
 DEVICE_COUNTS = (1, 8, 24, 48)
 SECONDS = 15.0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime in clock ticks (100 Hz)
 
 
 def speech_like_frames(seconds: float) -> list[bytes]:
