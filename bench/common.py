@@ -66,9 +66,11 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages (forked job processes share their imports) are split
+    among the processes that share them, so a process tree's PSS adds up honestly."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return 0.0
 

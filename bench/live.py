@@ -16,7 +16,7 @@ import jwt
 import numpy as np
 from livekit import rtc
 
-from bench.common import cpu_seconds, pct, process_tree, rss_mb, write_results
+from bench.common import cpu_seconds, pct, process_tree, pss_mb, write_results
 from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes
 from devstack.procs import ManagedProcess
 from tests.speech import EVAL_ENGLISH, conversation, silence
@@ -80,14 +80,14 @@ def lags(start: float, arrivals: Arrivals, utterances: list[Any]) -> tuple[list[
 
 
 def usage(pid: int) -> tuple[float, float, int]:
-    """CPU seconds, resident MB and count of the agent and its job processes (job processes
-    that ended between samples are not counted: CPU per room is a lower bound)."""
+    """CPU seconds, memory (PSS, MB) and count of the agent and its job processes (job
+    processes that ended between samples are not counted: CPU per room is a lower bound)."""
     cpu = memory = 0.0
     tree = process_tree(pid)
     for process in tree:
         try:
             cpu += cpu_seconds(process)
-            memory += rss_mb(process)
+            memory += pss_mb(process)
         except FileNotFoundError:
             pass
     return cpu, memory, len(tree)
@@ -96,12 +96,22 @@ def usage(pid: int) -> tuple[float, float, int]:
 async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: ManagedProcess) -> dict[str, Any]:
     audio, utterances = conversation([(v, t) for v, t in EVAL_ENGLISH[:UTTERANCES]], gap_s=1.5, lead_s=1.0)
     audio = np.concatenate([audio, silence(1.0)])
-    assert agent.pid is not None
-    cpu_before, _memory, _count = usage(agent.pid)
+    pid = agent.pid
+    assert pid is not None
+    cpu_before, idle_memory, _count = usage(pid)
     wall = time.monotonic()
+    peak = {"memory": idle_memory, "processes": 0.0}
+
+    async def sample() -> None:
+        while True:
+            _cpu, memory, processes = usage(pid)
+            peak["memory"], peak["processes"] = max(peak["memory"], memory), max(peak["processes"], processes)
+            await asyncio.sleep(1.0)
+
+    sampler = asyncio.create_task(sample())
     results = await asyncio.gather(*(one_room(api, livekit, secret, i, audio) for i in range(rooms)))
-    cpu_after, memory, processes = usage(agent.pid)
-    cpu = cpu_after - cpu_before
+    sampler.cancel()
+    cpu = usage(pid)[0] - cpu_before
     final_lag, partial_lag, missing = [], [], 0
     for start, arrivals in results:
         f, p = lags(start, arrivals, utterances)
@@ -116,8 +126,10 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
         "first_partial_p50_s": pct(partial_lag, 50),
         "first_partial_p95_s": pct(partial_lag, 95),
         "agent_cpu_percent_per_room": round(cpu / (time.monotonic() - wall) * 100 / rooms, 1),
-        "agent_rss_mb_total": round(memory, 1),
-        "agent_processes": processes,
+        "agent_pss_mb_idle": round(idle_memory, 1),
+        "agent_pss_mb_peak": round(peak["memory"], 1),
+        "agent_pss_mb_per_room": round((peak["memory"] - idle_memory) / rooms, 1),
+        "agent_processes_peak": int(peak["processes"]),
     }
 
 
@@ -146,7 +158,7 @@ def main() -> None:
             f"{r['first_partial_p50_s']} / {r['first_partial_p95_s']}",
             r["finals_missing"],
             r["agent_cpu_percent_per_room"],
-            r["agent_rss_mb_total"],
+            r["agent_pss_mb_total"],
         )
         for r in rounds
     ]
