@@ -158,7 +158,7 @@ def main() -> None:
             f"{r['first_partial_p50_s']} / {r['first_partial_p95_s']}",
             r["finals_missing"],
             r["agent_cpu_percent_per_room"],
-            r["agent_pss_mb_total"],
+            r["agent_pss_mb_per_room"],
         )
         for r in rounds
     ]
@@ -168,7 +168,7 @@ def main() -> None:
         "first partial p50 / p95 (s)",
         "finals missing",
         "agent CPU % per room",
-        "agent RSS MB (all processes)",
+        "agent memory per room (PSS MB)",
     )
     write_results("live", {"utterances_per_room": UTTERANCES, "rounds": rounds}, table, header)
 
