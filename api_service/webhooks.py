@@ -1,21 +1,72 @@
 """Outgoing webhooks: ``session.completed``, ``summary.ready``, ``job.failed``. Each delivery is
 a row (the delivery log), sent by the batch worker with retries and exponential backoff, and
-signed: ``X-Intrascribe-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
+signed: ``X-Intrascribe-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
+
+A batch upload may name its own ``webhook_url``: a webhook row tied to the job (``job_id``), with a
+secret of its own returned once in the upload's answer, hearing only that job's
+``session.completed`` and ``job.failed``.
+
+Targets are checked when a webhook is made and again before each delivery: http(s) only, and no
+loopback, private, link-local or otherwise non-public address unless
+WEBHOOK_ALLOW_PRIVATE_TARGETS is set (a webhook URL must not become a way into our network)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import Webhook, WebhookDelivery
 
 EVENTS = ("session.completed", "summary.ready", "job.failed")
+JOB_EVENTS = ["session.completed", "job.failed"]
+MAX_URL_LENGTH = 2000
+
+
+async def check_target(url: str, allow_private: bool) -> str | None:
+    """Why ``url`` may not receive webhooks, or None when it may."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"the webhook URL is longer than {MAX_URL_LENGTH} characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        return f"the webhook URL is not valid: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "the webhook URL must be an http:// or https:// URL with a host"
+    if parts.username or parts.password:
+        return "the webhook URL must not carry credentials"
+    if allow_private:
+        return None
+    host = parts.hostname
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+            return f"the webhook host {host} is not public (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it)"
+        try:
+            infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), 5)
+        except (OSError, TimeoutError):
+            return f"the webhook host {host} cannot be resolved"
+        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    for address in addresses:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            return (
+                f"the webhook URL points at a loopback, private or reserved address ({address}); "
+                "set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it"
+            )
+    return None
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -44,10 +95,12 @@ def payload_bytes(delivery: WebhookDelivery) -> bytes:
     ).encode()
 
 
-async def emit(session: AsyncSession, user_id: str, event: str, data: dict[str, Any]) -> list[str]:
-    """Record a delivery for each of the user's webhooks that wants ``event``; returns their ids
-    (the caller commits, then queues them with ``queue_deliveries``)."""
-    hooks = (await session.execute(select(Webhook).where(Webhook.user_id == user_id, Webhook.active.is_(True)))).scalars()
+async def emit(session: AsyncSession, user_id: str, event: str, data: dict[str, Any], job_id: str | None = None) -> list[str]:
+    """Record a delivery for each of the user's webhooks that wants ``event`` (and for the webhook
+    of job ``job_id``, if it has one); returns their ids (the caller commits, then queues them
+    with ``queue_deliveries``)."""
+    scope = Webhook.job_id.is_(None) if job_id is None else or_(Webhook.job_id.is_(None), Webhook.job_id == job_id)
+    hooks = (await session.execute(select(Webhook).where(Webhook.user_id == user_id, Webhook.active.is_(True), scope))).scalars()
     deliveries = [
         WebhookDelivery(webhook_id=hook.id, event=event, payload=data) for hook in hooks if event in (hook.events or [])
     ]

@@ -265,7 +265,7 @@ def test_bad_input_and_health(api: str, alice: Client) -> None:
     assert alice.post("/api/v1/sessions/", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
     assert alice.post("/api/v1/sessions/", json={"title": "x" * 500}).status_code == 422
     assert alice.post("/api/v1/sessions/", json={"template_id": str(uuid.uuid4())}).status_code == 404
-    assert httpx.get(f"{api}/health/ready").json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert httpx.get(f"{api}/health/ready").json()["checks"] == {"database": "ok", "redis": "ok", "storage": "ok"}
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,25 @@ def auth(stack: Servers) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.user_token('uploader-id', 'uploader@example.com')}"}
 
 
+@pytest.fixture(scope="module")
+def small_api(stack: Servers, services: ServiceFactory, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An API with small upload limits and the default webhook policy (no private targets)."""
+    workdir = tmp_path_factory.mktemp("api-small")
+    return services.start(
+        "api_service",
+        "API_PORT",
+        {
+            "REDIS_URL": redis_url,
+            "BATCH_MAX_UPLOAD_BYTES": str(200_000),
+            "MAX_AUDIO_SECONDS": "30",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
+            "AUDIO_STORAGE_DIR": str(workdir / "audio"),
+            "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
+        },
+        name="api-small",
+    )
+
+
 def upload(stack: Servers, auth: dict[str, str], data: bytes, name: str = "meeting.flac", **form: str) -> httpx.Response:
     return httpx.post(
         f"{stack.url('api')}/api/v1/transcriptions/batch", files={"audio_file": (name, data)}, data=form, headers=auth, timeout=60
@@ -158,9 +177,7 @@ def test_cancel(stack: Servers, auth: dict[str, str]) -> None:
     assert httpx.get(f"{stack.url('api')}/api/v1/jobs/{accepted['job_id']}", headers=other).status_code == 404
 
 
-def test_bad_uploads_are_refused_with_a_reason(
-    stack: Servers, auth: dict[str, str], services: ServiceFactory, redis_url: str, tmp_path: Path
-) -> None:
+def test_bad_uploads_are_refused_with_a_reason(stack: Servers, auth: dict[str, str], small_api: str, tmp_path: Path) -> None:
     video = tmp_path / "v.webm"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=32x32:d=0.5", "-c:v", "libvpx", str(video)], check=True
@@ -177,19 +194,7 @@ def test_bad_uploads_are_refused_with_a_reason(
         assert response.status_code == expected, (name, response.text)
         assert response.json()["detail"]
     # Size and duration limits, on an API configured small.
-    small = services.start(
-        "api_service",
-        "API_PORT",
-        {
-            "REDIS_URL": redis_url,
-            "BATCH_MAX_UPLOAD_BYTES": str(200_000),
-            "MAX_AUDIO_SECONDS": "30",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/db.sqlite",
-            "AUDIO_STORAGE_DIR": str(tmp_path / "audio"),
-            "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-        },
-        name="api-small",
-    )
+    small = small_api
     big = httpx.post(
         f"{small}/api/v1/transcriptions/batch", files={"audio_file": ("big.wav", b"\0" * 300_000)}, headers=auth, timeout=60
     )
@@ -275,3 +280,67 @@ def test_webhooks_are_signed_retried_and_logged(stack: Servers) -> None:
         == 422
     )
     receiver.server.should_exit = True
+
+
+def test_an_uploads_own_webhook_url_hears_its_job_signed_with_its_own_secret(stack: Servers, small_api: str) -> None:
+    import json
+
+    receiver = Receiver()  # fails its first delivery with a 500
+    auth = {"Authorization": f"Bearer {stack.user_token('job-hooked-id')}"}
+    audio, _ = meeting(2, 3, seed=23)
+    accepted = upload(stack, auth, flac(audio), webhook_url=receiver.url)
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert body["webhook_secret"]
+    assert wait_for(stack, auth, body["job_id"])[-1]["status"] == "completed"
+    deadline = time.monotonic() + 60
+    while len(receiver.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(receiver.received) == 2  # retried after the 500
+    headers, payload = receiver.received[-1]
+    assert headers["x-intrascribe-event"] == "session.completed"
+    assert verify(body["webhook_secret"], payload, headers["x-intrascribe-signature"])
+    assert not verify("another secret", payload, headers["x-intrascribe-signature"])
+    assert json.loads(payload)["data"]["job_id"] == body["job_id"]
+    api = stack.url("api")
+    [delivery] = httpx.get(f"{api}/api/v1/jobs/{body['job_id']}/deliveries", headers=auth).json()
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 2 and delivery["response_status"] == 204
+    assert httpx.get(f"{api}/api/v1/jobs/{body['job_id']}", headers=auth).json()["webhook_url"] == receiver.url
+    assert httpx.get(f"{api}/api/v1/webhooks/", headers=auth).json() == []  # not one of the user's webhooks
+    other = {"Authorization": f"Bearer {stack.user_token('not-job-hooked')}"}
+    assert httpx.get(f"{api}/api/v1/jobs/{body['job_id']}/deliveries", headers=other).status_code == 404
+    # Plain uploads have no webhook secret.
+    assert upload(stack, other, flac(audio)).json()["webhook_secret"] is None
+    receiver.server.should_exit = True
+
+    # Bad URLs answer 422 and leave nothing behind.
+    sessions = httpx.get(f"{api}/api/v1/sessions/", headers=auth).json()["total"]
+    for bad in (
+        "ftp://hooks.example.com/in",
+        "not a url",
+        "https://" + "a" * 2000 + ".example.com/",
+        "http://me:pw@127.0.0.1/in",
+    ):
+        refused = upload(stack, auth, flac(audio), webhook_url=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    assert httpx.get(f"{api}/api/v1/sessions/", headers=auth).json()["total"] == sessions
+    # Loopback, private and link-local targets are refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS
+    # (the test stack allows them; this API keeps the default).
+    short = flac(audio[: 16000 * 2])
+    for private in (
+        receiver.url,
+        "http://localhost:8080/in",
+        "http://10.1.2.3/in",
+        "http://169.254.169.254/latest",
+        "http://[::1]/in",
+    ):
+        refused = httpx.post(
+            f"{small_api}/api/v1/transcriptions/batch",
+            files={"audio_file": ("m.flac", short)},
+            data={"webhook_url": private},
+            headers=auth,
+            timeout=60,
+        )
+        assert refused.status_code == 422 and "WEBHOOK_ALLOW_PRIVATE_TARGETS" in refused.json()["detail"], (private, refused.text)
+        hook = httpx.post(f"{small_api}/api/v1/webhooks/", json={"url": private, "events": ["job.failed"]}, headers=auth)
+        assert hook.status_code == 422, (private, hook.text)

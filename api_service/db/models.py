@@ -155,6 +155,9 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(128))
     events: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set for a batch upload's own webhook_url: it hears only about that job, and is not listed
+    # among the user's webhooks.
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 
@@ -185,6 +188,10 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    @property
+    def webhook_url(self) -> str | None:
+        return (self.params or {}).get("webhook_url")
 
 
 class AudioFile(Base):

@@ -1,5 +1,7 @@
 """Webhook delivery in the batch worker: POST the signed payload; a non-2xx answer or a network
-error is retried with exponential backoff (dramatiq), every attempt recorded on the row."""
+error is retried with exponential backoff (dramatiq), every attempt recorded on the row. The
+target is checked again before each attempt (its name may resolve elsewhere by now); a target
+that is not allowed fails the delivery at once, without retries."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import httpx
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.jobs.broker import settings
-from api_service.webhooks import payload_bytes, sign
+from api_service.webhooks import check_target, payload_bytes, sign
 
 MAX_ATTEMPTS = 6
 
@@ -32,6 +34,10 @@ async def _deliver(delivery_id: str) -> None:
                 return
             body = payload_bytes(delivery)
             delivery.attempts += 1
+            if problem := await check_target(hook.url, settings.webhook_allow_private_targets):
+                delivery.status, delivery.error = "failed", problem
+                await db.commit()
+                return
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": "intrascribe-webhooks",

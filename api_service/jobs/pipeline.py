@@ -22,7 +22,7 @@ from api_service.jobs.assign import Turn, attribute, segments_from_words
 from api_service.jobs.broker import settings
 from api_service.llm import LLMUnavailable, load_config
 from api_service.schemas import SegmentIn
-from api_service.storage import LocalStorage
+from api_service.storage import StorageError, make_storage
 from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
 from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, float_to_pcm16
@@ -63,10 +63,12 @@ class Pipeline:
         self.diarization = ServiceClient(
             settings.diarization_url, caller="worker", service_keys=settings.service_keys, timeout=1800, retries=4
         )
+        self.storage = make_storage(settings)
 
     async def aclose(self) -> None:
         await self.stt.aclose()
         await self.diarization.aclose()
+        await self.storage.aclose()
         await self.engine.dispose()
 
     async def update(self, **fields: Any) -> Job:
@@ -88,11 +90,15 @@ class Pipeline:
             audio_file = await db.get(AudioFile, job.params["audio_file_id"])
             if session is None or audio_file is None:
                 raise JobFailed("the session or its audio is gone")
-        path = LocalStorage(settings.audio_storage_dir).path(audio_file.storage_key)
         try:
-            audio = await asyncio.to_thread(
-                decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
-            )
+            async with self.storage.local_copy(audio_file.storage_key) as path:
+                audio = await asyncio.to_thread(
+                    decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
+                )
+        except StorageError as exc:
+            if exc.retryable:
+                raise ServiceUnavailable(f"audio storage: {exc}") from exc
+            raise JobFailed(f"the audio could not be read from storage: {exc}") from exc
         except AudioError as exc:
             raise JobFailed(f"audio could not be decoded: {exc}") from exc
         await self.update(stage="transcribe", progress=5.0)
@@ -125,6 +131,7 @@ class Pipeline:
                     "segments": len(segments),
                     "speakers": len({s["speaker"] for s in segments}),
                 },
+                job_id=self.job_id,
             )
             await db.commit()
         queue_deliveries(deliveries)
@@ -215,7 +222,9 @@ async def _fail(pipeline: Pipeline, reason: str) -> None:
         session = await db.get(MeetingSession, job.session_id)
         if session is not None:
             session.status, session.error = "failed", reason
-        deliveries = await emit(db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason})
+        deliveries = await emit(
+            db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason}, job_id=job.id
+        )
         await db.commit()
     queue_deliveries(deliveries)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -12,17 +13,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.auth import CurrentUser, current_user
-from api_service.db.models import AudioFile, Job, MeetingSession
+from api_service.db.models import AudioFile, Job, MeetingSession, Webhook, WebhookDelivery
 from api_service.deps import db, not_found, owned_session
 from api_service.ratelimit import limit
 from api_service.routes.sessions import check_template
-from api_service.storage import LocalStorage
+from api_service.routes.webhooks import DeliveryOut
+from api_service.storage import AudioStorage
 from api_service.transcripts import latest_version
+from api_service.webhooks import JOB_EVENTS, MAX_URL_LENGTH, check_target
 from shared.audio import AudioTooLarge, probe_audio
 
 router = APIRouter(tags=["batch"])
@@ -40,6 +43,7 @@ class JobOut(BaseModel):
     stage: str | None
     progress: float
     error: str | None
+    webhook_url: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -48,6 +52,10 @@ class Accepted(BaseModel):
     job_id: str
     session_id: str
     status: str = "queued"
+    webhook_secret: str | None = Field(
+        default=None,
+        description="with a webhook_url only, shown once: deliveries to it are signed with this secret (X-Intrascribe-Signature)",
+    )
 
 
 class Retranscribe(BaseModel):
@@ -71,10 +79,20 @@ async def upload(
     language: Annotated[str | None, Form(max_length=16)] = None,
     template_id: Annotated[str | None, Form(max_length=36)] = None,
     num_speakers: Annotated[int | None, Form(ge=1, le=20)] = None,
+    webhook_url: Annotated[
+        str | None,
+        Form(
+            max_length=MAX_URL_LENGTH,
+            description="told `session.completed` or `job.failed` for this job (signed with the webhook_secret in the answer)",
+        ),
+    ] = None,
 ) -> Accepted:
     settings = request.app.state.settings
     await limit(request, "upload", settings.upload_rate_limit_per_minute)
     await check_template(session, template_id, user.id)
+    webhook_url = (webhook_url or "").strip() or None
+    if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
     row = MeetingSession(
         user_id=user.id,
         title=title or Path(audio_file.filename or "Upload").stem[:200] or "Upload",
@@ -85,37 +103,49 @@ async def upload(
     )
     session.add(row)
     await session.flush()
-    storage = LocalStorage(settings.audio_storage_dir)
+    storage: AudioStorage = request.app.state.storage
     suffix = Path(audio_file.filename or "").suffix.lower()[:8]
+    webhook_secret = secrets.token_urlsafe(32) if webhook_url else None
     try:
-        key, size = await storage.save(audio_file.file, row.id, suffix, settings.batch_max_upload_bytes)
-        info = await asyncio.to_thread(probe_audio, storage.path(key))
-        if info.duration_s and info.duration_s > settings.max_audio_seconds:
-            raise AudioTooLarge(f"audio is {info.duration_s:.0f} s long; the limit is {settings.max_audio_seconds:.0f} s")
+        # Leaving this block with an exception removes what was stored: nothing is half-created.
+        async with storage.receive(audio_file.file, row.id, suffix, settings.batch_max_upload_bytes) as received:
+            info = await asyncio.to_thread(probe_audio, received.path)
+            if info.duration_s and info.duration_s > settings.max_audio_seconds:
+                raise AudioTooLarge(f"audio is {info.duration_s:.0f} s long; the limit is {settings.max_audio_seconds:.0f} s")
+            content_type = f"audio/{info.container.split(',')[0]}"
+            await storage.store(received, content_type)
+            audio = AudioFile(
+                session_id=row.id,
+                track="upload",
+                storage_key=received.key,
+                content_type=content_type,
+                bytes=received.size,
+                duration_ms=int((info.duration_s or 0) * 1000),
+            )
+            session.add(audio)
+            await session.flush()
+            job = Job(
+                user_id=user.id,
+                session_id=row.id,
+                kind="transcribe",
+                params={
+                    "audio_file_id": audio.id,
+                    "language": language,
+                    "num_speakers": num_speakers,
+                    "version": 1,
+                    "webhook_url": webhook_url,
+                },
+            )
+            session.add(job)
+            await session.flush()
+            if webhook_url and webhook_secret:
+                session.add(Webhook(user_id=user.id, url=webhook_url, secret=webhook_secret, events=JOB_EVENTS, job_id=job.id))
+            await session.commit()
     except Exception:
         await session.rollback()
-        storage.delete_session(row.id)
         raise
-    audio = AudioFile(
-        session_id=row.id,
-        track="upload",
-        storage_key=key,
-        content_type=f"audio/{info.container.split(',')[0]}",
-        bytes=size,
-        duration_ms=int((info.duration_s or 0) * 1000),
-    )
-    session.add(audio)
-    await session.flush()
-    job = Job(
-        user_id=user.id,
-        session_id=row.id,
-        kind="transcribe",
-        params={"audio_file_id": audio.id, "language": language, "num_speakers": num_speakers, "version": 1},
-    )
-    session.add(job)
-    await session.commit()
     await asyncio.to_thread(enqueue, job.id)
-    return Accepted(job_id=job.id, session_id=row.id)
+    return Accepted(job_id=job.id, session_id=row.id, webhook_secret=webhook_secret)
 
 
 async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:
@@ -128,6 +158,22 @@ async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:
 @router.get("/api/v1/jobs/{job_id}", response_model=JobOut)
 async def get_job(job_id: str, user: User, session: DB) -> JobOut:
     return JobOut.model_validate(await owned_job(session, job_id, user.id))
+
+
+@router.get("/api/v1/jobs/{job_id}/deliveries", response_model=list[DeliveryOut])
+async def job_deliveries(job_id: str, user: User, session: DB) -> list[DeliveryOut]:
+    """The delivery log of the job's own webhook_url (empty when the upload named none)."""
+    await owned_job(session, job_id, user.id)
+    rows = (
+        await session.execute(
+            select(WebhookDelivery)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(Webhook.job_id == job_id, Webhook.user_id == user.id)
+            .order_by(WebhookDelivery.created_at.desc())
+            .limit(200)
+        )
+    ).scalars()
+    return [DeliveryOut.model_validate(r) for r in rows]
 
 
 @router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut)

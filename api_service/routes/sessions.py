@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,7 @@ from api_service.schemas import (
     SpeakerRename,
     TranscriptOut,
 )
-from api_service.storage import LocalStorage
+from api_service.storage import AudioStorage, LocalStorage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -132,6 +132,10 @@ async def update_session(session_id: str, body: SessionUpdate, user: User, sessi
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_session(session_id: str, request: Request, user: User, session: DB) -> Response:
     row = await owned_session(session, session_id, user.id)
+    # The recordings go first: if storage refuses (503), the session stays and can be deleted again.
+    keys = list((await session.execute(select(AudioFile.storage_key).where(AudioFile.session_id == row.id))).scalars())
+    storage: AudioStorage = request.app.state.storage
+    await storage.delete(row.id, keys)
     await session.delete(row)
     await session.commit()
     await realtime.drop(request.app.state.redis, session_id)
@@ -196,15 +200,26 @@ async def recordings(session_id: str, user: User, session: DB) -> list[Recording
     return [RecordingOut.model_validate(r) for r in rows]
 
 
-@router.get("/{session_id}/recordings/{recording_id}/audio")
-async def recording_audio(session_id: str, recording_id: str, request: Request, user: User, session: DB) -> FileResponse:
-    """The audio file itself (byte ranges supported, for seeking in a player)."""
+@router.get(
+    "/{session_id}/recordings/{recording_id}/audio",
+    response_class=Response,
+    responses={
+        200: {"description": "the audio (local storage)", "content": {"audio/*": {}}},
+        307: {"description": "Supabase Storage: a redirect to a signed URL that expires after SUPABASE_SIGNED_URL_TTL_S"},
+    },
+)
+async def recording_audio(session_id: str, recording_id: str, request: Request, user: User, session: DB) -> Response:
+    """The audio file itself (byte ranges supported, for seeking in a player); with Supabase
+    Storage, a redirect to a short-lived signed URL of the private bucket instead."""
     await owned_session(session, session_id, user.id)
     row = await session.get(AudioFile, recording_id)
     if row is None or row.session_id != session_id:
         raise not_found("recording")
-    path = LocalStorage(request.app.state.settings.audio_storage_dir).path(row.storage_key)
-    return FileResponse(path, media_type=row.content_type)
+    storage: AudioStorage = request.app.state.storage
+    if url := await storage.signed_url(row.storage_key):
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
+    assert isinstance(storage, LocalStorage)
+    return FileResponse(storage.path(row.storage_key), media_type=row.content_type)
 
 
 MEDIA = {

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.deps import db, not_found
-from api_service.webhooks import emit, queue_deliveries
+from api_service.webhooks import check_target, emit, queue_deliveries
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -62,7 +62,9 @@ async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook
 
 
 @router.post("/", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
-async def create(body: WebhookIn, user: User, session: DB) -> WebhookCreated:
+async def create(body: WebhookIn, request: Request, user: User, session: DB) -> WebhookCreated:
+    if problem := await check_target(str(body.url), request.app.state.settings.webhook_allow_private_targets):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
     hook = Webhook(user_id=user.id, url=str(body.url), events=list(body.events), secret=secrets.token_urlsafe(32))
     session.add(hook)
     await session.commit()
@@ -71,7 +73,11 @@ async def create(body: WebhookIn, user: User, session: DB) -> WebhookCreated:
 
 @router.get("/", response_model=list[WebhookOut])
 async def list_webhooks(user: User, session: DB) -> list[WebhookOut]:
-    rows = (await session.execute(select(Webhook).where(Webhook.user_id == user.id).order_by(Webhook.created_at))).scalars()
+    rows = (
+        await session.execute(
+            select(Webhook).where(Webhook.user_id == user.id, Webhook.job_id.is_(None)).order_by(Webhook.created_at)
+        )
+    ).scalars()
     return [WebhookOut.model_validate(r) for r in rows]
 
 
