@@ -16,6 +16,8 @@ from api_service.livekit_access import AgentDispatcher
 from api_service.llm import load_config
 from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
 from api_service.settings import APISettings
+from api_service.storage import StorageError, make_storage
+from api_service.web import mount_web
 from shared.service import create_service_app
 from shared.service_auth import require_service
 
@@ -34,6 +36,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.state.redis = redis.from_url(settings.redis_url)
         app.state.dispatcher = AgentDispatcher(settings)
         app.state.llm = load_config(settings.llm_config_file)
+        app.state.storage = make_storage(settings)
 
         async def database() -> None:
             async with engine.connect() as connection:
@@ -41,7 +44,9 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
 
         app.state.health.add_check("database", database)
         app.state.health.add_check("redis", app.state.redis.ping)
+        app.state.health.add_check("storage", app.state.storage.check)
         yield
+        await app.state.storage.aclose()
         await app.state.dispatcher.aclose()
         await app.state.redis.aclose()
         await engine.dispose()
@@ -62,6 +67,10 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     async def unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
         # JSON allows lone surrogates ("\\ud800"); no database can store them.
         return JSONResponse({"detail": f"text is not valid Unicode: {exc.reason}"}, status_code=422)
+
+    @app.exception_handler(StorageError)
+    async def storage_failed(_request: Request, exc: StorageError) -> JSONResponse:
+        return JSONResponse({"detail": f"audio storage: {exc}"}, status_code=503)
 
     @app.exception_handler(StatementError)
     async def unstorable(_request: Request, exc: StatementError) -> JSONResponse:
@@ -86,4 +95,5 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
+    mount_web(app, settings.web_dist_dir)  # last: its catch-all serves the web app's own pages
     return app

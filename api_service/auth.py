@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import User
@@ -102,5 +103,8 @@ async def current_user(
     # Users of an external identity provider get their row on first sight.
     if await session.get(User, user.id) is None:
         session.add(User(id=user.id, email=None))
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent first request (a page loading several things) made it
+            await session.rollback()
     return user

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.settings import LiveKitSettings, ServiceSettings
@@ -28,8 +30,16 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Lifetime of a LiveKit participant token.
     livekit_token_ttl_s: int = 3600
     cors_origins: list[str] = Field(default_factory=list)
-    # Uploaded and recorded audio (local filesystem storage).
+    # Where recordings live: "local" (AUDIO_STORAGE_DIR) or "supabase" (a private Supabase Storage
+    # bucket; AUDIO_STORAGE_DIR then only holds scratch files while uploads are checked and decoded).
+    audio_storage: Literal["local", "supabase"] = "local"
     audio_storage_dir: str = "data/audio"
+    # Supabase Storage: project URL, the service_role key (server-side only), the bucket (created
+    # private when missing; a public one is refused) and the lifetime of playback URLs.
+    supabase_url: str = ""
+    supabase_service_key: str = ""
+    supabase_storage_bucket: str = "recordings"
+    supabase_signed_url_ttl_s: int = Field(default=300, ge=1)
     # Batch uploads per client address per minute.
     upload_rate_limit_per_minute: int = 30
     # Largest upload accepted for batch transcription, bytes.
@@ -39,7 +49,16 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Batch worker threads (jobs at once per worker process) and its health endpoint.
     worker_threads: int = 2
     worker_http_port: int = 8003
+    # Let webhooks (per user, or a batch upload's webhook_url) target loopback, private or
+    # link-local addresses. Off by default: such URLs could reach services inside your network.
+    webhook_allow_private_targets: bool = False
     # YAML file listing the LLMs for summaries (see api_service/llm.py); empty = extractive fallback.
     llm_config_file: str = ""
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"
+    # Web app: the built single-page app served at / (scripts/build_web.sh makes it).
+    web_dist_dir: str = "web/dist"
+    # Sign-in through Supabase Auth in the web app (both set): the project URL and its public anon key.
+    # Tokens are then verified with AUTH_JWT_SECRET (the project's JWT secret) or AUTH_JWKS_URL.
+    auth_supabase_url: str = ""
+    auth_supabase_anon_key: str = ""

@@ -108,7 +108,8 @@ def up() -> dict:
 
 def print_urls(state: dict) -> None:
     p = state["ports"]
-    print(f"\n  Open:           http://127.0.0.1:{p['api']}/docs")
+    print(f"\n  Open:           http://127.0.0.1:{p['api']}/")
+    print(f"  API docs:       http://127.0.0.1:{p['api']}/docs")
     print(f"  STT API:        http://127.0.0.1:{p['stt']}/docs")
     print(f"  Diarization:    http://127.0.0.1:{p['diarization']}/docs")
     print(f"  LiveKit:        ws://127.0.0.1:{p['livekit']}\n")

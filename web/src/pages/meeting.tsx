@@ -1,0 +1,343 @@
+// A live meeting: start one (or join through an invite link), publish the microphone into the
+// LiveKit room, hear the others, and read live captions with speaker names as the agent
+// publishes them (partials provisional, replaced by finals).
+
+import {
+  ConnectionState,
+  Room,
+  RoomEvent,
+  Track,
+  type Participant,
+  type RemoteTrack,
+  type TextStreamReader,
+} from "livekit-client";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { api, type ConnectionDetails, type SessionDetail } from "../api";
+import { applyCaption, captionFrom, TRANSCRIPTION_TOPIC, type Caption } from "../captions";
+import { clock, t } from "../i18n";
+import { Link } from "../router";
+import { CopyButton, ErrorText, LanguageSelect, message, TemplateSelect, useTemplates } from "../ui";
+
+interface Invite { sessionId: string; code: string | null }
+
+export function MeetingPage({ join }: { join?: Invite }) {
+  const [details, setDetails] = useState<ConnectionDetails | null>(null);
+  const [title, setTitle] = useState("");
+  const [left, setLeft] = useState(false);
+
+  if (left && details) {
+    return (
+      <main id="main" class="narrow" tabIndex={-1}>
+        <h1>{title || t("meetingTitle")}</h1>
+        <p role="status">{t("meetingEnded")}</p>
+        {!join?.code && (
+          <Link href={`/sessions/${details.sessionId}`} class="button">
+            {t("openTranscript")}
+          </Link>
+        )}
+      </main>
+    );
+  }
+  if (details) {
+    return <LiveRoom details={details} title={title} owner={!join?.code} onLeft={() => setLeft(true)} />;
+  }
+  return (
+    <MeetingForm
+      join={join}
+      onJoined={(value, chosenTitle) => {
+        setTitle(chosenTitle);
+        setDetails(value);
+      }}
+    />
+  );
+}
+
+function MeetingForm({ join, onJoined }: { join?: Invite; onJoined: (details: ConnectionDetails, title: string) => void }) {
+  const templates = useTemplates();
+  const [title, setTitle] = useState("");
+  const [name, setName] = useState("");
+  const [language, setLanguage] = useState("");
+  const [templateId, setTemplateId] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = join
+        ? { session_id: join.sessionId, invite_code: join.code ?? undefined, participant_name: name || undefined }
+        : {
+            title: title || undefined,
+            language: language || undefined,
+            template_id: templateId || undefined,
+            participant_name: name || undefined,
+          };
+      const details = await api<ConnectionDetails>("/api/v1/livekit/connection-details", { method: "POST", body });
+      onJoined(details, title);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" class="narrow" tabIndex={-1}>
+      <h1>{join ? t("joinMeetingTitle") : t("startMeetingTitle")}</h1>
+      <form class="card stack" onSubmit={submit}>
+        {!join && (
+          <>
+            <label for="meeting-title">{t("title")}</label>
+            <input id="meeting-title" value={title} maxLength={200} onInput={(e) => setTitle(e.currentTarget.value)} />
+            <label for="meeting-language">{t("spokenLanguage")}</label>
+            <LanguageSelect id="meeting-language" value={language} onChange={setLanguage} />
+            <label for="meeting-template">{t("template")}</label>
+            <TemplateSelect id="meeting-template" value={templateId} onChange={setTemplateId} templates={templates} />
+          </>
+        )}
+        <label for="meeting-name">{t("yourName")}</label>
+        <input id="meeting-name" value={name} maxLength={100} autoComplete="name" onInput={(e) => setName(e.currentTarget.value)} />
+        <ErrorText error={error} />
+        <button type="submit" disabled={busy}>
+          {busy ? t("connecting") : join ? t("joinMeeting") : t("startMeeting")}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+interface ParticipantView { identity: string; name: string; local: boolean; agent: boolean; speaking: boolean; muted: boolean }
+
+function views(room: Room): ParticipantView[] {
+  const everyone: Participant[] = [room.localParticipant, ...room.remoteParticipants.values()];
+  return everyone.map((p) => ({
+    identity: p.identity,
+    name: p.isAgent ? t("transcriberName") : p.name || p.identity,
+    local: p === room.localParticipant,
+    agent: p.isAgent,
+    speaking: p.isSpeaking,
+    muted: !p.isMicrophoneEnabled,
+  }));
+}
+
+/** A stable colour per speaker, so captions are easy to follow. */
+function hue(identity: string): number {
+  let h = 0;
+  for (const ch of identity) h = (h * 31 + ch.charCodeAt(0)) % 360;
+  return h;
+}
+
+function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boolean; onLeft: () => void }) {
+  const { details } = props;
+  const roomRef = useRef<Room | null>(null);
+  const [state, setState] = useState<ConnectionState>(ConnectionState.Connecting);
+  const [people, setPeople] = useState<ParticipantView[]>([]);
+  const [captions, setCaptions] = useState<Caption[]>([]);
+  const [announcement, setAnnouncement] = useState("");
+  const [micOn, setMicOn] = useState(false);
+  const [micError, setMicError] = useState("");
+  const [audioBlocked, setAudioBlocked] = useState(false);
+  const [delayed, setDelayed] = useState(false);
+  const [invite, setInvite] = useState("");
+  const [title, setTitle] = useState(props.title);
+  const [error, setError] = useState<unknown>(null);
+  const audioRef = useRef<HTMLDivElement>(null);
+  const listRef = useRef<HTMLOListElement>(null);
+  const stick = useRef(true);
+
+  useEffect(() => {
+    const room = new Room({ adaptiveStream: true, dynacast: true });
+    roomRef.current = room;
+    const refresh = () => {
+      setPeople(views(room));
+      setDelayed([...room.remoteParticipants.values()].some((p) => p.isAgent && p.attributes["intrascribe.captions_delayed"] === "true"));
+      setMicOn(room.localParticipant.isMicrophoneEnabled);
+    };
+    room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, async (reader: TextStreamReader, from: { identity: string }) => {
+      const text = await reader.readAll();
+      const speaker = room.getParticipantByIdentity(from.identity);
+      const caption = captionFrom(text, reader.info.attributes ?? {}, from.identity, speaker?.name ?? "");
+      setCaptions((list) => applyCaption(list, caption));
+      if (caption.final && caption.text) setAnnouncement(`${caption.speakerName}: ${caption.text}`);
+    });
+    room
+      .on(RoomEvent.ConnectionStateChanged, (next: ConnectionState) => setState(next))
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+        if (track.kind === Track.Kind.Audio) audioRef.current?.append(track.attach());
+      })
+      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => track.detach().forEach((element) => element.remove()))
+      .on(RoomEvent.AudioPlaybackStatusChanged, () => setAudioBlocked(!room.canPlaybackAudio))
+      .on(RoomEvent.Disconnected, () => setState(ConnectionState.Disconnected));
+    for (const event of [
+      RoomEvent.ParticipantConnected,
+      RoomEvent.ParticipantDisconnected,
+      RoomEvent.ActiveSpeakersChanged,
+      RoomEvent.TrackMuted,
+      RoomEvent.TrackUnmuted,
+      RoomEvent.TrackPublished,
+      RoomEvent.TrackUnpublished,
+      RoomEvent.LocalTrackPublished,
+      RoomEvent.LocalTrackUnpublished,
+      RoomEvent.ParticipantAttributesChanged,
+      RoomEvent.ParticipantNameChanged,
+    ]) {
+      room.on(event, refresh);
+    }
+
+    (async () => {
+      await room.connect(details.serverUrl, details.participantToken);
+      refresh();
+      setAudioBlocked(!room.canPlaybackAudio);
+      try {
+        await room.localParticipant.setMicrophoneEnabled(true);
+      } catch (err) {
+        setMicError(message(err));
+      }
+      refresh();
+      if (props.owner) {
+        const session = await api<SessionDetail>(`/api/v1/sessions/${details.sessionId}`);
+        setInvite(`${location.origin}/join/${session.id}?code=${encodeURIComponent(session.invite_code)}`);
+        setTitle(session.title);
+      }
+    })().catch(setError);
+
+    return () => {
+      void room.disconnect();
+      roomRef.current = null;
+    };
+  }, [details]);
+
+  // Keep the newest caption in view unless the reader scrolled up.
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (list && stick.current) list.scrollTop = list.scrollHeight;
+  }, [captions]);
+
+  const toggleMic = async () => {
+    const room = roomRef.current;
+    if (!room) return;
+    try {
+      await room.localParticipant.setMicrophoneEnabled(!room.localParticipant.isMicrophoneEnabled);
+      setMicError("");
+    } catch (err) {
+      setMicError(message(err));
+    }
+    setMicOn(room.localParticipant.isMicrophoneEnabled);
+  };
+  const leave = async () => {
+    await roomRef.current?.disconnect();
+    props.onLeft();
+  };
+
+  const stateLabel = {
+    [ConnectionState.Connecting]: t("connecting"),
+    [ConnectionState.Connected]: t("connected"),
+    [ConnectionState.Reconnecting]: t("reconnecting"),
+    [ConnectionState.SignalReconnecting]: t("reconnecting"),
+    [ConnectionState.Disconnected]: t("disconnected"),
+  }[state];
+
+  return (
+    <main id="main" class="meeting" tabIndex={-1}>
+      <div class="page-head">
+        <h1>{title || t("meetingTitle")}</h1>
+        <p class={`badge conn-${state}`} role="status" data-state={state}>
+          {stateLabel}
+        </p>
+      </div>
+      <div class="toolbar">
+        <button type="button" class={micOn ? "secondary" : "warn"} aria-pressed={!micOn} onClick={toggleMic}>
+          {micOn ? t("mute") : t("unmute")}
+        </button>
+        {audioBlocked && (
+          <button type="button" class="secondary" onClick={() => roomRef.current?.startAudio()}>
+            {t("enableAudio")}
+          </button>
+        )}
+        <button type="button" class="danger" onClick={leave}>
+          {t("leave")}
+        </button>
+      </div>
+      <ErrorText error={error} />
+      {micError && (
+        <p class="error" role="alert">
+          {t("micUnavailable", { message: micError })}
+        </p>
+      )}
+      {delayed && (
+        <p class="notice" role="status">
+          {t("captionsDelayed")}
+        </p>
+      )}
+      <div class="meeting-grid">
+        <section class="captions-panel" aria-labelledby="captions-heading">
+          <h2 id="captions-heading">{t("captions")}</h2>
+          <ol
+            class="captions"
+            ref={listRef}
+            tabIndex={0}
+            aria-labelledby="captions-heading"
+            onScroll={(e) => {
+              const el = e.currentTarget;
+              stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+            }}
+          >
+            {captions.length === 0 && <li class="muted empty">{t("captionsEmpty")}</li>}
+            {captions.map((caption) => (
+              <li
+                key={caption.id}
+                class={`caption ${caption.final ? "final" : "partial"}`}
+                data-segment-id={caption.id}
+                data-final={String(caption.final)}
+                data-speaker={caption.speaker}
+                style={{ "--speaker-hue": String(hue(caption.speaker)) }}
+              >
+                <span class="caption-speaker">{caption.speakerName}</span>
+                <span class="caption-time">{clock(caption.startMs)}</span>
+                <span class="caption-text">{caption.text}</span>
+                {!caption.final && <span class="visually-hidden"> ({t("provisional")})</span>}
+              </li>
+            ))}
+          </ol>
+          <p class="visually-hidden" aria-live="polite">
+            {announcement}
+          </p>
+        </section>
+        <aside class="side">
+          <section aria-labelledby="people-heading">
+            <h2 id="people-heading">
+              {t("participants")} ({people.length})
+            </h2>
+            <ul class="people">
+              {people.map((p) => (
+                <li key={p.identity} data-identity={p.identity} data-agent={String(p.agent)} class={p.speaking ? "speaking" : ""}>
+                  <span class="dot" style={{ "--speaker-hue": String(hue(p.identity)) }} aria-hidden="true" />
+                  <span class="person-name">{p.name}</span>
+                  <span class="muted small">
+                    {[p.local && t("you"), p.speaking && t("speaking"), !p.agent && p.muted && t("muted")]
+                      .filter(Boolean)
+                      .join(" · ")}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+          {invite && (
+            <section aria-labelledby="invite-heading">
+              <h2 id="invite-heading">{t("inviteLink")}</h2>
+              <label for="invite-link" class="muted small">
+                {t("inviteHelp")}
+              </label>
+              <div class="row">
+                <input id="invite-link" readOnly value={invite} onFocus={(e) => e.currentTarget.select()} />
+                <CopyButton text={invite} />
+              </div>
+            </section>
+          )}
+        </aside>
+      </div>
+      <div ref={audioRef} hidden />
+    </main>
+  );
+}

@@ -1,0 +1,99 @@
+// Summaries of a session: pick a template, generate (a new version each time), read earlier
+// versions, edit the Markdown and copy or download it.
+
+import { useEffect, useState } from "preact/hooks";
+import { api, type Summary } from "../api";
+import { t } from "../i18n";
+import { CopyButton, ErrorText, TemplateSelect, useLoad, useTemplates } from "../ui";
+
+export function SummaryPanel(props: { sessionId: string; defaultTemplate: string | null; hasTranscript: boolean }) {
+  const templates = useTemplates();
+  const history = useLoad(() => api<Summary[]>(`/api/v1/sessions/${props.sessionId}/summaries`), [props.sessionId]);
+  const [templateId, setTemplateId] = useState(props.defaultTemplate ?? "");
+  const [shown, setShown] = useState<Summary | null>(null);
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const show = (summary: Summary | null) => {
+    setShown(summary);
+    setText(summary?.markdown ?? "");
+  };
+  useEffect(() => {
+    if (!shown && history.data?.length) show(history.data[0]);
+  }, [history.data]);
+
+  const generate = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const summary = await api<Summary>(`/api/v1/sessions/${props.sessionId}/summaries`, {
+        method: "POST",
+        body: { template_id: templateId || undefined },
+      });
+      show(summary);
+      history.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const downloadMarkdown = () => {
+    const url = URL.createObjectURL(new Blob([text], { type: "text/markdown" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "summary.md";
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
+
+  const versions = history.data ?? [];
+  return (
+    <section class="card summary" aria-labelledby="summary-heading" aria-busy={busy}>
+      <h2 id="summary-heading">{t("summary")}</h2>
+      <div class="stack">
+        <label for="summary-template">{t("template")}</label>
+        <div class="row wrap">
+          <TemplateSelect id="summary-template" value={templateId} onChange={setTemplateId} templates={templates} />
+          <button type="button" onClick={generate} disabled={busy || !props.hasTranscript}>
+            {busy ? t("generating") : t("generateSummary")}
+          </button>
+        </div>
+      </div>
+      <ErrorText error={error ?? history.error} />
+      {versions.length > 1 && (
+        <label class="row wrap">
+          <span>{t("summaryVersion")}</span>
+          <select
+            value={shown?.id ?? ""}
+            onChange={(e) => show(versions.find((v) => v.id === e.currentTarget.value) ?? null)}
+          >
+            {versions.map((v) => (
+              <option key={v.id} value={v.id ?? ""}>
+                v{v.version} · {v.model}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {shown ? (
+        <div class="stack" data-model={shown.model}>
+          <p class="muted small">{t("summaryModel", { model: shown.model })}</p>
+          {shown.model === "extractive-fallback" && <p class="notice">{t("extractiveNote")}</p>}
+          <label for="summary-text">{t("summaryEditable")}</label>
+          <textarea id="summary-text" rows={14} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+          {text !== shown.markdown && <p class="muted small">{t("summaryEdited")}</p>}
+          <div class="row wrap">
+            <CopyButton text={text} />
+            <button type="button" class="secondary" onClick={downloadMarkdown}>
+              {t("downloadMarkdown")}
+            </button>
+          </div>
+        </div>
+      ) : (
+        <p class="muted">{t("noSummary")}</p>
+      )}
+    </section>
+  );
+}
