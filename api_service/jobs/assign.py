@@ -1,11 +1,13 @@
 """Speaker attribution for batch transcripts, WhisperX-style: every word takes the speaker whose
 (exclusive) turn overlaps it most — the audio is never cut per turn and re-transcribed — and
 segments are rebuilt from the words: a new segment at each change of speaker, at a long pause,
-or at a sentence end once a segment is long enough."""
+or at a sentence end once a segment is long enough. ``relabel`` does the same by segment for a live
+room-microphone track once the whole recording has been diarized."""
 
 from __future__ import annotations
 
 import bisect
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,3 +86,30 @@ def segments_from_words(words: list[dict[str, Any]], language: str | None) -> li
         current.append(word)
     close()
     return segments
+
+
+def relabel(segments: list[tuple[str, int, int, str]], turns: list[Turn], track: str) -> dict[str, str]:
+    """New speaker label per segment id: each diarized speaker becomes the live label it shares
+    the most time with (once each, largest overlaps first); the rest get new numbers."""
+    overlap: dict[tuple[str, str], int] = defaultdict(int)
+    per_segment: dict[str, dict[str, int]] = {}
+    for segment_id, start, end, live in segments:
+        shares: dict[str, int] = defaultdict(int)
+        for turn in turns:
+            shared = min(end, turn.end_ms) - max(start, turn.start_ms)
+            if shared > 0:
+                shares[turn.speaker] += shared
+                overlap[(turn.speaker, live)] += shared
+        per_segment[segment_id] = shares
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for (speaker, live), _ms in sorted(overlap.items(), key=lambda item: -item[1]):
+        if speaker not in names and live not in taken:
+            names[speaker] = live
+            taken.add(live)
+    used = {int(label.rsplit(":S", 1)[1]) for label in taken if ":S" in label and label.rsplit(":S", 1)[1].isdigit()}
+    for speaker in sorted({t.speaker for t in turns} - set(names)):
+        number = next(n for n in range(1, 1000) if n not in used)
+        used.add(number)
+        names[speaker] = f"{track}:S{number}"
+    return {segment_id: names[max(shares, key=lambda s: shares[s])] for segment_id, shares in per_segment.items() if shares}

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service import realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
+from api_service.jobs.post_meeting import process_meeting, queue_post_processing
 from api_service.routes.sessions import change_status
 from api_service.routes.webhooks import notify
 from api_service.schemas import SegmentIn
-from api_service.storage import LocalStorage, StreamReader
-from shared.audio import AudioError, probe_audio
+from api_service.storage import AudioStorage, StreamReader
+from shared.audio import probe_audio
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 DB = Annotated[AsyncSession, Depends(db)]
@@ -79,25 +80,21 @@ async def add_recording(
     """A participant's full recording (silences included), streamed in the body as WAV."""
     await _session(session, session_id)
     settings = request.app.state.settings
-    storage = LocalStorage(settings.audio_storage_dir)
-    body = StreamReader(request)
-    key, size = await storage.save(body, session_id, ".wav", settings.batch_max_upload_bytes)
-    try:
-        info = await asyncio.to_thread(probe_audio, storage.path(key))
-    except AudioError:
-        storage.path(key).unlink(missing_ok=True)
-        raise
-    row = AudioFile(
-        session_id=session_id,
-        track=track,
-        storage_key=key,
-        content_type="audio/wav",
-        bytes=size,
-        duration_ms=int((info.duration_s or 0) * 1000),
-        offset_ms=offset_ms,
-    )
-    session.add(row)
-    await session.commit()
+    storage: AudioStorage = request.app.state.storage
+    async with storage.receive(StreamReader(request), session_id, ".wav", settings.batch_max_upload_bytes) as received:
+        info = await asyncio.to_thread(probe_audio, received.path)
+        await storage.store(received, "audio/wav")
+        row = AudioFile(
+            session_id=session_id,
+            track=track,
+            storage_key=received.key,
+            content_type="audio/wav",
+            bytes=received.size,
+            duration_ms=int((info.duration_s or 0) * 1000),
+            offset_ms=offset_ms,
+        )
+        session.add(row)
+        await session.commit()
     return {"id": row.id, "duration_ms": row.duration_ms}
 
 
@@ -118,5 +115,9 @@ async def set_status(session_id: str, body: StatusChange, request: Request, sess
             "session.completed",
             {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
         )
+        # Re-diarize room microphones and write the template's summary, in the batch worker.
+        if job_id := await queue_post_processing(session, row):
+            await session.commit()
+            process_meeting.send(job_id)
     await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
     return {"status": row.status}

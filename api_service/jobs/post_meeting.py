@@ -1,0 +1,126 @@
+"""After a live meeting ends: full diarization of each room microphone's recording (an ESP32
+device carries several people, told apart only roughly while live), speaker labels of that
+track's segments corrected from it, then the summary when the session has a template.
+
+Live labels are kept where the full diarization agrees (a diarized speaker takes the live label
+it overlaps most), so names a user already gave stay put."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import dramatiq
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
+from api_service.jobs.assign import Turn, relabel
+from api_service.jobs.pipeline import JobCancelled, JobFailed, Pipeline
+from api_service.storage import StorageError
+from api_service.transcripts import ensure_speakers, latest_version
+from shared.audio import AudioError, AudioLimits, decode_audio
+from shared.clients import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+DEVICE_PREFIX = "device-"
+
+
+class MeetingPostProcess(Pipeline):
+    async def run(self) -> None:
+        job = await self.update(status="running", stage="diarize", progress=5.0, error=None)
+        async with self.sessions() as db:
+            recordings = list(
+                (
+                    await db.execute(
+                        select(AudioFile).where(AudioFile.session_id == job.session_id, AudioFile.track.startswith(DEVICE_PREFIX))
+                    )
+                ).scalars()
+            )
+        changed = 0
+        for n, recording in enumerate(recordings):
+            changed += await self.rediarize(recording)
+            await self.update(progress=5.0 + 85.0 * (n + 1) / max(1, len(recordings)))
+        assert job.session_id is not None
+        await self.summarize_if_asked(job.session_id)
+        await self.update(status="completed", stage="done", progress=100.0, params={**job.params, "relabelled": changed})
+        log.info("post-meeting %s: %d device recordings, %d segments relabelled", job.session_id, len(recordings), changed)
+
+    async def rediarize(self, recording: AudioFile) -> int:
+        try:
+            async with self.storage.local_copy(recording.storage_key) as path:
+                audio = await asyncio.to_thread(decode_audio, path, AudioLimits(1 << 40, 24 * 3600.0))
+        except StorageError as exc:
+            if exc.retryable:
+                raise ServiceUnavailable(f"audio storage: {exc}") from exc
+            raise JobFailed(f"recording {recording.id} could not be read: {exc}") from exc
+        except AudioError as exc:
+            raise JobFailed(f"recording {recording.id} could not be decoded: {exc}") from exc
+        turns = [
+            Turn(t.start_ms + recording.offset_ms, t.end_ms + recording.offset_ms, t.speaker)
+            for t in await self.diarize(audio, None)
+        ]
+        async with self.sessions() as db:
+            version = await latest_version(db, recording.session_id)
+            rows = (
+                await db.execute(
+                    select(
+                        TranscriptSegment.segment_id,
+                        TranscriptSegment.start_ms,
+                        TranscriptSegment.end_ms,
+                        TranscriptSegment.speaker,
+                    ).where(
+                        TranscriptSegment.session_id == recording.session_id,
+                        TranscriptSegment.version == version,
+                        TranscriptSegment.speaker.startswith(f"{recording.track}:"),
+                    )
+                )
+            ).all()
+            labels = relabel([(r[0], r[1], r[2], r[3]) for r in rows], turns, recording.track)
+            moved = {sid: label for sid, label in labels.items() if label != next(r[3] for r in rows if r[0] == sid)}
+            for segment_id, label in moved.items():
+                await db.execute(
+                    update(TranscriptSegment)
+                    .where(
+                        TranscriptSegment.session_id == recording.session_id,
+                        TranscriptSegment.version == version,
+                        TranscriptSegment.segment_id == segment_id,
+                    )
+                    .values(speaker=label)
+                )
+            await ensure_speakers(db, recording.session_id, set(moved.values()))
+            await db.commit()
+        return len(moved)
+
+
+async def _execute(job_id: str) -> None:
+    process = MeetingPostProcess(job_id)
+    try:
+        await process.run()
+    except JobCancelled:
+        pass
+    except JobFailed as exc:
+        log.warning("post-meeting job %s failed: %s", job_id, exc)
+        # The meeting's transcript stands; only the refinement failed.
+        await process.update(status="failed", error=str(exc))
+    finally:
+        await process.aclose()
+
+
+@dramatiq.actor(queue_name="batch", max_retries=3, min_backoff=5_000, max_backoff=120_000, time_limit=3 * 3600 * 1000)
+def process_meeting(job_id: str) -> None:
+    asyncio.run(_execute(job_id))
+
+
+async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSession) -> str | None:
+    """A post-meeting job row when there is something to do (device audio or a template); the
+    caller sends ``process_meeting`` once the row is committed."""
+    has_device_audio = await db_session.scalar(
+        select(AudioFile.id).where(AudioFile.session_id == meeting.id, AudioFile.track.startswith(DEVICE_PREFIX)).limit(1)
+    )
+    if not has_device_audio and not meeting.template_id:
+        return None
+    job = Job(user_id=meeting.user_id, session_id=meeting.id, kind="post_meeting", params={})
+    db_session.add(job)
+    await db_session.flush()
+    return job.id
