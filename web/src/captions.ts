@@ -6,7 +6,7 @@ export const TRANSCRIPTION_TOPIC = "lk.transcription";
 
 export interface Caption {
   id: string;
-  speaker: string; // participant identity
+  speaker: string; // participant identity, or device-<id>:S<n> for a voice on a room microphone
   speakerName: string;
   text: string;
   final: boolean;
@@ -19,7 +19,7 @@ const KEEP = 500; // captions kept on screen; the full transcript is on the sess
 export function captionFrom(text: string, attributes: Record<string, string>, identity: string, name: string): Caption {
   return {
     id: attributes["lk.segment_id"] ?? `${identity}-${Date.now()}`,
-    speaker: identity,
+    speaker: attributes["intrascribe.speaker"] || identity,
     speakerName: attributes["intrascribe.speaker_name"] || name || identity,
     text: text.trim(),
     final: attributes["lk.transcription_final"] === "true",

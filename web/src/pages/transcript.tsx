@@ -9,6 +9,11 @@ import { ErrorText, useLoad } from "../ui";
 
 const AUTOLOAD_BYTES = 64 * 1024 * 1024; // larger recordings load when asked
 
+/** The recording track a speaker label belongs to: a participant, or the device of a room-mic voice. */
+function trackOf(speaker: string | null): string | null {
+  return speaker ? speaker.split(":")[0] : null;
+}
+
 export function TranscriptPlayer(props: { sessionId: string; transcript: Transcript | null; error: unknown }) {
   const { sessionId, transcript } = props;
   const recordings = useLoad(() => api<Recording[]>(`/api/v1/sessions/${sessionId}/recordings`), [sessionId, transcript?.segments.length]);
@@ -43,13 +48,14 @@ export function TranscriptPlayer(props: { sessionId: string; transcript: Transcr
   }, [recording?.id]);
   useEffect(() => () => made.current.forEach((url) => URL.revokeObjectURL(url)), []);
 
-  // With one recording per participant, a line is played from its speaker's own recording.
+  // With one recording per participant, a line is played from its speaker's own recording
+  // (voices on a room microphone, "device-<id>:S<n>", from the device's).
   const tracks = useMemo(() => new Set(list.map((r) => r.track)), [list]);
   const segments = transcript?.segments ?? [];
   const current = useMemo(() => {
     if (nowMs < 0 || !recording) return null;
-    const own = tracks.has(recording.track) && segments.some((s) => s.speaker === recording.track);
-    const candidates = own ? segments.filter((s) => s.speaker === recording.track) : segments;
+    const own = tracks.has(recording.track) && segments.some((s) => trackOf(s.speaker) === recording.track);
+    const candidates = own ? segments.filter((s) => trackOf(s.speaker) === recording.track) : segments;
     return candidates.find((s) => s.start_ms <= nowMs && nowMs < Math.max(s.end_ms, s.start_ms + 300))?.segment_id ?? null;
   }, [nowMs, recording, segments, tracks]);
 
@@ -59,7 +65,7 @@ export function TranscriptPlayer(props: { sessionId: string; transcript: Transcr
   }, [current, playing]);
 
   const seek = (segment: Segment) => {
-    const target = list.find((r) => r.track === segment.speaker) ?? recording;
+    const target = list.find((r) => r.track === trackOf(segment.speaker)) ?? recording;
     if (!target) return;
     const seconds = Math.max(0, (segment.start_ms - target.offset_ms) / 1000);
     if (target.id !== recording?.id || !sources[target.id]) {
