@@ -32,7 +32,7 @@ class BridgeSettings(ServiceSettings, LiveKitSettings):
     # Jitter buffer: wait this long for a missing frame before playing silence in its place.
     bridge_jitter_ms: int = 60
     # Above this much queued audio, quiet frames are dropped (device clock drift, replay backlog).
-    bridge_max_queue_ms: int = 300
+    bridge_max_queue_ms: int = 120
     # Seconds a device has to send 'hello'; heartbeat interval it is told (3 missed = closed).
     bridge_hello_timeout_s: float = 5.0
     bridge_heartbeat_s: int = 10

@@ -36,7 +36,7 @@ def is_quiet(pcm: bytes) -> bool:
 
 class JitterBuffer:
     def __init__(
-        self, *, jitter_ms: int = 60, max_queue_ms: int = 300, max_fill_ms: int = 1000, max_depth_ms: int = 10_000
+        self, *, jitter_ms: int = 60, max_queue_ms: int = 120, max_fill_ms: int = 1000, max_depth_ms: int = 10_000
     ) -> None:
         self.jitter_s = jitter_ms / 1000
         self.max_queue = max_queue_ms // FRAME_MS
