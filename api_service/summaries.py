@@ -2,7 +2,8 @@
 template's sections become instructions; the answer is JSON validated with pydantic (one retry
 with the validation error on bad JSON). Transcripts over the token budget are summarised in
 chunks first (map), then combined (reduce). With no model configured, an extractive digest is
-returned and says so (``model: "extractive-fallback"``)."""
+returned and says so (``model: "extractive-fallback"``). A user's edit of a summary is stored as
+a further version whose model is ``edited-by-user``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from api_service.webhooks import emit
 from shared.timecode import short_time
 
 EXTRACTIVE = "extractive-fallback"
+EDITED = "edited-by-user"
+MAX_EDIT_CHARS = 100_000
 
 
 class ActionItem(BaseModel):
@@ -280,12 +283,16 @@ def to_markdown(content: SummaryContent) -> str:
     return "\n".join(parts)
 
 
+async def next_version(db: AsyncSession, session_id: str) -> int:
+    return (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
+
+
 async def store(
     db: AsyncSession, session_id: str, user_id: str, template_id: str | None, result: SummaryResult
 ) -> tuple[Summary, list[str]]:
     """Save ``result`` as the session's next summary version and record its ``summary.ready``
     webhook deliveries (the caller commits, then queues them)."""
-    version = (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
+    version = await next_version(db, session_id)
     stored = Summary(
         session_id=session_id,
         version=version,
@@ -306,3 +313,26 @@ async def store(
         {"session_id": session_id, "summary_id": stored.id, "version": version, "model": stored.model},
     )
     return stored, deliveries
+
+
+async def store_edit(db: AsyncSession, base: Summary, markdown: str) -> Summary:
+    """Save a user's edited Markdown of ``base`` as the session's next summary version; ``base``
+    is kept. No model ran: ``model`` is ``edited-by-user``, tokens and cost are zero. The edited
+    text replaces the structured content (so the JSON export shows what the user kept, not the
+    points they removed); ``edited_from`` names the version it came from, whose structure stays.
+    No ``summary.ready`` webhook: that event says a model produced a summary (the caller commits)."""
+    content = SummaryContent(
+        title=str(base.content.get("title") or ""), summary=markdown, language=base.content.get("language")
+    ).model_dump()
+    content["edited_from"] = {"summary_id": base.id, "version": base.version, "model": base.model}
+    stored = Summary(
+        session_id=base.session_id,
+        version=await next_version(db, base.session_id),
+        template_id=base.template_id,
+        model=EDITED,
+        content=content,
+        markdown=markdown,
+    )
+    db.add(stored)
+    await db.flush()
+    return stored

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 import yaml
 
@@ -45,6 +46,7 @@ def start_api(services: ServiceFactory, redis_url: str, workdir: Path, llm_confi
         "REDIS_URL": redis_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
         "AUTH_RATE_LIMIT_PER_MINUTE": "1000",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # a loopback webhook records deliveries, sends nothing
     }
     if llm_config:
         (workdir / "llm.yaml").write_text(yaml.safe_dump(llm_config))
@@ -127,6 +129,53 @@ def test_session_summary_falls_back_through_the_model_list(api: str, llm: FakeLL
     assert [s["version"] for s in client.get(f"/api/v1/sessions/{sid}/summaries").json()] == [2, 1]
     md = client.get(f"/api/v1/sessions/{sid}/export", params={"format": "md"}).text
     assert "## Summary" in md and "Send the report" in md
+
+
+def test_an_edited_summary_is_stored_as_a_new_version(api: str, services: ServiceFactory) -> None:
+    client = user(api)
+    hook = client.post("/api/v1/webhooks/", json={"url": "http://127.0.0.1:9/hook", "events": ["summary.ready"]})
+    assert hook.status_code == 201, hook.text
+    sid = session_with(api, client, services, SEGMENTS)
+    generated = client.post(f"/api/v1/sessions/{sid}/summaries", json={}).json()
+    url = f"/api/v1/sessions/{sid}/summaries/{generated['id']}"
+    text = "# Budget\n\nBob sends the report by Friday. 已确认。"
+    response = client.patch(url, json={"markdown": text})
+    assert response.status_code == 200, response.text
+    edited = response.json()
+    assert edited["id"] != generated["id"] and edited["version"] == 2 and edited["markdown"] == text
+    assert edited["model"] == "edited-by-user" and edited["template_id"] == generated["template_id"]
+    assert edited["prompt_tokens"] == edited["completion_tokens"] == 0 and edited["cost_usd"] == 0
+    assert edited["content"]["summary"] == text and edited["content"]["action_items"] == []
+    assert edited["content"]["edited_from"] == {"summary_id": generated["id"], "version": 1, "model": "openai/good"}
+    stored = [(s["id"], s["version"], s["markdown"]) for s in client.get(f"/api/v1/sessions/{sid}/summaries").json()]
+    assert stored == [(edited["id"], 2, text), (generated["id"], 1, generated["markdown"])]  # the generated one is kept
+    exported = client.get(f"/api/v1/sessions/{sid}/export", params={"format": "md"}).text
+    assert "Bob sends the report by Friday. 已确认。" in exported  # exports use the latest version
+    # Saving the same text again stores nothing; an edit of an older version becomes the next one.
+    same = client.patch(f"/api/v1/sessions/{sid}/summaries/{edited['id']}", json={"markdown": text})
+    assert same.status_code == 200 and same.json()["id"] == edited["id"]
+    again = client.patch(url, json={"markdown": "Second edit of v1."}).json()
+    assert again["version"] == 3 and again["content"]["edited_from"]["version"] == 1
+
+    # Refused, and nothing stored: empty or oversized text, ids that are not the caller's, no or a forged token.
+    for bad in ({"markdown": ""}, {"markdown": " \n\t"}, {"markdown": "x" * 100_001}, {}, {"markdown": None}):
+        assert client.patch(url, json=bad).status_code == 422, bad
+    other = user(api)
+    assert other.patch(url, json={"markdown": "mine"}).status_code == 404
+    theirs = other.post("/api/v1/sessions/", json={"title": "Theirs"}).json()["id"]
+    assert other.patch(f"/api/v1/sessions/{theirs}/summaries/{generated['id']}", json={"markdown": "mine"}).status_code == 404
+    another = client.post("/api/v1/sessions/", json={"title": "Another"}).json()["id"]
+    assert client.patch(f"/api/v1/sessions/{another}/summaries/{generated['id']}", json={"markdown": "x"}).status_code == 404
+    assert client.patch(f"/api/v1/sessions/{sid}/summaries/{uuid.uuid4()}", json={"markdown": "x"}).status_code == 404
+    assert httpx.patch(f"{api}{url}", json={"markdown": "x"}).status_code == 401
+    claims = jwt.decode(client.headers["Authorization"].split()[1], options={"verify_signature": False})
+    forged = jwt.encode(claims, "not the secret, though just as long as one", algorithm="HS256")
+    assert httpx.patch(f"{api}{url}", json={"markdown": "x"}, headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert [s["version"] for s in client.get(f"/api/v1/sessions/{sid}/summaries").json()] == [3, 2, 1]
+
+    # Only the generated summary announced itself: an edit is not a new summary.ready.
+    deliveries = client.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries").json()
+    assert [(d["event"], d["payload"]["summary_id"]) for d in deliveries] == [("summary.ready", generated["id"])]
 
 
 def test_long_transcripts_are_summarised_map_reduce(api: str, llm: FakeLLM, services: ServiceFactory) -> None:

@@ -694,10 +694,16 @@ async def test_summary_title_exports_and_templates(
         prompt = "\n".join(m["content"] for m in llm.requests[before]["messages"])
         assert "The budget review is on Thursday." in prompt and '"Money"' in prompt  # the transcript and the chosen template
 
-        # Edited and copied.
+        # Edited, copied, and saved as a new version: a reload shows the edit, the generated one is kept.
         await summary.fill("# Edited\n\nShip it.")
         await page.locator(".summary").get_by_role("button", name="Copy").click()
         assert await page.evaluate("navigator.clipboard.readText()") == "# Edited\n\nShip it."
+        await page.locator(".summary").get_by_role("button", name="Save edits").click()
+        await expect(page.locator(".summary [role=status]")).to_have_text("Saved as version 2.")
+        await page.reload()
+        await expect(summary).to_have_value("# Edited\n\nShip it.")
+        await expect(page.locator(".summary [data-model]")).to_have_attribute("data-model", "edited-by-user")
+        await expect(page.locator(".summary").get_by_label("Version")).to_contain_text("v1 · openai/good")
 
         # A suggested title from the model.
         await page.get_by_role("button", name="Suggest a title").click()
@@ -719,7 +725,7 @@ async def test_summary_title_exports_and_templates(
 
         document = json.loads(await export("json"))
         assert [s["text"] for s in document["segments"]] == [s["text"] for s in SEGMENTS]
-        assert document["summary"]["action_items"][0]["text"] == "Send the report"
+        assert document["summary"]["summary"] == "# Edited\n\nShip it."  # the saved edit, the latest version
         srt = (await export("srt")).decode()
         assert srt.startswith("1\n00:00:01,000 --> 00:00:04,000") and "I will send the report by Friday." in srt
         vtt = (await export("vtt")).decode()

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import summaries, transcripts
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Summary
-from api_service.deps import db, owned_session
+from api_service.deps import db, not_found, owned_session
 from api_service.llm import LLMUnavailable
 from api_service.routes.templates import readable
 from api_service.webhooks import queue_deliveries
@@ -38,6 +39,17 @@ class TitleRequest(BaseModel):
 
 class SessionSummaryRequest(BaseModel):
     template_id: str | None = Field(default=None, max_length=36)
+
+
+class SummaryEdit(BaseModel):
+    markdown: str = Field(min_length=1, max_length=summaries.MAX_EDIT_CHARS)
+
+    @field_validator("markdown")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the summary must not be empty")
+        return value
 
 
 class SummaryOut(BaseModel):
@@ -131,3 +143,21 @@ async def list_summaries(session_id: str, user: User, session: DB) -> list[Summa
         await session.execute(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version.desc()))
     ).scalars()
     return [SummaryOut.model_validate(r) for r in rows]
+
+
+@router.patch("/api/v1/sessions/{session_id}/summaries/{summary_id}", response_model=SummaryOut)
+async def edit_summary(session_id: str, summary_id: str, body: SummaryEdit, user: User, session: DB) -> SummaryOut:
+    """Store an edited summary as the session's next version (the edited one is kept); an unchanged
+    text stores nothing and answers the summary as it is. No ``summary.ready`` webhook fires."""
+    await owned_session(session, session_id, user.id)
+    base = await session.get(Summary, summary_id)
+    if base is None or base.session_id != session_id:
+        raise not_found("summary")
+    if body.markdown == base.markdown:
+        return SummaryOut.model_validate(base)
+    try:
+        stored = await summaries.store_edit(session, base, body.markdown)
+        await session.commit()
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, "another summary version was saved at the same time; try again") from None
+    return SummaryOut.model_validate(stored)

@@ -1,10 +1,18 @@
 // Summaries of a session: pick a template, generate (a new version each time), read earlier
-// versions, edit the Markdown and copy or download it.
+// versions, edit the Markdown and save it (a new version; the generated one is kept), copy or
+// download it.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type Summary } from "../api";
 import { t } from "../i18n";
 import { CopyButton, ErrorText, TemplateSelect, useLoad, useTemplates } from "../ui";
+
+/** The model name an edit is stored under (api_service/summaries.py EDITED). */
+const EDITED = "edited-by-user";
+
+function modelName(model: string): string {
+  return model === EDITED ? t("summaryEditedBy") : model;
+}
 
 export function SummaryPanel(props: { sessionId: string; defaultTemplate: string | null; hasTranscript: boolean }) {
   const templates = useTemplates();
@@ -14,10 +22,13 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState<number | null>(null);
 
   const show = (summary: Summary | null) => {
     setShown(summary);
     setText(summary?.markdown ?? "");
+    setSaved(null);
   };
   useEffect(() => {
     if (!shown && history.data?.length) show(history.data[0]);
@@ -37,6 +48,24 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
       setError(err);
     } finally {
       setBusy(false);
+    }
+  };
+  const save = async () => {
+    if (!shown?.id) return;
+    setSaving(true);
+    setError(null);
+    try {
+      const summary = await api<Summary>(`/api/v1/sessions/${props.sessionId}/summaries/${shown.id}`, {
+        method: "PATCH",
+        body: { markdown: text },
+      });
+      show(summary);
+      setSaved(summary.version);
+      history.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSaving(false);
     }
   };
   const downloadMarkdown = () => {
@@ -71,7 +100,7 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
           >
             {versions.map((v) => (
               <option key={v.id} value={v.id ?? ""}>
-                v{v.version} · {v.model}
+                v{v.version} · {modelName(v.model)}
               </option>
             ))}
           </select>
@@ -79,12 +108,20 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
       )}
       {shown ? (
         <div class="stack" data-model={shown.model}>
-          <p class="muted small">{t("summaryModel", { model: shown.model })}</p>
+          <p class="muted small">
+            {shown.model === EDITED ? t("summaryEditedBy") : t("summaryModel", { model: shown.model })}
+          </p>
           {shown.model === "extractive-fallback" && <p class="notice">{t("extractiveNote")}</p>}
           <label for="summary-text">{t("summaryEditable")}</label>
           <textarea id="summary-text" rows={14} value={text} onInput={(e) => setText(e.currentTarget.value)} />
           {text !== shown.markdown && <p class="muted small">{t("summaryEdited")}</p>}
+          <p class="muted small" role="status">
+            {saved !== null && text === shown.markdown ? t("summarySaved", { version: saved }) : ""}
+          </p>
           <div class="row wrap">
+            <button type="button" onClick={save} disabled={saving || text === shown.markdown || !text.trim()}>
+              {saving ? t("saving") : t("saveSummary")}
+            </button>
             <CopyButton text={text} />
             <button type="button" class="secondary" onClick={downloadMarkdown}>
               {t("downloadMarkdown")}
