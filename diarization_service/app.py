@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge
 
 from diarization_service import __version__, routes
 from diarization_service.engines import create_engine
-from diarization_service.engines.base import SpeakerHints
+from diarization_service.engines.base import ArrayAudio, SpeakerHints
 from diarization_service.settings import DiarizationSettings
 from shared.limiter import ConcurrencyLimiter
 from shared.model_loading import BackgroundLoad
@@ -29,7 +29,7 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
         engine = await asyncio.to_thread(create_engine, settings)
         warm = np.random.default_rng(0).normal(0, 0.05, 16000 * 3).astype(np.float32)
         await asyncio.to_thread(engine.embed, [warm])
-        await asyncio.to_thread(engine.diarize, warm, SpeakerHints())
+        await asyncio.to_thread(engine.diarize, ArrayAudio(warm), SpeakerHints())
         app.state.engine = engine
         log.info("engine %s (%s) on %s ready", engine.name, engine.model, engine.device)
 

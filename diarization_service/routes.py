@@ -11,7 +11,8 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from pydantic import BaseModel, Field
 
-from diarization_service.engines.base import Diarization, SpeakerHints, Turn
+from diarization_service.audio_store import PcmFile, decode_to_file, pcm_body, spool_body
+from diarization_service.engines.base import ArrayAudio, AudioSource, Diarization, SpeakerHints, Turn
 from shared.audio import AudioLimits, AudioTooLarge, decode_audio, pcm16_to_float
 from shared.limiter import Overloaded
 from shared.vad import SAMPLE_RATE
@@ -76,6 +77,29 @@ async def body_audio(request: Request) -> np.ndarray:
     return decode_audio(body, limits(request))
 
 
+async def body_source(request: Request) -> PcmFile | ArrayAudio:
+    """The body's audio for /diarize, spooled to a file and read back in pieces: int16 PCM at
+    16 kHz mono is used as sent, other PCM is converted in memory (bounded by the byte limit),
+    and files are decoded frame by frame into int16."""
+    rate = channels = None
+    if "x-sample-rate" in request.headers:
+        try:
+            rate, channels = int(request.headers["x-sample-rate"]), int(request.headers.get("x-channels", "1"))
+        except ValueError:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Sample-Rate and X-Channels must be integers") from None
+    file = await spool_body(request, limits(request).max_bytes)
+    if rate is None or channels is None:
+        try:
+            return await asyncio.to_thread(decode_to_file, file, limits(request))
+        finally:
+            file.close()
+    if rate == SAMPLE_RATE and channels == 1:
+        return pcm_body(file, limits(request))
+    with file:
+        file.seek(0)
+        return ArrayAudio(pcm16_to_float(file.read(), rate, channels, limits(request)))
+
+
 def _clamp(turns: list[Turn], duration_ms: int) -> list[TurnOut]:
     out = []
     for t in turns:
@@ -93,7 +117,7 @@ def rttm(turns: list[TurnOut], uri: str) -> str:
 
 
 async def run(
-    request: Request, audio: np.ndarray, hints: SpeakerHints, session_id: str | None, want_rttm: bool
+    request: Request, audio: AudioSource, hints: SpeakerHints, session_id: str | None, want_rttm: bool
 ) -> DiarizationResponse:
     state = request.app.state
     started = time.perf_counter()
@@ -104,12 +128,15 @@ async def run(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(exc.retry_after)}
         ) from None
-    duration_ms = audio.size * 1000 // SAMPLE_RATE
+    finally:
+        if isinstance(audio, PcmFile):
+            audio.close()
+    duration_ms = audio.num_samples * 1000 // SAMPLE_RATE
     turns, exclusive = _clamp(result.turns, duration_ms), _clamp(result.exclusive, duration_ms)
     totals: dict[str, int] = {}
     for t in exclusive:
         totals[t.speaker] = totals.get(t.speaker, 0) + t.end_ms - t.start_ms
-    state.audio_seconds.inc(audio.size / SAMPLE_RATE)
+    state.audio_seconds.inc(audio.num_samples / SAMPLE_RATE)
     return DiarizationResponse(
         session_id=session_id,
         engine=state.engine.name,
@@ -135,7 +162,7 @@ async def diarize(
     """Audio file bytes as the body (WAV, FLAC, OGG, MP3, M4A, WebM), or int16 PCM with
     `X-Sample-Rate` (and `X-Channels`)."""
     hints = hints_of(num_speakers, min_speakers, max_speakers)
-    return await run(request, await body_audio(request), hints, session_id, rttm)
+    return await run(request, await body_source(request), hints, session_id, rttm)
 
 
 @router.post("/diarize-file", response_model=DiarizationResponse)
@@ -149,7 +176,8 @@ async def diarize_file(
     rttm: Annotated[bool, Form()] = False,
 ) -> DiarizationResponse:
     hints = hints_of(num_speakers, min_speakers, max_speakers)
-    return await run(request, decode_audio(audio_file.file, limits(request)), hints, session_id, rttm)
+    audio = await asyncio.to_thread(decode_to_file, audio_file.file, limits(request))
+    return await run(request, audio, hints, session_id, rttm)
 
 
 def parse_segments(raw: str | None, duration_ms: int) -> list[tuple[int, int]]:

@@ -15,6 +15,8 @@ class DiarizationSettings(ServiceSettings):
     # Hugging Face token, only where a network exists and the folder names hub models.
     diarization_hf_token: str = ""
     diarization_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Embedded engine: give a second speaker a turn where two voices are heard at once.
+    diarization_mark_overlap: bool = True
     # Requests diarized at once; more wait, and beyond the queue limit answer 503.
     diarization_max_concurrency: int = 1
     diarization_max_queue: int = 16

@@ -113,3 +113,36 @@ def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, lis
         pieces += [speech, silence(gap)]
         t += speech.size / SAMPLE_RATE + gap
     return np.concatenate(pieces), result
+
+
+def overlapped_meeting(
+    n_speakers: int, turns: int, seed: int = 0, overlap_every: int = 2, overlap_s: tuple[float, float] = (1.0, 2.5)
+) -> tuple[np.ndarray, list[Turn]]:
+    """Like :func:`meeting`, but every ``overlap_every``-th change of speaker is an interruption:
+    the next speaker starts ``overlap_s`` seconds (at most half of either turn) before the
+    current one stops, and the two voices are mixed. The returned turns overlap exactly there."""
+    rng = np.random.default_rng(seed)
+    clips: list[tuple[float, np.ndarray]] = []
+    result: list[Turn] = []
+    t, previous = 0.5, -1
+    for i in range(turns):
+        others = [s for s in range(n_speakers) if s != previous]
+        speaker = i if i < n_speakers else int(rng.choice(others))
+        previous = speaker
+        text = str(rng.choice(INTERJECTIONS)) if i % 4 == 3 and i >= n_speakers else str(rng.choice(LINES))
+        voice, pitch, speed = VOICES[speaker]
+        speech = synth(text, voice, speed=speed, pitch=pitch)
+        duration = speech.size / SAMPLE_RATE
+        if result and i % overlap_every == 0:
+            last = result[-1]
+            overlap = min(float(rng.uniform(*overlap_s)), (last.end_s - last.start_s) / 2, duration / 2)
+            t = max(last.start_s, last.end_s - overlap)
+        clips.append((t, speech))
+        result.append(Turn(t, t + duration, f"spk{speaker}", text))
+        t += duration + float(rng.uniform(0.2, 1.0))
+    mix = np.zeros(int((max(turn.end_s for turn in result) + 0.5) * SAMPLE_RATE) + 1, np.float32)
+    for start, speech in clips:
+        offset = round(start * SAMPLE_RATE)
+        mix[offset : offset + speech.size] += speech
+    peak = float(np.abs(mix).max())
+    return (mix / peak * 0.9 if peak > 0.9 else mix), result

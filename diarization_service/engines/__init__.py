@@ -25,4 +25,4 @@ def create_engine(settings: DiarizationSettings) -> Engine:
         )
     from diarization_service.engines.embedded import EmbeddedEngine
 
-    return EmbeddedEngine(settings.diarization_device)
+    return EmbeddedEngine(settings.diarization_device, mark_overlap=settings.diarization_mark_overlap)

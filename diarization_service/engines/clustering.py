@@ -1,0 +1,139 @@
+"""Speaker clustering of window embeddings for the embedded engine.
+
+Spectral clustering on a pruned cosine affinity into a few more clusters than the eigengap (or
+the given count) suggests, refined by k-means steps, then merged back while clusters are too
+small, too many, or alike enough to be one voice. The affinity matrix is n x n, so beyond
+MAX_SPECTRAL_WINDOWS windows (about 20 minutes of speech) an evenly spaced subsample shapes the
+first cut and every window then takes part in the refinement and merging, which cost n x k."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+MERGE_SIMILARITY = 0.88  # clusters whose centroids are this alike are one voice
+OVERCLUSTER = 2
+MIN_CLUSTER_WINDOWS = 3
+MAX_SPEAKERS = 8
+# A cluster that an even mix of two larger ones matches this well (and better than either) is
+# their overlapping speech, not a third voice.
+MIXTURE_SIMILARITY, MIXTURE_MARGIN = 0.87, 0.02
+MAX_SPECTRAL_WINDOWS = 1500  # 1500^2 float64 = 18 MB per matrix; 4000 windows (1 h) took ~0.8 GB
+
+
+def spectral_clusters(x: np.ndarray, k: int | None, k_min: int, k_max: int, prune: float = 0.3) -> np.ndarray:
+    """Spectral clustering of unit vectors on a row-pruned cosine affinity; with k=None the number
+    of clusters is the largest eigengap of the normalised Laplacian within [k_min, k_max]."""
+    n = len(x)
+    if n < 2 or k == 1:
+        return np.zeros(n, dtype=int)
+    similarity = np.clip(x @ x.T, 0.0, 1.0)
+    keep = max(2, int(np.ceil(prune * n)))
+    affinity = np.zeros_like(similarity)
+    top = np.argsort(-similarity, axis=1)[:, :keep]
+    rows = np.arange(n)[:, None]
+    affinity[rows, top] = similarity[rows, top]
+    del similarity, top
+    affinity = (affinity + affinity.T) / 2
+    np.fill_diagonal(affinity, 0.0)
+    degree = np.maximum(affinity.sum(axis=1), 1e-9)
+    inv_sqrt = 1 / np.sqrt(degree)
+    laplacian = -(inv_sqrt[:, None] * affinity * inv_sqrt[None, :])
+    del affinity
+    laplacian[np.diag_indices(n)] += 1.0
+    eigenvalues, eigenvectors = np.linalg.eigh(laplacian)
+    if k is None:
+        hi = min(k_max, n - 1)
+        if hi < max(k_min, 2):
+            return np.zeros(n, dtype=int)
+        gaps = np.diff(eigenvalues[: hi + 1])
+        k = int(np.argmax(gaps[k_min - 1 : hi])) + k_min if k_min > 1 else int(np.argmax(gaps[:hi])) + 1
+    k = max(1, min(k, n))
+    if k == 1:
+        return np.zeros(n, dtype=int)
+    spectral = eigenvectors[:, :k]
+    spectral = spectral / (np.linalg.norm(spectral, axis=1, keepdims=True) + 1e-9)
+    return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(spectral)
+
+
+def centroids_of(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    c = np.array([x[labels == k].mean(axis=0) for k in np.unique(labels)])
+    return c / (np.linalg.norm(c, axis=1, keepdims=True) + 1e-9)
+
+
+def refine(x: np.ndarray, labels: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """A few k-means steps on the unit sphere: re-assign each vector to its nearest centroid."""
+    for _ in range(rounds):
+        labels = np.unique((x @ centroids_of(x, labels).T).argmax(axis=1), return_inverse=True)[1]
+    return labels
+
+
+def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int) -> np.ndarray:
+    """Merge the most similar pair of clusters while there are more than ``k_hi``, while a
+    cluster is too small to be a speaker, or while two are alike enough to be one voice."""
+    while True:
+        ids = np.unique(labels)
+        if len(ids) <= max(1, k_lo):
+            return labels
+        centroids = centroids_of(x, labels)
+        similarity = centroids @ centroids.T
+        np.fill_diagonal(similarity, -1.0)
+        sizes = np.array([(labels == i).sum() for i in ids])
+        if len(ids) > k_hi or sizes.min() < MIN_CLUSTER_WINDOWS:
+            a = int(sizes.argmin()) if len(ids) <= k_hi else int(np.unravel_index(similarity.argmax(), similarity.shape)[0])
+            b = int(similarity[a].argmax())
+        else:
+            a, b = (int(v) for v in np.unravel_index(similarity.argmax(), similarity.shape))
+            if similarity[a, b] < MERGE_SIMILARITY:
+                return labels
+        labels = np.unique(np.where(labels == ids[a], ids[b], labels), return_inverse=True)[1]
+        labels = refine(x, labels, rounds=1)
+
+
+def dissolve_mixtures(x: np.ndarray, labels: np.ndarray, k_lo: int) -> np.ndarray:
+    """Where people talk over each other, the windows of two voices at once can form a small
+    cluster of their own that sits between the two: it is not a speaker, so its windows go to the
+    remaining clusters (overlap marking then gives such stretches to both voices)."""
+    while len(np.unique(labels)) > max(2, k_lo):
+        centroids = centroids_of(x, labels)
+        sizes = np.bincount(labels)
+        found: int | None = None
+        for m in range(len(centroids)):
+            others = [j for j in range(len(centroids)) if j != m]
+            single = max(float(centroids[m] @ centroids[j]) for j in others)
+            for j, k in itertools.combinations(others, 2):
+                mix = centroids[j] + centroids[k]
+                fit = float(centroids[m] @ mix) / (float(np.linalg.norm(mix)) + 1e-9)
+                if fit >= MIXTURE_SIMILARITY and fit - single >= MIXTURE_MARGIN and sizes[m] < min(sizes[j], sizes[k]):
+                    found = m if found is None or sizes[m] < sizes[found] else found
+        if found is None:
+            break
+        keep = np.array([j for j in range(len(centroids)) if j != found])
+        labels = np.unique(keep[(x @ centroids[keep].T).argmax(axis=1)], return_inverse=True)[1]
+    return labels
+
+
+def cluster_speakers(
+    x: np.ndarray, reliable: np.ndarray, k_lo: int, k_hi: int, num_speakers: int | None, overlap_aware: bool = False
+) -> np.ndarray:
+    """A speaker index for every row of ``x``; only the ``reliable`` rows shape the clusters."""
+    if reliable.sum() < 2:
+        reliable = np.ones_like(reliable)
+    core = x[reliable]
+    sample = core
+    if len(core) > MAX_SPECTRAL_WINDOWS:
+        sample = core[np.linspace(0, len(core) - 1, MAX_SPECTRAL_WINDOWS).round().astype(int)]
+    # Over-cluster a little, then merge back: splitting one voice in two and re-joining it is
+    # far more reliable than hoping the first cut finds every voice.
+    estimate = num_speakers or len(np.unique(spectral_clusters(sample, None, k_lo, k_hi)))
+    k_start = min(estimate + OVERCLUSTER, k_hi + OVERCLUSTER, len(sample))
+    labels = spectral_clusters(sample, k_start, k_start, k_start)
+    if len(sample) < len(core):
+        labels = (core @ centroids_of(sample, labels).T).argmax(axis=1)
+    labels = refine(core, labels)
+    labels = merge_clusters(core, labels, k_lo, k_hi)
+    if overlap_aware:
+        labels = dissolve_mixtures(core, labels, k_lo)
+    return np.asarray((x @ centroids_of(core, labels).T).argmax(axis=1))
