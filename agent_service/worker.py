@@ -22,6 +22,7 @@ from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
 from shared.clients import ServiceClient, ServiceUnavailable
+from shared.schemas import DEVICE_IDENTITY_PREFIX
 from shared.service_auth import service_header
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,10 @@ class RoomTranscription:
         self.session_id = session_id_of(ctx)
         self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
         # Uploads are streamed from disk and so retried by store_recording, not by the client.
+        # Live speaker attribution waits for this before a caption goes out: fail fast and keep
+        # the previous speaker rather than hold captions up.
         self.diarization = ServiceClient(
-            settings.diarization_url, caller="agent", service_keys=settings.service_keys, retries=1, timeout=10
+            settings.diarization_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=3
         )
         self.uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
         self.language: str | None = None
@@ -113,7 +116,7 @@ class RoomTranscription:
 
     def room_microphone(self, participant: rtc.RemoteParticipant) -> SpeakerOf | None:
         """Devices (bridged ESP32 microphones) carry several people: tell them apart by voice."""
-        if not participant.identity.startswith("device-"):
+        if not participant.identity.startswith(DEVICE_IDENTITY_PREFIX):
             return None
         return RoomMicrophoneSpeakers(self.diarization, self.settings.agent_room_mic_speaker_threshold).speaker_of
 

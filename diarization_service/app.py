@@ -55,6 +55,9 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
 
     app = create_service_app(name="diarization", version=__version__, settings=settings, lifespan=lifespan, info=info)
     app.state.limiter = ConcurrencyLimiter(settings.diarization_max_concurrency, settings.diarization_max_queue)
+    # /embed serves live captions (a few seconds of audio each): it must not queue behind
+    # whole-recording diarization, so it has a limiter of its own.
+    app.state.embed_limiter = ConcurrencyLimiter(1, 4 * settings.diarization_max_queue)
     registry = app.state.metrics.registry
     app.state.audio_seconds = Counter("diarization_audio_seconds_total", "Seconds of audio diarized", registry=registry)
     Gauge("diarization_waiting", "Requests waiting for the engine", registry=registry).set_function(

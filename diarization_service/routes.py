@@ -63,17 +63,25 @@ def hints_of(num: int | None, low: int | None, high: int | None) -> SpeakerHints
     return SpeakerHints(num, low, high)
 
 
+def pcm_format(request: Request) -> tuple[int, int] | None:
+    """(sample rate, channels) when the body is raw int16 PCM (``X-Sample-Rate``), else None."""
+    if "x-sample-rate" not in request.headers:
+        return None
+    try:
+        return int(request.headers["x-sample-rate"]), int(request.headers.get("x-channels", "1"))
+    except ValueError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Sample-Rate and X-Channels must be integers") from None
+
+
 async def body_audio(request: Request) -> np.ndarray:
+    """The whole body's audio in memory (for /embed's short clips)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits(request).max_bytes:
         raise AudioTooLarge(f"request body is {declared} bytes; the limit is {limits(request).max_bytes}")
+    pcm = pcm_format(request)
     body = await request.body()
-    if "x-sample-rate" in request.headers:
-        try:
-            rate = int(request.headers["x-sample-rate"])
-        except ValueError:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Sample-Rate must be an integer") from None
-        return pcm16_to_float(body, rate, int(request.headers.get("x-channels", "1")), limits(request))
+    if pcm is not None:
+        return pcm16_to_float(body, pcm[0], pcm[1], limits(request))
     return decode_audio(body, limits(request))
 
 
@@ -81,18 +89,14 @@ async def body_source(request: Request) -> PcmFile | ArrayAudio:
     """The body's audio for /diarize, spooled to a file and read back in pieces: int16 PCM at
     16 kHz mono is used as sent, other PCM is converted in memory (bounded by the byte limit),
     and files are decoded frame by frame into int16."""
-    rate = channels = None
-    if "x-sample-rate" in request.headers:
-        try:
-            rate, channels = int(request.headers["x-sample-rate"]), int(request.headers.get("x-channels", "1"))
-        except ValueError:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Sample-Rate and X-Channels must be integers") from None
+    pcm = pcm_format(request)
     file = await spool_body(request, limits(request).max_bytes)
-    if rate is None or channels is None:
+    if pcm is None:
         try:
             return await asyncio.to_thread(decode_to_file, file, limits(request))
         finally:
             file.close()
+    rate, channels = pcm
     if rate == SAMPLE_RATE and channels == 1:
         return pcm_body(file, limits(request))
     with file:
@@ -210,7 +214,7 @@ async def embed(
     clips = [audio[a * SAMPLE_RATE // 1000 : b * SAMPLE_RATE // 1000] for a, b in spans]
     state = request.app.state
     try:
-        async with state.limiter.slot():
+        async with state.embed_limiter.slot():
             vectors = await asyncio.to_thread(state.engine.embed, clips)
     except Overloaded as exc:
         raise HTTPException(

@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+# LiveKit identity of a bridged ESP32 microphone ("device-<id>"): a shared microphone, several voices.
+DEVICE_IDENTITY_PREFIX = "device-"
+
 
 class _Timed(BaseModel):
     start_ms: int = Field(ge=0)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from agent_service.bridge.protocol import FRAME_BYTES, FRAME_MS, SEQ_MOD, Frame
+from agent_service.bridge.protocol import FRAME_BYTES, FRAME_MS, SEQ_MOD, Frame, seq_delta
 
 QUIET_RMS = 300  # int16 RMS (about -40 dBFS): a frame this quiet may be dropped to catch up
 
@@ -71,8 +71,7 @@ class JitterBuffer:
         reference = self._next if self._next is not None else self._newest
         if reference is None:
             return seq + self._offset
-        delta = (seq - (reference - self._offset)) % SEQ_MOD
-        return reference + (delta - SEQ_MOD if delta >= SEQ_MOD // 2 else delta)
+        return reference + seq_delta(seq, reference - self._offset)
 
     def push(self, frame: Frame, now: float) -> bool:
         """Store a frame; False if it was a duplicate or too late to play."""

@@ -110,6 +110,13 @@ def hello(boot_id: str = "00000001", firmware: str = "sim-1.0", hardware: str = 
     )
 
 
+def seq_delta(seq: int, reference: int) -> int:
+    """How far ``seq`` is after ``reference`` (negative: before), in serial-number arithmetic
+    (RFC 1982) on 32-bit sequence numbers, so 2^32 - 1 -> 0 is +1."""
+    delta = (seq - reference) % SEQ_MOD
+    return delta - SEQ_MOD if delta >= SEQ_MOD // 2 else delta
+
+
 def seq_after(seq: int, reference: int) -> bool:
-    """Serial-number order (RFC 1982) for 32-bit sequence numbers: is ``seq`` newer than ``reference``?"""
-    return 0 < (seq - reference) % SEQ_MOD < SEQ_MOD // 2
+    """Is ``seq`` newer than ``reference``?"""
+    return seq_delta(seq, reference) > 0

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -61,7 +62,13 @@ class BridgeMetrics:
 class DeviceLink:
     """One device's presence in its room: participant, audio track, jitter buffer, player."""
 
-    def __init__(self, details: dict[str, Any], settings: BridgeSettings, metrics: BridgeMetrics) -> None:
+    def __init__(
+        self,
+        details: dict[str, Any],
+        settings: BridgeSettings,
+        metrics: BridgeMetrics,
+        on_lost: Callable[[DeviceLink, str], None],
+    ) -> None:
         self.identity: str = details["participantIdentity"]
         self.room_name: str = details["roomName"]
         self.session_id: str = details["sessionId"]
@@ -81,14 +88,27 @@ class DeviceLink:
         self._player: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
         self._reported = dict.fromkeys(self.buffer.stats.as_dict(), 0)
+        self._on_lost = on_lost
+        self._closing = False
 
     async def start(self) -> None:
         await self.room.connect(self.settings.livekit_url, self.token)
         track = rtc.LocalAudioTrack.create_audio_track("room-microphone", self.source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await self.room.local_participant.publish_track(track, options)
+        # Losing the room (LiveKit restarted, the room was deleted) or the player must not leave
+        # a device streaming into nothing: the bridge drops the link and the device reconnects.
+        self.room.on("disconnected", lambda reason: self._lost(f"LiveKit disconnected ({reason})"))
         self._player = asyncio.create_task(self._play(), name=f"play-{self.identity}")
+        self._player.add_done_callback(
+            lambda task: None if task.cancelled() else self._lost(f"publishing failed: {task.exception()}")
+        )
         log.info("%s publishing into %s (session %s)", self.identity, self.room_name, self.session_id)
+
+    def _lost(self, why: str) -> None:
+        if not self._closing:
+            log.warning("%s: %s", self.identity, why)
+            self._on_lost(self, why)
 
     def push(self, data: bytes) -> None:
         self.buffer.push(decode_frame(data), time.monotonic())
@@ -151,6 +171,7 @@ class DeviceLink:
             await asyncio.wait_for(self.source.wait_for_playout(), max(0.1, deadline - time.monotonic()))
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._linger:
             self._linger.cancel()
         if self._player:
@@ -172,8 +193,19 @@ class DeviceBridge:
         # Final counters of links that ended, newest last (for /v1/devices and benchmarks).
         self.ended: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=2)
+        # Heartbeats are relayed in the background with a short timeout: a slow API must never
+        # hold up a device's frames.
+        self._heartbeats = ServiceClient(
+            settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=5
+        )
         self._last_api_heartbeat: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def authorize(self, token: str | None) -> dict[str, Any]:
         if not token:
@@ -193,10 +225,12 @@ class DeviceBridge:
         async with self._lock:
             link = self.links.get(details["participantIdentity"])
             if link is not None and link.room_name != details["roomName"]:
+                if link.socket is not None:
+                    await close(link.socket, Close.REPLACED, "replaced by a newer connection from this device")
                 await self._remove(link)  # its session ended; this is a new one
                 link = None
             if link is None:
-                link = DeviceLink(details, self.settings, self.metrics)
+                link = DeviceLink(details, self.settings, self.metrics, self._link_lost)
                 try:
                     await link.start()
                 except Exception as exc:
@@ -221,12 +255,22 @@ class DeviceBridge:
             return  # already replaced
         link.socket = None
         loop = asyncio.get_running_loop()
-        link._linger = loop.call_later(linger_s, lambda: asyncio.ensure_future(self._expire(link)))
+        link._linger = loop.call_later(linger_s, lambda: self._spawn(self._expire(link)))
 
     async def _expire(self, link: DeviceLink) -> None:
         async with self._lock:
             if link.socket is None and self.links.get(link.identity) is link:
                 await self._remove(link)
+
+    def _link_lost(self, link: DeviceLink, why: str) -> None:
+        async def drop() -> None:
+            async with self._lock:
+                if link.socket is not None:
+                    await close(link.socket, Close.TRY_AGAIN_LATER, why)
+                if self.links.get(link.identity) is link:
+                    await self._remove(link)
+
+        self._spawn(drop())
 
     async def _remove(self, link: DeviceLink) -> None:
         self.links.pop(link.identity, None)
@@ -236,20 +280,31 @@ class DeviceBridge:
         while len(self.ended) > 256:
             self.ended.popitem(last=False)
 
-    async def device_alive(self, token: str, identity: str) -> None:
+    def device_alive(self, token: str, link: DeviceLink, socket: WebSocket) -> None:
+        """Tell the API the device is online (at most every API_HEARTBEAT_S); a token revoked
+        while the device streams ends its connection."""
         now = time.monotonic()
-        if now - self._last_api_heartbeat.get(identity, 0.0) < API_HEARTBEAT_S:
+        if now - self._last_api_heartbeat.get(link.identity, 0.0) < API_HEARTBEAT_S:
             return
-        self._last_api_heartbeat[identity] = now
-        with contextlib.suppress(ServiceUnavailable):
-            await self.api.post("/api/v1/devices/heartbeat", headers={"Authorization": f"Bearer {token}"})
+        self._last_api_heartbeat[link.identity] = now
+
+        async def relay() -> None:
+            with contextlib.suppress(ServiceUnavailable):
+                response = await self._heartbeats.post("/api/v1/devices/heartbeat", headers={"Authorization": f"Bearer {token}"})
+                if response.status_code == 401 and link.socket is socket:
+                    await close(socket, Close.UNAUTHORIZED, "device token revoked")
+
+        self._spawn(relay())
 
     async def aclose(self) -> None:
         for link in list(self.links.values()):
             if link.socket is not None:
                 await close(link.socket, Close.GOING_AWAY, "bridge shutting down")
             await self._remove(link)
+        for task in list(self._tasks):
+            task.cancel()
         await self.api.aclose()
+        await self._heartbeats.aclose()
 
 
 async def close(socket: WebSocket, code: Close, message: str) -> None:
@@ -304,8 +359,8 @@ async def device_socket(socket: WebSocket) -> None:
                 "last_seq": link.buffer.last_seq,
             }
         )
-        await bridge.device_alive(token, link.identity)
-        while True:
+        bridge.device_alive(token, link, socket)
+        while link.socket is socket:
             message = await asyncio.wait_for(socket.receive(), 3 * settings.bridge_heartbeat_s)
             if message["type"] == "websocket.disconnect":
                 break
@@ -315,7 +370,7 @@ async def device_socket(socket: WebSocket) -> None:
             control = parse_control(message.get("text") or "")
             if control["type"] == "heartbeat":
                 await socket.send_json({"type": "heartbeat", "server_time_ms": int(time.time() * 1000)})
-                await bridge.device_alive(token, link.identity)
+                bridge.device_alive(token, link, socket)
             elif control["type"] == "bye":
                 await link.drain()
                 linger_s = 0.0
@@ -328,8 +383,8 @@ async def device_socket(socket: WebSocket) -> None:
         await close(socket, exc.code, str(exc))
     except TimeoutError:
         await close(socket, Close.IDLE_TIMEOUT, "no frames or heartbeat")
-    except WebSocketDisconnect:
-        pass
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # gone, or closed by the bridge itself (replaced, revoked, room lost)
     finally:
         bridge.metrics.devices.dec()
         bridge.detach(link, socket, linger_s)

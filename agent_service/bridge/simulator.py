@@ -135,7 +135,7 @@ class DeviceSimulator:
                     # After a reconnect, what the ring holds now is a replay.
                     replay_until = self._ring[-1].seq if self.result.connections > 1 and self._ring else None
                     try:
-                        cut = await self._send_frames(ws, config.get("last_seq"), replay_until, outage_pending, reader)
+                        cut = await self._send_frames(ws, config, replay_until, outage_pending, reader)
                         if not cut:
                             if not reader.done():
                                 await ws.send_str(json.dumps({"type": "bye"}))
@@ -179,7 +179,7 @@ class DeviceSimulator:
     async def _send_frames(
         self,
         ws: aiohttp.ClientWebSocketResponse,
-        acked: int | None,
+        config: dict[str, Any],
         replay_until: int | None,
         outage_pending: bool,
         reader: asyncio.Task[None],
@@ -187,10 +187,10 @@ class DeviceSimulator:
         """Replay what the bridge lacks, then follow the capture clock. True if the connection
         is to be cut (the scheduled outage), False when the file is done or the bridge closed."""
         started = time.monotonic()
-        heartbeat_s = 10.0
+        heartbeat_s = float(config.get("heartbeat_s") or 10)
         next_heartbeat = time.monotonic() + heartbeat_s
         held: list[tuple[int, Frame]] = []  # late frames and when to send them
-        cursor = acked
+        cursor: int | None = config.get("last_seq")
         while True:
             pending = [f for f in self._ring if cursor is None or seq_after(f.seq, cursor)]
             for frame in pending:

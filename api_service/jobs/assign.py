@@ -107,7 +107,9 @@ def relabel(segments: list[tuple[str, int, int, str]], turns: list[Turn], track:
         if speaker not in names and live not in taken:
             names[speaker] = live
             taken.add(live)
-    used = {int(label.rsplit(":S", 1)[1]) for label in taken if ":S" in label and label.rsplit(":S", 1)[1].isdigit()}
+    # Numbers of every live label (matched or not) are in use: a new voice must not take one.
+    live_labels = {live for _sid, _start, _end, live in segments}
+    used = {int(n) for label in live_labels if (n := label.rpartition(":S")[2]).isdigit() and ":S" in label}
     for speaker in sorted({t.speaker for t in turns} - set(names)):
         number = next(n for n in range(1, 1000) if n not in used)
         used.add(number)

@@ -71,6 +71,21 @@ class Pipeline:
         await self.storage.aclose()
         await self.engine.dispose()
 
+    async def load_audio(self, key: str, what: str) -> np.ndarray:
+        """A stored recording decoded to 16 kHz mono; storage outages are retried, unreadable
+        audio fails the job."""
+        try:
+            async with self.storage.local_copy(key) as path:
+                return await asyncio.to_thread(
+                    decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
+                )
+        except StorageError as exc:
+            if exc.retryable:
+                raise ServiceUnavailable(f"audio storage: {exc}") from exc
+            raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
+        except AudioError as exc:
+            raise JobFailed(f"{what} could not be decoded: {exc}") from exc
+
     async def update(self, **fields: Any) -> Job:
         async with self.sessions() as db:
             job = await db.get(Job, self.job_id)
@@ -90,17 +105,7 @@ class Pipeline:
             audio_file = await db.get(AudioFile, job.params["audio_file_id"])
             if session is None or audio_file is None:
                 raise JobFailed("the session or its audio is gone")
-        try:
-            async with self.storage.local_copy(audio_file.storage_key) as path:
-                audio = await asyncio.to_thread(
-                    decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
-                )
-        except StorageError as exc:
-            if exc.retryable:
-                raise ServiceUnavailable(f"audio storage: {exc}") from exc
-            raise JobFailed(f"the audio could not be read from storage: {exc}") from exc
-        except AudioError as exc:
-            raise JobFailed(f"audio could not be decoded: {exc}") from exc
+        audio = await self.load_audio(audio_file.storage_key, "the audio")
         await self.update(stage="transcribe", progress=5.0)
         (words, language), turns = await asyncio.gather(
             self.transcribe(audio, job.params.get("language") or session.language),

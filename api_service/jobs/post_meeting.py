@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import dramatiq
 from sqlalchemy import select, update
@@ -17,13 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
 from api_service.jobs.assign import Turn, relabel
 from api_service.jobs.pipeline import JobCancelled, JobFailed, Pipeline
-from api_service.storage import StorageError
 from api_service.transcripts import ensure_speakers, latest_version
-from shared.audio import AudioError, AudioLimits, decode_audio
 from shared.clients import ServiceUnavailable
+from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 log = logging.getLogger(__name__)
-DEVICE_PREFIX = "device-"
 
 
 class MeetingPostProcess(Pipeline):
@@ -33,7 +32,9 @@ class MeetingPostProcess(Pipeline):
             recordings = list(
                 (
                     await db.execute(
-                        select(AudioFile).where(AudioFile.session_id == job.session_id, AudioFile.track.startswith(DEVICE_PREFIX))
+                        select(AudioFile).where(
+                            AudioFile.session_id == job.session_id, AudioFile.track.startswith(DEVICE_IDENTITY_PREFIX)
+                        )
                     )
                 ).scalars()
             )
@@ -47,15 +48,7 @@ class MeetingPostProcess(Pipeline):
         log.info("post-meeting %s: %d device recordings, %d segments relabelled", job.session_id, len(recordings), changed)
 
     async def rediarize(self, recording: AudioFile) -> int:
-        try:
-            async with self.storage.local_copy(recording.storage_key) as path:
-                audio = await asyncio.to_thread(decode_audio, path, AudioLimits(1 << 40, 24 * 3600.0))
-        except StorageError as exc:
-            if exc.retryable:
-                raise ServiceUnavailable(f"audio storage: {exc}") from exc
-            raise JobFailed(f"recording {recording.id} could not be read: {exc}") from exc
-        except AudioError as exc:
-            raise JobFailed(f"recording {recording.id} could not be decoded: {exc}") from exc
+        audio = await self.load_audio(recording.storage_key, f"recording {recording.id}")
         turns = [
             Turn(t.start_ms + recording.offset_ms, t.end_ms + recording.offset_ms, t.speaker)
             for t in await self.diarize(audio, None)
@@ -76,8 +69,9 @@ class MeetingPostProcess(Pipeline):
                     )
                 )
             ).all()
+            current = {r[0]: r[3] for r in rows}
             labels = relabel([(r[0], r[1], r[2], r[3]) for r in rows], turns, recording.track)
-            moved = {sid: label for sid, label in labels.items() if label != next(r[3] for r in rows if r[0] == sid)}
+            moved = {sid: label for sid, label in labels.items() if label != current[sid]}
             for segment_id, label in moved.items():
                 await db.execute(
                     update(TranscriptSegment)
@@ -103,11 +97,35 @@ async def _execute(job_id: str) -> None:
         log.warning("post-meeting job %s failed: %s", job_id, exc)
         # The meeting's transcript stands; only the refinement failed.
         await process.update(status="failed", error=str(exc))
+    except ServiceUnavailable as exc:
+        await process.update(error=f"retrying: {exc}")
+        raise  # dramatiq retries with backoff
     finally:
         await process.aclose()
 
 
-@dramatiq.actor(queue_name="batch", max_retries=3, min_backoff=5_000, max_backoff=120_000, time_limit=3 * 3600 * 1000)
+@dramatiq.actor(queue_name="batch")
+def post_meeting_retries_exhausted(message: dict[str, Any], _retry_info: dict[str, Any]) -> None:
+    """The services stayed unreachable: the job (not the session, whose transcript stands) fails."""
+
+    async def fail() -> None:
+        process = MeetingPostProcess(message["args"][0])
+        try:
+            await process.update(status="failed", error="the diarization service or storage stayed unavailable")
+        finally:
+            await process.aclose()
+
+    asyncio.run(fail())
+
+
+@dramatiq.actor(
+    queue_name="batch",
+    max_retries=3,
+    min_backoff=5_000,
+    max_backoff=120_000,
+    time_limit=3 * 3600 * 1000,
+    on_retry_exhausted="post_meeting_retries_exhausted",
+)
 def process_meeting(job_id: str) -> None:
     asyncio.run(_execute(job_id))
 
@@ -116,10 +134,19 @@ async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSessio
     """A post-meeting job row when there is something to do (device audio or a template); the
     caller sends ``process_meeting`` once the row is committed."""
     has_device_audio = await db_session.scalar(
-        select(AudioFile.id).where(AudioFile.session_id == meeting.id, AudioFile.track.startswith(DEVICE_PREFIX)).limit(1)
+        select(AudioFile.id)
+        .where(AudioFile.session_id == meeting.id, AudioFile.track.startswith(DEVICE_IDENTITY_PREFIX))
+        .limit(1)
     )
     if not has_device_audio and not meeting.template_id:
         return None
+    pending = await db_session.scalar(
+        select(Job.id)
+        .where(Job.session_id == meeting.id, Job.kind == "post_meeting", Job.status.in_(("queued", "running")))
+        .limit(1)
+    )
+    if pending:
+        return None  # it will find this recording too
     job = Job(user_id=meeting.user_id, session_id=meeting.id, kind="post_meeting", params={})
     db_session.add(job)
     await db_session.flush()

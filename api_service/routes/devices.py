@@ -19,6 +19,7 @@ from api_service.db.models import Device, MeetingSession
 from api_service.deps import db, not_found
 from api_service.livekit_access import participant_token
 from api_service.routes.livekit import ConnectionDetails
+from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -138,7 +139,7 @@ async def device_connection_details(
     token = participant_token(
         settings,
         room=current.room_name,
-        identity=f"device-{device.id}",
+        identity=f"{DEVICE_IDENTITY_PREFIX}{device.id}",
         name=device.name,
         metadata={"session_id": current.id, "device_id": device.id},
     )
@@ -146,7 +147,7 @@ async def device_connection_details(
         serverUrl=settings.livekit_public_url or settings.livekit_url,
         roomName=current.room_name,
         participantName=device.name,
-        participantIdentity=f"device-{device.id}",
+        participantIdentity=f"{DEVICE_IDENTITY_PREFIX}{device.id}",
         participantToken=token,
         sessionId=current.id,
     )

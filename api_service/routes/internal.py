@@ -19,6 +19,7 @@ from api_service.routes.webhooks import notify
 from api_service.schemas import SegmentIn
 from api_service.storage import AudioStorage, StreamReader
 from shared.audio import probe_audio
+from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 DB = Annotated[AsyncSession, Depends(db)]
@@ -95,6 +96,15 @@ async def add_recording(
         )
         session.add(row)
         await session.commit()
+    # A room microphone's recording that arrives after the meeting ended still gets re-diarized.
+    meeting = await _session(session, session_id)
+    if (
+        meeting.status == "completed"
+        and track.startswith(DEVICE_IDENTITY_PREFIX)
+        and (job_id := await queue_post_processing(session, meeting))
+    ):
+        await session.commit()
+        process_meeting.send(job_id)
     return {"id": row.id, "duration_ms": row.duration_ms}
 
 
