@@ -71,6 +71,19 @@ class Pipeline:
         await self.storage.aclose()
         await self.engine.dispose()
 
+    async def fail(self, reason: str) -> None:
+        """The job failed for good: so does its session, and the user is told (job.failed)."""
+        job = await self.update(status="failed", error=reason)
+        async with self.sessions() as db:
+            session = await db.get(MeetingSession, job.session_id)
+            if session is not None:
+                session.status, session.error = "failed", reason
+            deliveries = await emit(
+                db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason}, job_id=job.id
+            )
+            await db.commit()
+        queue_deliveries(deliveries)
+
     async def load_audio(self, key: str, what: str) -> np.ndarray:
         """A stored recording decoded to 16 kHz mono; storage outages are retried, unreadable
         audio fails the job."""
@@ -205,47 +218,39 @@ class Pipeline:
         return [Turn(t["start_ms"], t["end_ms"], t["speaker"]) for t in response.json()["exclusive_turns"]]
 
 
-async def _execute(job_id: str) -> None:
-    pipeline = Pipeline(job_id)
+async def execute(kind: type[Pipeline], job_id: str) -> None:
+    """Run a job: a cancelled one just stops, a lasting failure fails it, and an outage of a
+    service is re-raised for dramatiq to retry with backoff."""
+    process = kind(job_id)
     try:
-        await pipeline.run()
+        await process.run()
     except JobCancelled:
         log.info("job %s cancelled", job_id)
     except JobFailed as exc:
         log.warning("job %s failed: %s", job_id, exc)
-        await _fail(pipeline, str(exc))
+        await process.fail(str(exc))
     except ServiceUnavailable as exc:
-        await pipeline.update(error=f"retrying: {exc}")
-        raise  # dramatiq retries with backoff
+        await process.update(error=f"retrying: {exc}")
+        raise
     finally:
-        await pipeline.aclose()
+        await process.aclose()
 
 
-async def _fail(pipeline: Pipeline, reason: str) -> None:
-    job = await pipeline.update(status="failed", error=reason)
-    async with pipeline.sessions() as db:
-        session = await db.get(MeetingSession, job.session_id)
-        if session is not None:
-            session.status, session.error = "failed", reason
-        deliveries = await emit(
-            db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason}, job_id=job.id
-        )
-        await db.commit()
-    queue_deliveries(deliveries)
+async def fail_after_retries(kind: type[Pipeline], job_id: str, reason: str) -> None:
+    process = kind(job_id)
+    try:
+        await process.fail(reason)
+    finally:
+        await process.aclose()
 
 
 @dramatiq.actor(queue_name="batch")
 def job_retries_exhausted(message: dict[str, Any], _retry_info: dict[str, Any]) -> None:
     """The services stayed unreachable through every retry: the job fails with the reason."""
 
-    async def fail() -> None:
-        pipeline = Pipeline(message["args"][0])
-        try:
-            await _fail(pipeline, "the transcription services stayed unavailable; try again later")
-        finally:
-            await pipeline.aclose()
-
-    asyncio.run(fail())
+    asyncio.run(
+        fail_after_retries(Pipeline, message["args"][0], "the transcription services stayed unavailable; try again later")
+    )
 
 
 @dramatiq.actor(
@@ -257,4 +262,4 @@ def job_retries_exhausted(message: dict[str, Any], _retry_info: dict[str, Any]) 
     on_retry_exhausted="job_retries_exhausted",
 )
 def transcribe_upload(job_id: str) -> None:
-    asyncio.run(_execute(job_id))
+    asyncio.run(execute(Pipeline, job_id))

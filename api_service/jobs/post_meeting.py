@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
 from api_service.jobs.assign import Turn, relabel
-from api_service.jobs.pipeline import JobCancelled, JobFailed, Pipeline
+from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
-from shared.clients import ServiceUnavailable
 from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,10 @@ class MeetingPostProcess(Pipeline):
         await self.summarize_if_asked(job.session_id)
         await self.update(status="completed", stage="done", progress=100.0, params={**job.params, "relabelled": changed})
         log.info("post-meeting %s: %d device recordings, %d segments relabelled", job.session_id, len(recordings), changed)
+
+    async def fail(self, reason: str) -> None:
+        """Only the refinement failed: the job says why, the meeting's transcript stands."""
+        await self.update(status="failed", error=reason)
 
     async def rediarize(self, recording: AudioFile) -> int:
         audio = await self.load_audio(recording.storage_key, f"recording {recording.id}")
@@ -87,35 +90,11 @@ class MeetingPostProcess(Pipeline):
         return len(moved)
 
 
-async def _execute(job_id: str) -> None:
-    process = MeetingPostProcess(job_id)
-    try:
-        await process.run()
-    except JobCancelled:
-        pass
-    except JobFailed as exc:
-        log.warning("post-meeting job %s failed: %s", job_id, exc)
-        # The meeting's transcript stands; only the refinement failed.
-        await process.update(status="failed", error=str(exc))
-    except ServiceUnavailable as exc:
-        await process.update(error=f"retrying: {exc}")
-        raise  # dramatiq retries with backoff
-    finally:
-        await process.aclose()
-
-
 @dramatiq.actor(queue_name="batch")
 def post_meeting_retries_exhausted(message: dict[str, Any], _retry_info: dict[str, Any]) -> None:
-    """The services stayed unreachable: the job (not the session, whose transcript stands) fails."""
-
-    async def fail() -> None:
-        process = MeetingPostProcess(message["args"][0])
-        try:
-            await process.update(status="failed", error="the diarization service or storage stayed unavailable")
-        finally:
-            await process.aclose()
-
-    asyncio.run(fail())
+    asyncio.run(
+        fail_after_retries(MeetingPostProcess, message["args"][0], "the diarization service or storage stayed unavailable")
+    )
 
 
 @dramatiq.actor(
@@ -127,7 +106,7 @@ def post_meeting_retries_exhausted(message: dict[str, Any], _retry_info: dict[st
     on_retry_exhausted="post_meeting_retries_exhausted",
 )
 def process_meeting(job_id: str) -> None:
-    asyncio.run(_execute(job_id))
+    asyncio.run(execute(MeetingPostProcess, job_id))
 
 
 async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSession) -> str | None:
