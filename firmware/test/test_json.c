@@ -377,6 +377,21 @@ static void test_mutated_messages_are_handled_safely(void **state)
     }
 }
 
+static void test_pick_members_finds_named_members_in_any_order(void **state)
+{
+    (void)state;
+    const char *names[] = {"b", "a", "missing"};
+    bool present[3] = {true, true, true};
+    isc_json_value values[3];
+    const char *json = "{\"a\":1,\"x\":{\"b\":9},\"b\":\"two\",\"a\":3}";
+    assert_int_equal(isc_json_pick_members(json, strlen(json), names, 3, present, values), ISC_JSON_OK);
+    assert_true(present[0] && present[1]);
+    assert_false(present[2]); /* cleared, not left from before */
+    assert_int_equal(values[0].type, ISC_JSON_STRING);
+    assert_int_equal(values[1].integer, 3); /* a later duplicate wins */
+    assert_int_equal(isc_json_pick_members("[1]", 3, names, 3, present, values), ISC_JSON_NOT_AN_OBJECT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_length_is_respected),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_callback_can_stop),
+        cmocka_unit_test(test_pick_members_finds_named_members_in_any_order),
         cmocka_unit_test(test_writer_builds_nested_objects),
         cmocka_unit_test(test_writer_escapes_strings),
         cmocka_unit_test(test_writer_reports_overflow),

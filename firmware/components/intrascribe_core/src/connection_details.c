@@ -16,19 +16,6 @@ typedef struct {
     isc_json_value value[F_COUNT];
 } collected;
 
-static bool collect(void *ctx, const char *key, const isc_json_value *value)
-{
-    collected *c = ctx;
-    for (int i = 0; i < F_COUNT; i++) {
-        if (strcmp(key, field_names[i]) == 0) {
-            c->present[i] = true;
-            c->value[i] = *value;
-            break;
-        }
-    }
-    return true;
-}
-
 static isc_details_status read_required(const collected *c, enum field f, char *out, size_t cap)
 {
     if (!c->present[f] || c->value[f].type != ISC_JSON_STRING || c->value[f].text_len == 0) {
@@ -69,9 +56,8 @@ const char *isc_details_status_name(isc_details_status status)
 isc_details_status isc_connection_details_parse(const char *json, size_t len, isc_connection_details *details)
 {
     collected c;
-    memset(&c, 0, sizeof(c));
     memset(details, 0, sizeof(*details));
-    if (isc_json_for_each_member(json, len, collect, &c) != ISC_JSON_OK) {
+    if (isc_json_pick_members(json, len, field_names, F_COUNT, c.present, c.value) != ISC_JSON_OK) {
         return ISC_DETAILS_BAD_JSON;
     }
     isc_details_status status = read_required(&c, F_SERVER_URL, details->server_url, sizeof(details->server_url));

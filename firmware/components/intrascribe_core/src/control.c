@@ -97,19 +97,6 @@ typedef struct {
     isc_json_value value[F_COUNT];
 } collected;
 
-static bool collect(void *ctx, const char *key, const isc_json_value *value)
-{
-    collected *c = ctx;
-    for (int i = 0; i < F_COUNT; i++) {
-        if (strcmp(key, field_names[i]) == 0) {
-            c->present[i] = true;
-            c->value[i] = *value;
-            break;
-        }
-    }
-    return true;
-}
-
 static bool is_absent(const collected *c, enum field f)
 {
     return !c->present[f] || c->value[f].type == ISC_JSON_NULL;
@@ -171,11 +158,10 @@ static isc_control_status read_config(const collected *c, isc_config_msg *config
 isc_control_status isc_control_parse(const char *json, size_t len, isc_control_msg *msg)
 {
     collected c;
-    memset(&c, 0, sizeof(c));
     memset(msg, 0, sizeof(*msg));
     msg->type = ISC_MSG_UNKNOWN;
 
-    if (isc_json_for_each_member(json, len, collect, &c) != ISC_JSON_OK) {
+    if (isc_json_pick_members(json, len, field_names, F_COUNT, c.present, c.value) != ISC_JSON_OK) {
         return ISC_CONTROL_BAD_JSON;
     }
     if (!c.present[F_TYPE] || c.value[F_TYPE].type != ISC_JSON_STRING) {

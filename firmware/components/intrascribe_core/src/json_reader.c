@@ -435,3 +435,32 @@ size_t isc_json_string_decode(const isc_json_value *value, char *out, size_t cap
     }
     return s.len;
 }
+
+typedef struct {
+    const char *const *names;
+    size_t count;
+    bool *present;
+    isc_json_value *values;
+} picker;
+
+static bool pick(void *ctx, const char *key, const isc_json_value *value)
+{
+    picker *p = ctx;
+    for (size_t i = 0; i < p->count; i++) {
+        if (strcmp(key, p->names[i]) == 0) {
+            p->present[i] = true;
+            p->values[i] = *value;
+            break;
+        }
+    }
+    return true;
+}
+
+isc_json_status isc_json_pick_members(const char *json, size_t len, const char *const *names, size_t count, bool *present,
+                                      isc_json_value *values)
+{
+    memset(present, 0, count * sizeof(*present));
+    memset(values, 0, count * sizeof(*values));
+    picker p = {names, count, present, values};
+    return isc_json_for_each_member(json, len, pick, &p);
+}

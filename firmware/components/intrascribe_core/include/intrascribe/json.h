@@ -55,6 +55,12 @@ typedef bool (*isc_json_member_fn)(void *ctx, const char *key, const isc_json_va
 
 isc_json_status isc_json_for_each_member(const char *json, size_t len, isc_json_member_fn on_member, void *ctx);
 
+/* The members named names[0..count-1], in whatever order they come: present[i] says whether
+ * names[i] was there and values[i] holds its value (a later duplicate wins). Both arrays are
+ * cleared first. The values point into `json`, so they stay valid as long as it does. */
+isc_json_status isc_json_pick_members(const char *json, size_t len, const char *const *names, size_t count, bool *present,
+                                      isc_json_value *values);
+
 /* Decodes a string value (escapes, surrogate pairs) into out, always NUL-terminated when cap > 0,
  * cutting only between whole UTF-8 characters. Returns the full decoded length like snprintf: a
  * result >= cap means it was truncated. Only for values from isc_json_for_each_member. */
