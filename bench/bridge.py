@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import numpy as np
 
 from agent_service.bridge.simulator import DeviceSimulator
 from bench.common import cpu_seconds, peak_rss_mb, write_results
-from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes
+from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
 from shared.service_auth import service_header
 
 DEVICE_COUNTS = (1, 8, 24, 48)
@@ -32,10 +31,7 @@ def speech_like_frames(seconds: float) -> list[bytes]:
 
 
 async def run_devices(api: str, bridge: str, keys: StackSecrets, count: int, pid: int) -> dict[str, Any]:
-    now = int(time.time())
-    user = jwt.encode(
-        {"sub": f"bench-{count}", "aud": "authenticated", "iat": now, "exp": now + 3600}, keys.auth_jwt_secret, "HS256"
-    )
+    user = user_token(keys.auth_jwt_secret, f"bench-{count}")
     async with httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {user}"}, timeout=30) as client:
         devices = [(await client.post("/api/v1/devices/", json={"name": f"bench {count}/{i}"})).json() for i in range(count)]
     tokens = [d["token"] for d in devices]

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import numpy as np
 from livekit import rtc
 
 from bench.common import cpu_seconds, pct, process_tree, pss_mb, write_results
-from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes
+from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
 from devstack.procs import ManagedProcess
 from tests.speech import EVAL_ENGLISH, conversation, silence
 
@@ -30,8 +29,7 @@ Arrivals = list[tuple[float, dict[str, str]]]
 
 async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.ndarray) -> tuple[float, Arrivals]:
     """(when the audio started playing, every caption's arrival time and attributes)."""
-    now = int(time.time())
-    token = jwt.encode({"sub": f"live-{index}-{now}", "aud": "authenticated", "iat": now, "exp": now + 3600}, secret, "HS256")
+    token = user_token(secret, f"live-{index}-{int(time.time())}")
     async with httpx.AsyncClient(timeout=60) as client:
         details = (
             await client.post(

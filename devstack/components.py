@@ -10,6 +10,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,18 @@ class StackSecrets:
 
     auth_jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     service_keys: dict[str, str] = field(default_factory=lambda: {n: secrets.token_urlsafe(32) for n in CALLERS})
+
+
+def user_token(secret: str, user_id: str, email: str | None = None, ttl_s: int = 3600) -> str:
+    """A user JWT shaped like the ones local accounts and Supabase Auth issue, signed with the
+    stack's AUTH_JWT_SECRET."""
+    import jwt  # the root environment's; devstack itself needs only the standard library
+
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": user_id, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + ttl_s}
+    if email:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:

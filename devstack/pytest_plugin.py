@@ -22,6 +22,7 @@ from devstack.components import (
     redis_server,
     service_env,
     service_processes,
+    user_token,
 )
 from devstack.procs import ManagedProcess, free_port
 from shared.service_auth import service_header
@@ -75,17 +76,8 @@ class Servers:
     livekit_secret = LIVEKIT_DEV_SECRET
 
     def user_token(self, user_id: str, email: str | None = None, ttl_s: int = 3600) -> str:
-        """A user JWT shaped like the ones local accounts and Supabase Auth issue."""
-        import time
-
-        import jwt
-
         assert self.secrets is not None
-        now = int(time.time())
-        claims = {"sub": user_id, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + ttl_s}
-        if email:
-            claims["email"] = email
-        return jwt.encode(claims, self.secrets.auth_jwt_secret, algorithm="HS256")
+        return user_token(self.secrets.auth_jwt_secret, user_id, email, ttl_s)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import numpy as np
 import pytest
 import uvicorn
@@ -32,6 +31,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
 
+from devstack.components import user_token
 from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
 from tests.llm_server import FakeLLM
@@ -115,12 +115,6 @@ async def signed_in_page(
 async def call(method: str, url: str, **kwargs: Any) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as client:
         return await client.request(method, url, **kwargs)
-
-
-def user_token(secret: str, user_id: str, email: str) -> str:
-    now = int(time.time())
-    claims = {"sub": user_id, "email": email, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 3600}
-    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def fake_mic_wav(path: Path, parts: list[tuple[str, str]], lead_s: float, tail_s: float = 45.0) -> list[Utterance]:
