@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from agent_service.bridge.simulator import DeviceSimulator
+from agent_service.bridge.simulator import DeviceSimulator, pcm_frames
 from bench.common import cpu_seconds, peak_rss_mb, write_results
 from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
 from shared.service_auth import service_header
@@ -25,9 +25,7 @@ SECONDS = 15.0
 def speech_like_frames(seconds: float) -> list[bytes]:
     """A 300 Hz tone gated on and off every half second, as 20 ms frames."""
     t = np.arange(int(seconds * 16000)) / 16000
-    audio = 0.3 * np.sin(2 * np.pi * 300 * t) * ((t % 1.0) < 0.5)
-    pcm = (audio * 32767).astype("<i2").tobytes()
-    return [pcm[i : i + 640] for i in range(0, len(pcm), 640)]
+    return pcm_frames((0.3 * np.sin(2 * np.pi * 300 * t) * ((t % 1.0) < 0.5)).astype(np.float32))
 
 
 async def run_devices(api: str, bridge: str, keys: StackSecrets, count: int, pid: int) -> dict[str, Any]:

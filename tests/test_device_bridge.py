@@ -17,19 +17,12 @@ import pytest
 from livekit import rtc
 
 from agent_service.bridge.protocol import Frame, hello
-from agent_service.bridge.simulator import DeviceSimulator, Faults, SimulatorResult
+from agent_service.bridge.simulator import DeviceSimulator, Faults, SimulatorResult, pcm_frames
 from devstack.pytest_plugin import Servers
-from shared.audio import float_to_pcm16
 from shared.service_auth import service_header
 from tests.speech import LINES, VOICES, silence, synth, wer
 
 pytestmark = [pytest.mark.e2e]
-
-
-def frames_of(audio: np.ndarray) -> list[bytes]:
-    pcm = float_to_pcm16(audio)
-    pcm += bytes(-len(pcm) % 640)
-    return [pcm[i : i + 640] for i in range(0, len(pcm), 640)]
 
 
 def tone(seconds: float, hz: float = 300.0) -> np.ndarray:
@@ -41,15 +34,13 @@ def owner_auth(stack: Servers, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.user_token(user, f'{user}@example.com')}"}
 
 
-async def call(stack: Servers, method: str, url: str, **options: Any) -> httpx.Response:
+async def call(method: str, url: str, **options: Any) -> httpx.Response:
     async with httpx.AsyncClient(timeout=15) as client:
         return await client.request(method, url, **options)
 
 
 async def register_device(stack: Servers, user: str, name: str) -> dict[str, Any]:
-    response = await call(
-        stack, "POST", f"{stack.url('api')}/api/v1/devices/", json={"name": name}, headers=owner_auth(stack, user)
-    )
+    response = await call("POST", f"{stack.url('api')}/api/v1/devices/", json={"name": name}, headers=owner_auth(stack, user))
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -61,7 +52,7 @@ def bridge_ws(stack: Servers) -> str:
 async def device_stats(stack: Servers, device_id: str) -> dict[str, Any]:
     assert stack.secrets is not None
     headers = service_header("agent", stack.secrets.service_keys)
-    links = (await call(stack, "GET", f"{stack.url('bridge')}/v1/devices", headers=headers)).json()
+    links = (await call("GET", f"{stack.url('bridge')}/v1/devices", headers=headers)).json()
     return dict(next(link for link in links if link["identity"] == f"device-{device_id}"))
 
 
@@ -70,15 +61,13 @@ async def run(stack: Servers, token: str | None, frames: list[bytes], **options:
 
 
 async def test_bad_or_missing_device_tokens_are_refused(stack: Servers) -> None:
-    frames = frames_of(tone(0.5))
+    frames = pcm_frames(tone(0.5))
     for token in ("isd_forged", None, "not-a-device-token"):
         result = await run(stack, token, frames)
         assert result.close_code == 4001 and not result.configs, (token, result)
         assert result.errors and result.errors[0]["code"] == "unauthorized"
     device = await register_device(stack, "revoker", "Revoked mic")
-    revoked = await call(
-        stack, "DELETE", f"{stack.url('api')}/api/v1/devices/{device['id']}", headers=owner_auth(stack, "revoker")
-    )
+    revoked = await call("DELETE", f"{stack.url('api')}/api/v1/devices/{device['id']}", headers=owner_auth(stack, "revoker"))
     assert revoked.status_code == 204
     assert (await run(stack, device["token"], frames)).close_code == 4001
 
@@ -106,7 +95,7 @@ async def _raw_device(stack: Servers, token: str, *messages: bytes | str) -> tup
 async def test_malformed_frames_close_only_that_connection(stack: Servers) -> None:
     good = await register_device(stack, "owner-malformed", "Good mic")
     bad = await register_device(stack, "owner-malformed", "Broken mic")
-    streaming = asyncio.create_task(run(stack, good["token"], frames_of(tone(4.0))))
+    streaming = asyncio.create_task(run(stack, good["token"], pcm_frames(tone(4.0))))
     await asyncio.sleep(1.0)
     cases: list[tuple[tuple[bytes | str, ...], int, str]] = [
         ((hello(), b"\x01\x01\x00"), 4002, "shorter than"),
@@ -125,13 +114,13 @@ async def test_malformed_frames_close_only_that_connection(stack: Servers) -> No
     assert result.close_code == 1000 and not result.errors, result
     stats = await device_stats(stack, good["id"])
     assert stats["frames"]["played"] == result.frames_captured == 200
-    assert (await call(stack, "GET", f"{stack.url('bridge')}/health/ready")).status_code == 200
+    assert (await call("GET", f"{stack.url('bridge')}/health/ready")).status_code == 200
 
 
 async def test_reordered_duplicate_late_and_lost_frames_are_placed_by_sequence(stack: Servers) -> None:
     device = await register_device(stack, "owner-faults", "Lossy mic")
     faults = Faults(reorder=0.05, duplicate=0.05, drop=0.02, late=0.02)
-    result = await run(stack, device["token"], frames_of(tone(8.0)), faults=faults, first_seq=2**32 - 100)
+    result = await run(stack, device["token"], pcm_frames(tone(8.0)), faults=faults, first_seq=2**32 - 100)
     assert result.close_code == 1000 and not result.errors, result
     assert min(result.reordered, result.duplicated, result.dropped, result.delayed) >= 2, result
     frames = (await device_stats(stack, device["id"]))["frames"]
@@ -150,7 +139,7 @@ async def test_reordered_duplicate_late_and_lost_frames_are_placed_by_sequence(s
 async def test_a_reconnecting_device_replays_what_the_bridge_missed(stack: Servers) -> None:
     device = await register_device(stack, "owner-replay", "Flaky wifi mic")
     faults = Faults(disconnect_at_s=3.0, outage_s=2.0)
-    result = await run(stack, device["token"], frames_of(tone(8.0)), faults=faults)
+    result = await run(stack, device["token"], pcm_frames(tone(8.0)), faults=faults)
     assert result.close_code == 1000 and not result.errors, result
     assert result.connections == 2
     first, second = result.configs
@@ -190,7 +179,7 @@ async def test_room_microphone_captions_tell_two_speakers_apart(stack: Servers) 
         asyncio.get_running_loop().create_task(collect())
 
     listener.register_text_stream_handler("lk.transcription", on_caption)
-    simulator = DeviceSimulator(bridge_ws(stack), device["token"], frames_of(audio))
+    simulator = DeviceSimulator(bridge_ws(stack), device["token"], pcm_frames(audio))
     streaming = asyncio.create_task(simulator.run())
     try:
         deadline = time.monotonic() + 20
@@ -233,9 +222,9 @@ async def test_a_rebooted_device_starts_its_sequence_again(stack: Servers) -> No
     """After a power cut the device counts frames from 0 again under a new boot_id: the bridge
     forgets the old numbers instead of dropping the new frames as late."""
     device = await register_device(stack, "owner-reboot", "Unplugged mic")
-    first = await run(stack, device["token"], frames_of(tone(3.0)), faults=Faults(power_off_at_s=1.5))
+    first = await run(stack, device["token"], pcm_frames(tone(3.0)), faults=Faults(power_off_at_s=1.5))
     assert first.configs and first.close_code is None
-    again = await run(stack, device["token"], frames_of(tone(2.0)))
+    again = await run(stack, device["token"], pcm_frames(tone(2.0)))
     assert again.close_code == 1000 and not again.errors, again
     assert again.configs[0]["last_seq"] is None  # nothing to replay from the old boot
     assert again.configs[0]["session_id"] == first.configs[0]["session_id"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import numpy as np
 
 from agent_service.bridge.protocol import FRAME_BYTES, FRAME_MS, SEQ_MOD, Frame, hello, seq_after
 from shared.audio import decode_audio, float_to_pcm16
@@ -58,8 +59,9 @@ class SimulatorResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def pcm_frames(path: str) -> list[bytes]:
-    pcm = float_to_pcm16(decode_audio(path))
+def pcm_frames(audio: np.ndarray) -> list[bytes]:
+    """16 kHz float audio as the firmware's 20 ms frames (the last one padded with silence)."""
+    pcm = float_to_pcm16(audio)
     pcm += bytes(-len(pcm) % FRAME_BYTES)
     return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
 
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     faults = Faults(args.reorder, args.duplicate, args.drop, 0.0, args.disconnect_at, args.outage)
-    simulator = DeviceSimulator(args.url, args.token, pcm_frames(args.audio), speed=args.speed, faults=faults)
+    simulator = DeviceSimulator(args.url, args.token, pcm_frames(decode_audio(args.audio)), speed=args.speed, faults=faults)
     result = asyncio.run(simulator.run())
     print(json.dumps(result.__dict__, indent=2, default=str))
     return 0 if result.close_code in (1000, None) and not result.errors else 1
