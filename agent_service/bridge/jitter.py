@@ -4,7 +4,7 @@ reconnect replays a backlog), near-silent frames are dropped to bring latency ba
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,7 +26,8 @@ class FrameStats:
     overflow: int = 0  # frames dropped because the buffer exceeded its limit
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        # Read after every frame published: a plain copy, not dataclasses.asdict's deep one.
+        return dict(vars(self))
 
 
 def is_quiet(pcm: bytes) -> bool:
