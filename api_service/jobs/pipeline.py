@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 import numpy as np
@@ -29,6 +30,7 @@ from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, flo
 from shared.clients import ServiceClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PIECE_S = 300  # STT request size: progress is reported per piece
 
 
@@ -84,20 +86,23 @@ class Pipeline:
             await db.commit()
         queue_deliveries(deliveries)
 
-    async def load_audio(self, key: str, what: str) -> np.ndarray:
-        """A stored recording decoded to 16 kHz mono; storage outages are retried, unreadable
-        audio fails the job."""
+    async def read_stored(self, key: str, what: str, read: Callable[[str], T]) -> T:
+        """``read`` (in a thread) on a local copy of a stored recording: storage outages are
+        retried, unreadable audio fails the job."""
         try:
             async with self.storage.local_copy(key) as path:
-                return await asyncio.to_thread(
-                    decode_audio, path, AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
-                )
+                return await asyncio.to_thread(read, str(path))
         except StorageError as exc:
             if exc.retryable:
                 raise ServiceUnavailable(f"audio storage: {exc}") from exc
             raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
         except AudioError as exc:
             raise JobFailed(f"{what} could not be decoded: {exc}") from exc
+
+    async def load_audio(self, key: str, what: str) -> np.ndarray:
+        """A stored recording decoded to 16 kHz mono."""
+        limits = AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
+        return await self.read_stored(key, what, lambda path: decode_audio(path, limits))
 
     async def update(self, **fields: Any) -> Job:
         async with self.sessions() as db:
@@ -206,13 +211,13 @@ class Pipeline:
         return words, language
 
     async def diarize(self, audio: np.ndarray, num_speakers: int | None) -> list[Turn]:
+        pcm = {"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)}
+        return await self.diarize_body(float_to_pcm16(audio), pcm, num_speakers)
+
+    async def diarize_body(self, body: bytes, headers: dict[str, str], num_speakers: int | None) -> list[Turn]:
+        """Exclusive speaker turns of ``body`` (an audio file, or PCM described by ``headers``)."""
         params = {"num_speakers": num_speakers} if num_speakers else {}
-        response = await self.diarization.post(
-            "/diarize",
-            params=params,
-            content=float_to_pcm16(audio),
-            headers={"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)},
-        )
+        response = await self.diarization.post("/diarize", params=params, content=body, headers=headers)
         if response.status_code >= 400:
             raise JobFailed(f"diarization refused the audio: {response.status_code} {response.text[:200]}")
         return [Turn(t["start_ms"], t["end_ms"], t["speaker"]) for t in response.json()["exclusive_turns"]]

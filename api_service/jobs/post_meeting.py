@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -51,10 +52,11 @@ class MeetingPostProcess(Pipeline):
         await self.update(status="failed", error=reason)
 
     async def rediarize(self, recording: AudioFile) -> int:
-        audio = await self.load_audio(recording.storage_key, f"recording {recording.id}")
+        # The stored WAV goes to the diarization service as it is: no decoding here.
+        body = await self.read_stored(recording.storage_key, f"recording {recording.id}", lambda path: Path(path).read_bytes())
         turns = [
             Turn(t.start_ms + recording.offset_ms, t.end_ms + recording.offset_ms, t.speaker)
-            for t in await self.diarize(audio, None)
+            for t in await self.diarize_body(body, {"Content-Type": recording.content_type}, None)
         ]
         async with self.sessions() as db:
             version = await latest_version(db, recording.session_id)
