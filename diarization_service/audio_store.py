@@ -8,11 +8,10 @@ from __future__ import annotations
 import tempfile
 from typing import IO, BinaryIO
 
-import av
 import numpy as np
 from fastapi import Request
 
-from shared.audio import SAMPLE_RATE, AudioDecodeError, AudioError, AudioLimits, AudioTooLarge
+from shared.audio import SAMPLE_RATE, AudioDecodeError, AudioLimits, AudioTooLarge, decode_blocks
 
 IN_MEMORY_BYTES = 16 * 1024 * 1024  # below this a spooled file stays in memory (8 min of PCM)
 BLOCK_FRAMES = 256  # decoded frames (~1024 samples each) written at a time
@@ -83,18 +82,10 @@ def pcm_body(file: IO[bytes], limits: AudioLimits) -> PcmFile:
 
 
 def decode_to_file(source: BinaryIO | IO[bytes], limits: AudioLimits) -> PcmFile:
-    """Decode any container FFmpeg knows into a spooled int16 file, frame by frame (the streaming
-    twin of ``shared.audio.decode_audio``, with the same errors and limits)."""
-    source.seek(0, 2)
-    size = source.tell()
+    """Decode any container FFmpeg knows into a spooled int16 file, block by block
+    (``shared.audio.decode_blocks``: the same errors and limits as ``decode_audio``)."""
     source.seek(0)
-    if size == 0:
-        raise AudioDecodeError("audio is empty")
-    if size > limits.max_bytes:
-        raise AudioTooLarge(f"audio is {size} bytes; the limit is {limits.max_bytes}")
     out = spooled()
-    max_samples = int(limits.max_seconds * SAMPLE_RATE)
-    total = 0
     pending: list[np.ndarray] = []
 
     def flush() -> None:
@@ -104,26 +95,14 @@ def decode_to_file(source: BinaryIO | IO[bytes], limits: AudioLimits) -> PcmFile
             pending.clear()
 
     try:
-        with av.open(source, mode="r", metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise AudioDecodeError("no audio stream found")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            for frame in container.decode(container.streams.audio[0]):
-                for resampled in resampler.resample(frame):
-                    pending.append(resampled.to_ndarray().reshape(-1))
-                    total += pending[-1].size
-                    if total > max_samples:
-                        raise AudioTooLarge(f"audio is longer than the limit of {limits.max_seconds:.0f} s")
-                if len(pending) >= BLOCK_FRAMES:
-                    flush()
-            pending += [r.to_ndarray().reshape(-1) for r in resampler.resample(None)]
-            flush()
-    except AudioError:
+        for block in decode_blocks(source, limits):
+            pending.append(block)
+            if len(pending) >= BLOCK_FRAMES:
+                flush()
+        flush()
+    except BaseException:
         out.close()
         raise
-    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
-        out.close()
-        raise AudioDecodeError(f"could not decode audio: {exc}") from exc
     result = PcmFile(out)
     if result.num_samples == 0:
         out.close()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import av
 import numpy as np
@@ -46,8 +47,11 @@ def _resampler() -> av.AudioResampler:
     return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
 
 
-def decode_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: AudioLimits = AudioLimits()) -> np.ndarray:
-    """Decode a file (bytes, path or binary file object) to 16 kHz mono float32."""
+def decode_blocks(
+    source: bytes | str | os.PathLike[str] | BinaryIO | IO[bytes], limits: AudioLimits = AudioLimits()
+) -> Iterator[np.ndarray]:
+    """Decode a file (bytes, path, or binary file object from its current position) to 16 kHz
+    mono float32, block by block as the decoder produces them, so a caller can stream it on."""
     if isinstance(source, bytes | bytearray):
         size = len(source)
         source = io.BytesIO(source)
@@ -63,7 +67,6 @@ def decode_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Audi
         raise AudioTooLarge(f"audio is {size} bytes; the limit is {limits.max_bytes}")
 
     max_samples = int(limits.max_seconds * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
     total = 0
     try:
         with av.open(source, mode="r", metadata_errors="ignore") as container:
@@ -77,13 +80,18 @@ def decode_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Audi
                     total += samples.size
                     if total > max_samples:
                         raise AudioTooLarge(f"audio is longer than the limit of {limits.max_seconds:.0f} s")
-                    chunks.append(samples)
+                    yield samples
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                yield out.to_ndarray().reshape(-1)
     except AudioError:
         raise
     except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
         raise AudioDecodeError(f"could not decode audio: {exc}") from exc
+
+
+def decode_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: AudioLimits = AudioLimits()) -> np.ndarray:
+    """Decode a file (bytes, path or binary file object) to 16 kHz mono float32."""
+    chunks = list(decode_blocks(source, limits))
     if not chunks:
         raise AudioDecodeError("audio holds no samples")
     return np.clip(np.concatenate(chunks).astype(np.float32, copy=False), -1.0, 1.0)
