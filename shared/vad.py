@@ -75,13 +75,17 @@ def clip_spans(regions: list[tuple[int, int]], max_s: float = 30.0) -> list[tupl
 
 
 class Endpointer:
-    """Streaming utterance detector: feed 16 kHz float32 audio; it reports when speech starts and
-    when an utterance ends (enough trailing silence, or the utterance grew too long)."""
+    """Streaming utterance detector: feed 16 kHz float32 audio; it reports when speech starts,
+    when a pause begins (as soon as the padded end of the speech so far has arrived: the
+    utterance ends there unless speech resumes), and when an utterance ends (enough trailing
+    silence, or the utterance grew too long)."""
 
     def __init__(self, params: VadParams, endpoint_silence_ms: int, max_utterance_s: float) -> None:
         self._vad = SileroVAD(SAMPLE_RATE)
         self._params = params
         self._silence_windows = max(1, int(endpoint_silence_ms * SAMPLE_RATE / 1000 / WINDOW))
+        self._pad = int(params.pad_ms * SAMPLE_RATE / 1000)
+        self._pause_windows = -(-self._pad // WINDOW) or 1
         self._speech_windows_needed = max(1, int(params.min_speech_ms * SAMPLE_RATE / 1000 / WINDOW))
         self._max_samples = int(max_utterance_s * SAMPLE_RATE)
         self._pending = np.zeros(0, np.float32)
@@ -90,12 +94,14 @@ class Endpointer:
         self.utterance_start = 0
         self._speech_run = 0
         self._silence_run = 0
+        self.paused = False  # a pause was reported and speech has not resumed yet
 
     def feed(self, audio: np.ndarray) -> list[tuple[str, int]]:
-        """Returns events ("start", sample) and ("end", sample) in order."""
+        """Returns events ("start", sample), ("pause", sample) and ("end", sample) in order. A
+        pause's sample is where the utterance ends if no more speech comes before the endpoint."""
         events: list[tuple[str, int]] = []
         self._pending = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
-        pad = int(self._params.pad_ms * SAMPLE_RATE / 1000)
+        pad = self._pad
         while self._pending.size >= WINDOW:
             frame, self._pending = self._pending[:WINDOW].copy(), self._pending[WINDOW:]
             speech = self._vad.process(memoryview(frame.data)) >= self._params.threshold
@@ -108,19 +114,23 @@ class Endpointer:
                     events.append(("start", self.utterance_start))
                 continue
             self._silence_run = 0 if speech else self._silence_run + 1
+            self.paused = self.paused and not speech
+            speech_end = self.position - self._silence_run * WINDOW + pad
             too_long = self.position - self.utterance_start >= self._max_samples
             if self._silence_run >= self._silence_windows or too_long:
-                end = self.position if too_long else self.position - self._silence_run * WINDOW + pad
-                events.append(("end", min(end, self.position)))
-                self.in_speech, self._speech_run = False, 0
+                events.append(("end", self.position if too_long else min(speech_end, self.position)))
+                self.in_speech, self._speech_run, self.paused = False, 0, False
                 if too_long and speech:  # speech goes on: the next utterance starts right here
                     self.in_speech, self.utterance_start = True, self.position
                     events.append(("start", self.position))
+            elif self._silence_run == self._pause_windows < self._silence_windows:
+                self.paused = True
+                events.append(("pause", speech_end))
         return events
 
     def flush(self) -> list[tuple[str, int]]:
         """End the utterance in progress now (end of stream, or the client asked)."""
         if not self.in_speech:
             return []
-        self.in_speech, self._speech_run = False, 0
+        self.in_speech, self._speech_run, self.paused = False, 0, False
         return [("end", self.position)]

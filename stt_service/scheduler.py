@@ -56,6 +56,12 @@ class SchedulerMetrics:
             buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2),
             registry=registry,
         )
+        self.early_finals = Counter(
+            "stt_early_finals_total",
+            "Live finals decoded at the start of a pause, by whether that pause became the endpoint",
+            ["outcome"],
+            registry=registry,
+        )
         self.queue_wait = Histogram(
             "stt_queue_wait_seconds",
             "Time a clip waited before inference",
@@ -67,7 +73,7 @@ class SchedulerMetrics:
 class Scheduler:
     def __init__(self, engine: Engine, metrics: SchedulerMetrics, *, max_batch: int, wait_ms: int, max_queue: int) -> None:
         self.engine = engine
-        self._metrics = metrics
+        self.metrics = metrics
         self._max_batch = max_batch
         self._wait = wait_ms / 1000
         self._max_queue = max_queue
@@ -99,7 +105,7 @@ class Scheduler:
             future: asyncio.Future[ClipResult] = loop.create_future()
             self._queue.put_nowait(_Item(int(priority), next(self._seq), clip, future))
             futures.append(future)
-        self._metrics.queue_depth.set(self._queue.qsize())
+        self.metrics.queue_depth.set(self._queue.qsize())
         return futures
 
     async def transcribe(self, clips: list[Clip], priority: Priority) -> list[ClipResult]:
@@ -127,12 +133,12 @@ class Scheduler:
     async def _run(self) -> None:
         while True:
             batch = await self._next_batch()
-            self._metrics.queue_depth.set(self._queue.qsize())
+            self.metrics.queue_depth.set(self._queue.qsize())
             if not batch:
                 continue
             started = time.perf_counter()
             for item in batch:
-                self._metrics.queue_wait.observe(started - item.enqueued)
+                self.metrics.queue_wait.observe(started - item.enqueued)
             try:
                 results = await asyncio.to_thread(self.engine.transcribe_clips, [i.clip for i in batch])
             except Exception as exc:
@@ -144,10 +150,10 @@ class Scheduler:
             elapsed = time.perf_counter() - started
             audio_s = sum(i.clip.audio.size for i in batch) / 16000
             self.busy_seconds_ema = 0.8 * self.busy_seconds_ema + 0.2 * elapsed
-            self._metrics.batch_size.observe(len(batch))
-            self._metrics.audio_seconds.inc(audio_s)
-            self._metrics.inference_seconds.inc(elapsed)
-            self._metrics.rtf.observe(elapsed / max(audio_s, 1e-3))
+            self.metrics.batch_size.observe(len(batch))
+            self.metrics.audio_seconds.inc(audio_s)
+            self.metrics.inference_seconds.inc(elapsed)
+            self.metrics.rtf.observe(elapsed / max(audio_s, 1e-3))
             for item, result in zip(batch, results, strict=True):
                 if not item.future.done():
                     item.future.set_result(result)

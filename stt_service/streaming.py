@@ -7,7 +7,11 @@ Server → client, JSON: `ready`; `partial` hypotheses of the utterance in progr
 STT_PARTIAL_INTERVAL_MS of speech (skipped when the service is saturated); one `final` per
 utterance at each VAD endpoint, decoded again over the whole utterance with word timings. A
 segment id is the same for an utterance's partials and its final; times are milliseconds from the
-stream start plus `offset_ms`."""
+stream start plus `offset_ms`.
+
+The final's decode starts early, when a pause begins, while the service is idle: if the pause
+becomes the endpoint the final is ready (or nearly) when the endpoint is reached; if speech
+resumes the early decode is dropped."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, st
 from shared.audio import AudioError, pcm16_to_float
 from shared.service_auth import credential_from, verify_service_key
 from shared.vad import SAMPLE_RATE, Endpointer, VadParams
-from stt_service.engines.base import Clip
+from stt_service.engines.base import Clip, ClipResult
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
 from stt_service.scheduler import Overloaded, Priority, Scheduler
 from stt_service.settings import STTSettings
@@ -51,8 +55,11 @@ class StreamSession:
         self._utterance = 0
         self._utterance_start = 0
         self._next_partial_at = 0
+        self._short_window = settings.stt_live_short_window
         self._partial_task: asyncio.Task[None] | None = None
         self._last_final: asyncio.Task[None] | None = None
+        # The final decoded ahead of the endpoint: (utterance end sample, its decode).
+        self._early: tuple[int, asyncio.Task[list[ClipResult]]] | None = None
 
     def _ms(self, sample: int) -> int:
         return self._offset_ms + sample * 1000 // SAMPLE_RATE
@@ -69,10 +76,15 @@ class StreamSession:
             if kind == "start":
                 self._utterance_start = sample
                 self._next_partial_at = sample + self._partial_every
+            elif kind == "pause":
+                self._decode_early(sample)
             else:
                 self._finalize(sample)
+        if self._early and not self._endpointer.paused:  # speech resumed: that end was not the end
+            self._drop_early()
         position = self._endpointer.position
-        if self._endpointer.in_speech and position >= self._next_partial_at:
+        # No partials during a pause: the early final is decoding that same audio.
+        if self._endpointer.in_speech and not self._endpointer.paused and position >= self._next_partial_at:
             self._next_partial_at = position + self._partial_every
             if self._partial_task is None or self._partial_task.done():
                 self._partial_task = asyncio.create_task(self._partial(self._utterance, self._utterance_start, position))
@@ -83,7 +95,13 @@ class StreamSession:
             self._buffer_start = keep_from
 
     async def _partial(self, utterance: int, start: int, end: int) -> None:
-        clip = Clip(self._slice(start, end), language=self._language.code, word_timestamps=False, beam_size=1)
+        clip = Clip(
+            self._slice(start, end),
+            language=self._language.code,
+            word_timestamps=False,
+            beam_size=1,
+            short_window=self._short_window,
+        )
         try:
             (result,) = await self._scheduler.transcribe([clip], Priority.partial)
         except Overloaded:
@@ -103,15 +121,49 @@ class StreamSession:
                 }
             )
 
+    def _final_decode(self, end: int) -> asyncio.Task[list[ClipResult]]:
+        clip = Clip(
+            self._slice(self._utterance_start, end),
+            language=self._language.code,
+            word_timestamps=True,
+            short_window=self._short_window,
+        )
+        return asyncio.create_task(self._scheduler.transcribe([clip], Priority.final))
+
+    def _decode_early(self, end: int) -> None:
+        # Only on an idle service: under load an early decode that speech makes useless would
+        # delay other streams' finals.
+        if self._scheduler.depth == 0:
+            self._early = (end, self._final_decode(end))
+
+    def _drop_early(self) -> None:
+        if self._early:
+            self._early[1].cancel()
+            self._early = None
+            self._scheduler.metrics.early_finals.labels("dropped").inc()
+
     def _finalize(self, end: int) -> None:
+        if self._early and self._early[0] == end:
+            decode = self._early[1]
+            self._early = None
+            self._scheduler.metrics.early_finals.labels("used").inc()
+        else:
+            self._drop_early()
+            decode = self._final_decode(end)
         segment_id, start = self._segment_id(), self._utterance_start
-        clip = Clip(self._slice(start, end), language=self._language.code, word_timestamps=True)
         self._utterance += 1
         previous = self._last_final
-        self._last_final = asyncio.create_task(self._final(segment_id, start, end, clip, previous))
+        self._last_final = asyncio.create_task(self._final(segment_id, start, end, decode, previous))
 
-    async def _final(self, segment_id: str, start: int, end: int, clip: Clip, previous: asyncio.Task[None] | None) -> None:
-        (result,) = await self._scheduler.transcribe([clip], Priority.final)
+    async def _final(
+        self,
+        segment_id: str,
+        start: int,
+        end: int,
+        decode: asyncio.Task[list[ClipResult]],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        (result,) = await decode
         if self._language.code is None:  # hold the stream to the first detected language
             self._language = LanguageRequest(result.language, self._language.chinese_conversion)
         segments = to_segments(result, self._ms(start), self._language.chinese_conversion, "")

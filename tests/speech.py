@@ -54,6 +54,12 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
 
 
+def trimmed(audio: np.ndarray) -> np.ndarray:
+    """Without espeak's trailing silence (over half a second), so a gap placed after it is the
+    only one."""
+    return audio[: int(np.flatnonzero(np.abs(audio) > 1e-3)[-1]) + 1]
+
+
 def wav_bytes(audio: np.ndarray) -> bytes:
     return encode_wav(audio)
 

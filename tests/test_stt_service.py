@@ -18,7 +18,7 @@ import pytest
 
 from devstack.pytest_plugin import ServiceFactory
 from shared.audio import SAMPLE_RATE, float_to_pcm16
-from tests.speech import ENGLISH, conversation, silence, synth, wav_bytes, wer
+from tests.speech import ENGLISH, conversation, silence, synth, trimmed, wav_bytes, wer
 
 pytestmark = [pytest.mark.integration]
 
@@ -271,6 +271,25 @@ async def test_streaming_sends_partials_then_finals(stt: str, auth: dict[str, st
         gaps = np.diff([p["end_ms"] for p in partials])
         assert (gaps <= 1300).all(), gaps
     assert finals[0]["segment_id"] != finals[1]["segment_id"]
+
+
+def early_finals(stt: str) -> dict[str, float]:
+    metrics = httpx.get(f"{stt}/metrics").text
+    return {m[1]: float(m[2]) for m in re.finditer(r'stt_early_finals_total\{outcome="(\w+)"\} ([\d.]+)', metrics)}
+
+
+async def test_the_final_is_decoded_at_the_pause_unless_speech_resumes(stt: str, auth: dict[str, str]) -> None:
+    first, second = "The quarterly budget review is scheduled for Thursday.", "Please send the plan to everyone."
+    # One utterance with a 0.3 s breath inside (a pause, then more speech), then silence.
+    audio = np.concatenate([silence(0.5), trimmed(synth(first)), silence(0.3), synth(second), silence(1.0)])
+    before = early_finals(stt)
+    messages = await stream(stt, auth, audio, language="en")
+    after = early_finals(stt)
+
+    (final,) = [m for m in messages if m["type"] == "final"]
+    assert wer(f"{first} {second}", final["text"]) <= 0.25, final["text"]  # the dropped early decode held only the first
+    assert after.get("dropped", 0) - before.get("dropped", 0) == 1
+    assert after.get("used", 0) - before.get("used", 0) == 1
 
 
 async def test_stream_refuses_bad_credentials_and_language(stt: str, auth: dict[str, str]) -> None:

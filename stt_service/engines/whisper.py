@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 # Whisper's own thresholds for "this window holds no speech".
 NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
+FULL_WINDOW = 3000  # mel frames (100 per second) in Whisper's 30 s window
+# Frames of silence kept after a short-window clip: the decoder needs to see the audio end, and
+# the word aligner reads up to the clip's duration rounded up to a whole second.
+SHORT_WINDOW_MARGIN = 200
 
 
 def _cuda_available() -> bool:
@@ -64,12 +68,13 @@ class WhisperEngine:
         self.languages = list(self._model.supported_languages) if self.multilingual else ["en"]
 
     def _features(self, audio: np.ndarray) -> np.ndarray:
-        return pad_or_trim(self._model.feature_extractor(audio)[..., :-1])
+        """Log-mel frames of the clip, not yet padded (at most a full window)."""
+        return self._model.feature_extractor(audio)[..., :-1][..., :FULL_WINDOW]
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         if not self.multilingual:
             return "en", 1.0
-        language, probability, _all = self._model.detect_language(features=self._features(audio))
+        language, probability, _all = self._model.detect_language(features=pad_or_trim(self._features(audio)))
         return language, float(probability)
 
     def _language(self, clip: Clip, features: np.ndarray) -> str:
@@ -77,7 +82,7 @@ class WhisperEngine:
             return "en"
         if clip.language and clip.language in self.languages:
             return clip.language
-        language, _prob, _all = self._model.detect_language(features=features)
+        language, _prob, _all = self._model.detect_language(features=pad_or_trim(features))
         return str(language)
 
     def _options(self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int) -> TranscriptionOptions:
@@ -116,10 +121,11 @@ class WhisperEngine:
         languages = [self._language(c, f) for c, f in zip(clips, features, strict=True)]
         results: list[ClipResult | None] = [None] * len(clips)
         # One model call per set of clips that share decoding options.
-        groups: dict[tuple[str, bool, str | None, int], list[int]] = {}
+        groups: dict[tuple[str, bool, str | None, int, bool], list[int]] = {}
         for i, clip in enumerate(clips):
-            groups.setdefault((languages[i], clip.word_timestamps, clip.prompt, clip.beam_size), []).append(i)
-        for (language, words, prompt, beam_size), indices in groups.items():
+            key = (languages[i], clip.word_timestamps, clip.prompt, clip.beam_size, clip.short_window)
+            groups.setdefault(key, []).append(i)
+        for (language, words, prompt, beam_size, short_window), indices in groups.items():
             tokenizer = Tokenizer(self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
             options = self._options(tokenizer, words, prompt, beam_size)
             for start in range(0, len(indices), self.max_batch_size):
@@ -127,10 +133,21 @@ class WhisperEngine:
                 metadata = [{"offset": 0.0, "duration": clips[i].audio.size / 16000, "segments": []} for i in batch]
                 # The word-timing heuristics carry state between clips of one file; ours are unrelated.
                 self._pipeline.last_speech_timestamp = 0.0
-                outputs = self._pipeline.forward(np.stack([features[i] for i in batch]), tokenizer, metadata, options)
+                stacked = self._stack([features[i] for i in batch], short_window)
+                outputs = self._pipeline.forward(stacked, tokenizer, metadata, options)
                 for i, segments in zip(batch, outputs, strict=True):
                     results[i] = ClipResult(language=language, segments=self._segments(segments, clips[i].audio.size))
         return [r for r in results if r is not None]
+
+    @staticmethod
+    def _stack(features: list[np.ndarray], short_window: bool) -> np.ndarray:
+        """One encoder batch: every clip padded with silence to the same number of frames, a full
+        window or, for short-window clips, the longest clip plus a margin in whole seconds."""
+        frames = FULL_WINDOW
+        if short_window:
+            longest = max(f.shape[-1] for f in features) + SHORT_WINDOW_MARGIN
+            frames = min(FULL_WINDOW, -(-longest // 100) * 100)
+        return np.stack([pad_or_trim(f, frames) for f in features])
 
     @staticmethod
     def _segments(raw: list[dict], n_samples: int) -> list[ClipSegment]:

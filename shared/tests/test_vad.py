@@ -1,0 +1,45 @@
+"""The streaming endpointer on real speech: where utterances start, pause and end."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shared.vad import SAMPLE_RATE, Endpointer, VadParams
+from tests.speech import silence, synth, trimmed
+
+
+def run(audio: np.ndarray, endpoint_silence_ms: int = 500) -> tuple[list[tuple[str, int]], list[bool]]:
+    """Events, and whether the endpointer said it was paused after each 20 ms frame."""
+    endpointer = Endpointer(VadParams(), endpoint_silence_ms, 25.0)
+    events, paused = [], []
+    frame = SAMPLE_RATE // 50
+    for i in range(0, audio.size, frame):
+        events += endpointer.feed(audio[i : i + frame])
+        paused.append(endpointer.paused)
+    return events, paused
+
+
+def test_a_pause_announces_the_end_that_follows_unless_speech_resumes() -> None:
+    first = trimmed(synth("The quarterly budget review is scheduled for Thursday."))
+    second = synth("Please send the plan to everyone.")
+    audio = np.concatenate([silence(0.5), first, silence(0.3), second, silence(1.0)])
+    events, paused = run(audio)
+
+    kinds = [kind for kind, _ in events]
+    # The short gap is a pause that speech overrides; the long one is a pause, then the end.
+    assert kinds == ["start", "pause", "pause", "end"], events
+    (_, first_pause), (_, last_pause), (_, end) = events[1:]
+    assert end == last_pause  # so a decode started at the pause has exactly the final's audio
+    gap_start = (SAMPLE_RATE // 2 + first.size) / SAMPLE_RATE
+    assert abs(first_pause / SAMPLE_RATE - gap_start) < 0.35
+    assert abs(end / SAMPLE_RATE - (audio.size / SAMPLE_RATE - 1.0)) < 0.35
+    # Paused went back to False when the second sentence began, and the end clears it.
+    assert True in paused and paused[-1] is False
+    resumed = paused.index(True) + paused[paused.index(True) :].index(False)
+    assert resumed * 0.02 < (SAMPLE_RATE // 2 + first.size + int(0.3 * SAMPLE_RATE) + second.size) / SAMPLE_RATE
+
+
+def test_no_pause_event_when_the_endpoint_is_shorter_than_the_padding() -> None:
+    audio = np.concatenate([silence(0.3), synth("Okay, let's begin."), silence(1.0)])
+    events, _ = run(audio, endpoint_silence_ms=150)
+    assert {kind for kind, _ in events} == {"start", "end"}
