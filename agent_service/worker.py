@@ -9,6 +9,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import struct
 import time
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import AgentServer, AutoSubscribe, JobContext
+from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
@@ -217,7 +218,18 @@ def build_server(settings: AgentSettings) -> AgentServer:
         # Load is rooms per worker, not the machine's CPU: the heavy work runs in the STT
         # service, often on the same machine, and must not make LiveKit stop dispatching to us.
         load_fnc=lambda worker: len(worker.active_jobs) / settings.agent_max_rooms,
-        load_threshold=0.999,
+        # The room limit is kept by admit(), not by a load threshold: with no job running the
+        # SDK guesses each new job's load as threshold / idle processes, so a burst of meetings
+        # starting together was refused after the first one or two and LiveKit dropped the rest.
+        load_threshold=math.inf,
     )
-    server.rtc_session(room_entrypoint, agent_name=settings.agent_name)
+
+    async def admit(request: JobRequest) -> None:
+        if len(server.active_jobs) >= settings.agent_max_rooms:
+            log.warning("at %d rooms; passing room %s to another worker", settings.agent_max_rooms, request.room.name)
+            await request.reject(terminate=False)
+        else:
+            await request.accept()
+
+    server.rtc_session(room_entrypoint, agent_name=settings.agent_name, on_request=admit)
     return server

@@ -54,10 +54,14 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
 
 
+def audible_end(audio: np.ndarray) -> int:
+    """Samples up to the last audible one: espeak ends every sentence with ~0.4 s of silence."""
+    return int(np.flatnonzero(np.abs(audio) > 1e-3)[-1]) + 1
+
+
 def trimmed(audio: np.ndarray) -> np.ndarray:
-    """Without espeak's trailing silence (over half a second), so a gap placed after it is the
-    only one."""
-    return audio[: int(np.flatnonzero(np.abs(audio) > 1e-3)[-1]) + 1]
+    """Without espeak's trailing silence, so a gap placed after it is the only one."""
+    return audio[: audible_end(audio)]
 
 
 def wav_bytes(audio: np.ndarray) -> bytes:
@@ -83,11 +87,12 @@ class Utterance:
 
 
 def conversation(parts: list[tuple[str, str]], gap_s: float = 1.0, lead_s: float = 0.5) -> tuple[np.ndarray, list[Utterance]]:
-    """Utterances (voice, text) one after another with silent gaps; returns audio and timings."""
+    """Utterances (voice, text) one after another with silent gaps; returns audio and timings
+    (an utterance ends where its speech does, before espeak's trailing silence)."""
     pieces, utterances, t = [silence(lead_s)], [], lead_s
     for voice, text in parts:
         speech = synth(text, voice)
-        utterances.append(Utterance(text, t, t + speech.size / SAMPLE_RATE))
+        utterances.append(Utterance(text, t, t + audible_end(speech) / SAMPLE_RATE))
         pieces += [speech, silence(gap_s)]
         t += speech.size / SAMPLE_RATE + gap_s
     return np.concatenate(pieces), utterances

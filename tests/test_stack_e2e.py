@@ -124,6 +124,41 @@ async def test_two_clients_meet_and_the_agent_joins(stack: Servers) -> None:
         await bob.disconnect()
 
 
+async def test_meetings_starting_together_each_get_the_agent(stack: Servers) -> None:
+    # Four rooms dispatched within milliseconds of each other while the agent runs no job: the
+    # SDK's load accounting used to refuse all but the first and LiveKit dropped the others.
+    rooms = [rtc.Room() for _ in range(4)]
+    tokens = [stack.user_token(f"burst-{n}") for n in range(len(rooms))]
+    async with httpx.AsyncClient(timeout=30) as client:
+        details = await asyncio.gather(
+            *(
+                client.post(
+                    f"{stack.url('api')}/api/v1/livekit/connection-details",
+                    json={"title": f"burst {n}"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                for n, token in enumerate(tokens)
+            )
+        )
+    try:
+        await asyncio.gather(
+            *(room.connect(stack.livekit_url, d.json()["participantToken"]) for room, d in zip(rooms, details, strict=True))
+        )
+        deadline = time.monotonic() + 60
+        joined: list[bool] = []
+        while time.monotonic() < deadline:
+            joined = [
+                any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values())
+                for room in rooms
+            ]
+            if all(joined):
+                break
+            await asyncio.sleep(0.2)
+        assert all(joined), joined
+    finally:
+        await asyncio.gather(*(room.disconnect() for room in rooms))
+
+
 async def _play(source: rtc.AudioSource, audio: np.ndarray, rate: int = 16000) -> None:
     """Play 16 kHz float audio into a LiveKit audio source at real-time pace (10 ms frames)."""
     frame = rate // 100
