@@ -21,7 +21,7 @@ from devstack.procs import ManagedProcess
 from tests.speech import EVAL_ENGLISH, conversation, silence
 
 ROOMS = (1, 4, 8)
-UTTERANCES = 4
+UTTERANCES = len(EVAL_ENGLISH)  # 8 sentences, about 55 s per room: long enough to see a backlog grow
 
 
 Arrivals = list[tuple[float, dict[str, str]]]
@@ -110,17 +110,21 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
     results = await asyncio.gather(*(one_room(api, livekit, secret, i, audio) for i in range(rooms)))
     sampler.cancel()
     cpu = usage(pid)[0] - cpu_before
-    final_lag, partial_lag, missing = [], [], 0
+    final_lag, partial_lag, early, late, missing = [], [], [], [], 0
     for start, arrivals in results:
         f, p = lags(start, arrivals, utterances)
         final_lag += f
         partial_lag += p
+        early += f[:2]  # a room that falls behind shows it as late finals later than early ones
+        late += f[-2:]
         missing += UTTERANCES - len(f)
     return {
         "rooms": rooms,
         "finals_missing": missing,
         "final_lag_p50_s": pct(final_lag, 50),
         "final_lag_p95_s": pct(final_lag, 95),
+        "final_lag_first_two_p50_s": pct(early, 50),
+        "final_lag_last_two_p50_s": pct(late, 50),
         "first_partial_p50_s": pct(partial_lag, 50),
         "first_partial_p95_s": pct(partial_lag, 95),
         "agent_cpu_percent_per_room": round(cpu / (time.monotonic() - wall) * 100 / rooms, 1),
@@ -153,6 +157,7 @@ def main() -> None:
         (
             r["rooms"],
             f"{r['final_lag_p50_s']} / {r['final_lag_p95_s']}",
+            f"{r['final_lag_first_two_p50_s']} → {r['final_lag_last_two_p50_s']}",
             f"{r['first_partial_p50_s']} / {r['first_partial_p95_s']}",
             r["finals_missing"],
             r["agent_cpu_percent_per_room"],
@@ -163,6 +168,7 @@ def main() -> None:
     header = (
         "rooms",
         "final lag p50 / p95 (s)",
+        "p50 first two → last two utterances (s)",
         "first partial p50 / p95 (s)",
         "finals missing",
         "agent CPU % per room",

@@ -4,7 +4,7 @@ Client → server: binary frames of little-endian int16 PCM (mono, `sample_rate`
 and JSON text frames `{"type": "flush"}` (end the current utterance now) or `{"type": "end"}`
 (finish everything, then the server closes).
 Server → client, JSON: `ready`; `partial` hypotheses of the utterance in progress at least every
-STT_PARTIAL_INTERVAL_MS of speech (skipped when the service is saturated); one `final` per
+STT_PARTIAL_INTERVAL_MS of speech (further apart when the service is saturated); one `final` per
 utterance at each VAD endpoint, decoded again over the whole utterance with word timings. A
 segment id is the same for an utterance's partials and its final; times are milliseconds from the
 stream start plus `offset_ms`.
@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -55,6 +56,7 @@ class StreamSession:
         self._utterance = 0
         self._utterance_start = 0
         self._next_partial_at = 0
+        self._partial_seconds = 0.0  # how long the last partial took, queueing included
         self._short_window = settings.stt_live_short_window
         self._partial_task: asyncio.Task[None] | None = None
         self._last_final: asyncio.Task[None] | None = None
@@ -85,7 +87,9 @@ class StreamSession:
         position = self._endpointer.position
         # No partials during a pause: the early final is decoding that same audio.
         if self._endpointer.in_speech and not self._endpointer.paused and position >= self._next_partial_at:
-            self._next_partial_at = position + self._partial_every
+            # A saturated service answers partials slowly: space them at least twice that far
+            # apart, so they take at most half its time and finals keep up.
+            self._next_partial_at = position + max(self._partial_every, int(2 * self._partial_seconds * SAMPLE_RATE))
             if self._partial_task is None or self._partial_task.done():
                 self._partial_task = asyncio.create_task(self._partial(self._utterance, self._utterance_start, position))
         # Keep only what a future utterance (or the one in progress) can still need.
@@ -102,10 +106,12 @@ class StreamSession:
             beam_size=1,
             short_window=self._short_window,
         )
+        started = time.monotonic()
         try:
             (result,) = await self._scheduler.transcribe([clip], Priority.partial)
         except Overloaded:
             return  # partials are best effort; the final will come
+        self._partial_seconds = time.monotonic() - started
         if utterance != self._utterance:
             return  # that utterance has ended; its final supersedes this
         text = "".join(s.text for s in to_segments(result, 0, self._language.chinese_conversion, "")).strip()
