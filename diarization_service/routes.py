@@ -11,10 +11,11 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from pydantic import BaseModel, Field
 
-from diarization_service.audio_store import PcmFile, decode_to_file, pcm_body, spool_body
+from diarization_service.audio_store import pcm_body, spool_body
 from diarization_service.engines.base import ArrayAudio, AudioSource, Diarization, SpeakerHints, Turn
 from shared.audio import AudioLimits, AudioTooLarge, decode_audio, pcm16_to_float
 from shared.limiter import Overloaded
+from shared.pcm_file import PcmFile, decode_to_file
 from shared.vad import SAMPLE_RATE
 
 router = APIRouter(tags=["diarization"])

@@ -47,12 +47,15 @@ class ServiceClient:
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with retries. Returns the last response (which may be a 4xx: that is the
-        caller's to handle); raises ServiceUnavailable when every attempt failed."""
+        caller's to handle); raises ServiceUnavailable when every attempt failed. A streamed
+        body is given as ``content=`` a function that makes the stream, so a retry sends it again."""
         headers = {"X-Request-ID": _request_id(), **kwargs.pop("headers", {})}
+        content = kwargs.pop("content", None)
         last_error: str = ""
         for attempt in range(self._retries + 1):
             try:
-                response = await self._client.request(method, url, headers=headers, **kwargs)
+                body = content() if callable(content) else content
+                response = await self._client.request(method, url, headers=headers, content=body, **kwargs)
                 if response.status_code < 500 and response.status_code not in RETRY_STATUSES:
                     return response
                 last_error = f"HTTP {response.status_code}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,11 +26,13 @@ from api_service.schemas import SegmentIn
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
-from shared.audio import SAMPLE_RATE, AudioError, AudioLimits, decode_audio, float_to_pcm16
+from shared.audio import SAMPLE_RATE, AudioError, AudioLimits
 from shared.clients import ServiceClient, ServiceUnavailable
+from shared.pcm_file import PcmFile, decode_to_file
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Body = bytes | Callable[[], AsyncIterator[bytes]]
 PIECE_S = 300  # STT request size: progress is reported per piece
 
 
@@ -42,18 +44,25 @@ class JobFailed(Exception):
     """A failure that retrying will not fix (bad audio, a refused request)."""
 
 
-def cut_points(audio: np.ndarray, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
+def cut_points(audio: PcmFile, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
     """Pieces of about ``piece_s``, each cut at the quietest 100 ms in the last ``search_s``."""
     frame = SAMPLE_RATE // 10
     pieces, start = [], 0
-    while audio.size - start > piece_s * SAMPLE_RATE:
+    while audio.num_samples - start > piece_s * SAMPLE_RATE:
         lo, hi = start + (piece_s - search_s) * SAMPLE_RATE, start + piece_s * SAMPLE_RATE
-        window = audio[lo:hi][: ((hi - lo) // frame) * frame].reshape(-1, frame)
+        window = audio.read(lo, hi)[: ((hi - lo) // frame) * frame].reshape(-1, frame)
         cut = lo + int(np.argmin((window**2).mean(axis=1))) * frame + frame // 2
         pieces.append((start, cut))
         start = cut
-    pieces.append((start, audio.size))
+    pieces.append((start, audio.num_samples))
     return pieces
+
+
+async def pcm_chunks(audio: PcmFile, chunk_s: int = 30) -> AsyncIterator[bytes]:
+    """The whole recording as int16 PCM, read from its file a chunk at a time."""
+    step = chunk_s * SAMPLE_RATE
+    for start in range(0, audio.num_samples, step):
+        yield await asyncio.to_thread(audio.read_pcm, start, start + step)
 
 
 class Pipeline:
@@ -99,10 +108,16 @@ class Pipeline:
         except AudioError as exc:
             raise JobFailed(f"{what} could not be decoded: {exc}") from exc
 
-    async def load_audio(self, key: str, what: str) -> np.ndarray:
-        """A stored recording decoded to 16 kHz mono."""
+    async def load_audio(self, key: str, what: str) -> PcmFile:
+        """A stored recording decoded to 16 kHz mono int16 in a scratch file (an hour is 115 MB
+        there, rather than 230 MB of float32 and more in decode buffers in this process)."""
         limits = AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
-        return await self.read_stored(key, what, lambda path: decode_audio(path, limits))
+
+        def decode(path: str) -> PcmFile:
+            with open(path, "rb") as file:
+                return decode_to_file(file, limits)
+
+        return await self.read_stored(key, what, decode)
 
     async def update(self, **fields: Any) -> Job:
         async with self.sessions() as db:
@@ -124,11 +139,14 @@ class Pipeline:
             if session is None or audio_file is None:
                 raise JobFailed("the session or its audio is gone")
         audio = await self.load_audio(audio_file.storage_key, "the audio")
-        await self.update(stage="transcribe", progress=5.0)
-        (words, language), turns = await asyncio.gather(
-            self.transcribe(audio, job.params.get("language") or session.language),
-            self.diarize(audio, job.params.get("num_speakers")),
-        )
+        try:
+            await self.update(stage="transcribe", progress=5.0)
+            (words, language), turns = await asyncio.gather(
+                self.transcribe(audio, job.params.get("language") or session.language),
+                self.diarize(audio, job.params.get("num_speakers")),
+            )
+        finally:
+            audio.close()
         await self.update(stage="align", progress=90.0)
         segments = segments_from_words(attribute(words, turns), language)
         async with self.sessions() as db:
@@ -138,7 +156,7 @@ class Pipeline:
             stored = await db.get(MeetingSession, session.id)
             assert stored is not None
             stored.status, stored.ended_at = "completed", datetime.now(UTC)
-            stored.duration_ms = audio.size * 1000 // SAMPLE_RATE
+            stored.duration_ms = audio.num_samples * 1000 // SAMPLE_RATE
             if language and not stored.language:
                 stored.language = language
             deliveries = await emit(
@@ -187,7 +205,7 @@ class Pipeline:
             await db.commit()
         queue_deliveries(deliveries)
 
-    async def transcribe(self, audio: np.ndarray, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    async def transcribe(self, audio: PcmFile, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Words with times from the file start, and the language (detected on the first piece
         when none was given, then held for the rest)."""
         pieces = cut_points(audio)
@@ -197,7 +215,7 @@ class Pipeline:
             response = await self.stt.post(
                 "/transcribe",
                 params=params,
-                content=float_to_pcm16(audio[start:end]),
+                content=await asyncio.to_thread(audio.read_pcm, start, end),
                 headers={"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)},
             )
             if response.status_code >= 400:
@@ -210,12 +228,17 @@ class Pipeline:
             await self.update(progress=5.0 + 80.0 * (n + 1) / len(pieces))
         return words, language
 
-    async def diarize(self, audio: np.ndarray, num_speakers: int | None) -> list[Turn]:
-        pcm = {"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)}
-        return await self.diarize_body(float_to_pcm16(audio), pcm, num_speakers)
+    async def diarize(self, audio: PcmFile, num_speakers: int | None) -> list[Turn]:
+        pcm = {
+            "Content-Type": "application/octet-stream",
+            "X-Sample-Rate": str(SAMPLE_RATE),
+            "Content-Length": str(2 * audio.num_samples),
+        }
+        return await self.diarize_body(lambda: pcm_chunks(audio), pcm, num_speakers)
 
-    async def diarize_body(self, body: bytes, headers: dict[str, str], num_speakers: int | None) -> list[Turn]:
-        """Exclusive speaker turns of ``body`` (an audio file, or PCM described by ``headers``)."""
+    async def diarize_body(self, body: Body, headers: dict[str, str], num_speakers: int | None) -> list[Turn]:
+        """Exclusive speaker turns of ``body`` (an audio file, or PCM described by ``headers``;
+        bytes, or a function that streams them)."""
         params = {"num_speakers": num_speakers} if num_speakers else {}
         response = await self.diarization.post("/diarize", params=params, content=body, headers=headers)
         if response.status_code >= 400:
