@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -48,6 +48,14 @@ def build_app(flaky: Flaky, ready: dict[str, bool]) -> FastAPI:
         if flaky.calls <= flaky.failures:
             return JSONResponse({"detail": "busy"}, status_code=503, headers={"Retry-After": "0"})  # type: ignore[return-value]
         return {"calls": flaky.calls, "request_id": request.headers.get("x-request-id")}
+
+    @app.post("/flaky")
+    async def flaky_upload(request: Request) -> dict[str, object]:
+        body = await request.body()  # read whole before failing, as a server that fails late would
+        flaky.calls += 1
+        if flaky.calls <= flaky.failures:
+            return JSONResponse({"detail": "busy"}, status_code=503, headers={"Retry-After": "0"})  # type: ignore[return-value]
+        return {"calls": flaky.calls, "bytes": len(body), "sum": sum(body)}
 
     @app.get("/internal")
     async def internal(caller: str = require_service(KEYS)) -> dict[str, str]:
@@ -129,6 +137,20 @@ async def test_client_retries_5xx_then_succeeds_with_credentials(server: tuple[s
         assert response.status_code == 200 and response.json()["calls"] == 3
         assert len(response.json()["request_id"]) == 32
         assert (await client.get("/internal")).json() == {"caller": "api"}
+
+
+async def test_a_streamed_body_is_sent_whole_again_on_retry(server: tuple[str, Flaky, dict[str, bool]]) -> None:
+    url, flaky, _ = server
+    flaky.calls, flaky.failures = 0, 1
+    chunks = [bytes([n]) * 65536 for n in range(1, 9)]
+
+    async def stream() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    async with ServiceClient(url, caller="api", retries=2, backoff=0.01) as client:
+        response = await client.post("/flaky", content=stream)
+    assert response.json() == {"calls": 2, "bytes": 8 * 65536, "sum": sum(sum(c) for c in chunks)}
 
 
 async def test_client_gives_back_the_last_5xx_after_bounded_retries(server: tuple[str, Flaky, dict[str, bool]]) -> None:
