@@ -58,9 +58,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     ports, keys = StackPorts.free(), StackSecrets()
     procs: dict[str, ManagedProcess] = {"redis": redis_server(ports.redis, workdir / "redis")}
-    procs.update({k: v for k, v in service_processes(ports, keys, workdir).items() if k != "agent"})
-    for name in ("redis", "stt", "diarization", "api", "worker"):
-        procs[name].start()
+    services = service_processes(ports, keys, workdir)
+    procs.update({name: services[name] for name in ("stt", "diarization", "api", "worker")})
+    for proc in procs.values():
+        proc.start()
     try:
         for proc in procs.values():
             proc.wait_ready()

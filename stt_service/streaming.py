@@ -139,6 +139,7 @@ class StreamSession:
     def _decode_early(self, end: int) -> None:
         # Only on an idle service: under load an early decode that speech makes useless would
         # delay other streams' finals.
+        self._drop_early()  # an earlier pause in the same batch of audio that speech ended
         if self._scheduler.depth == 0:
             self._early = (end, self._final_decode(end))
 
