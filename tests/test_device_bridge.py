@@ -20,6 +20,7 @@ from agent_service.bridge.protocol import Frame, hello
 from agent_service.bridge.simulator import DeviceSimulator, Faults, SimulatorResult, pcm_frames
 from devstack.pytest_plugin import Servers
 from shared.service_auth import service_header
+from tests.http import call
 from tests.speech import LINES, VOICES, silence, synth, wer
 
 pytestmark = [pytest.mark.e2e]
@@ -32,11 +33,6 @@ def tone(seconds: float, hz: float = 300.0) -> np.ndarray:
 
 def owner_auth(stack: Servers, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.user_token(user, f'{user}@example.com')}"}
-
-
-async def call(method: str, url: str, **options: Any) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=15) as client:
-        return await client.request(method, url, **options)
 
 
 async def register_device(stack: Servers, user: str, name: str) -> dict[str, Any]:

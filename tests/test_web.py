@@ -34,6 +34,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, asyn
 from devstack.components import user_token
 from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
+from tests.http import call
 from tests.llm_server import FakeLLM
 from tests.speech import ENGLISH, Utterance, conversation, meeting, silence, wav_bytes, wer
 
@@ -110,11 +111,6 @@ async def signed_in_page(
     page = await context.new_page()
     await page.goto(path)
     return context, page
-
-
-async def call(method: str, url: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.request(method, url, **kwargs)
 
 
 def fake_mic_wav(path: Path, parts: list[tuple[str, str]], lead_s: float, tail_s: float = 45.0) -> list[Utterance]:
