@@ -4,6 +4,7 @@ batched pipeline), which is what lets several live streams share one model on a 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
-from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio, get_suppressed_tokens
 
 from shared.schemas import Word
 from stt_service.engines.base import Clip, ClipResult, ClipSegment
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 # Whisper's own thresholds for "this window holds no speech".
 NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
+COMPRESSION_RATIO_LIMIT = 2.4
+MAX_NEW_TOKENS = 220  # Whisper's 448-token context, less room for the prompt
 FULL_WINDOW = 3000  # mel frames (100 per second) in Whisper's 30 s window
 # Frames of silence kept after a short-window clip: the decoder needs to see the audio end, and
 # the word aligner reads up to the clip's duration rounded up to a whole second.
@@ -95,7 +98,7 @@ class WhisperEngine:
             no_repeat_ngram_size=0,
             log_prob_threshold=LOGPROB_FLOOR,
             no_speech_threshold=NO_SPEECH_PROB,
-            compression_ratio_threshold=2.4,
+            compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,
             temperatures=[0.0],
             initial_prompt=prompt,
             prefix=None,
@@ -130,14 +133,42 @@ class WhisperEngine:
             options = self._options(tokenizer, words, prompt, beam_size)
             for start in range(0, len(indices), self.max_batch_size):
                 batch = indices[start : start + self.max_batch_size]
-                metadata = [{"offset": 0.0, "duration": clips[i].audio.size / 16000, "segments": []} for i in batch]
-                # The word-timing heuristics carry state between clips of one file; ours are unrelated.
-                self._pipeline.last_speech_timestamp = 0.0
-                stacked = self._stack([features[i] for i in batch], short_window)
-                outputs = self._pipeline.forward(stacked, tokenizer, metadata, options)
+                outputs = self._decode([clips[i] for i in batch], [features[i] for i in batch], tokenizer, options, short_window)
+                retry = [n for n, segments in enumerate(outputs) if short_window and self._degenerate(segments)]
+                if retry:  # a short window can send the decoder into a loop: those clips get the full one
+                    log.info("%d of %d short-window clips looped; decoding them in a full window", len(retry), len(batch))
+                    again = self._decode(
+                        [clips[batch[n]] for n in retry], [features[batch[n]] for n in retry], tokenizer, options, False
+                    )
+                    for n, segments in zip(retry, again, strict=True):
+                        outputs[n] = segments
                 for i, segments in zip(batch, outputs, strict=True):
                     results[i] = ClipResult(language=language, segments=self._segments(segments, clips[i].audio.size))
         return [r for r in results if r is not None]
+
+    def _decode(
+        self,
+        clips: list[Clip],
+        features: list[np.ndarray],
+        tokenizer: Tokenizer,
+        options: TranscriptionOptions,
+        short_window: bool,
+    ) -> list[list[dict]]:
+        """Raw segments of one encoder/decoder batch."""
+        metadata = [{"offset": 0.0, "duration": c.audio.size / 16000, "segments": []} for c in clips]
+        if short_window:
+            # Bound a runaway decode: speech is under 10 tokens a second, in any language.
+            longest_s = max(c.audio.size for c in clips) / 16000
+            options = dataclasses.replace(options, max_new_tokens=min(MAX_NEW_TOKENS, int(10 * longest_s) + 20))
+        # The word-timing heuristics carry state between clips of one file; ours are unrelated.
+        self._pipeline.last_speech_timestamp = 0.0
+        return list(self._pipeline.forward(self._stack(features, short_window), tokenizer, metadata, options))
+
+    @staticmethod
+    def _degenerate(segments: list[dict]) -> bool:
+        """Whisper's own test for a looping decode (the text compresses too well)."""
+        text = "".join(seg["text"] for seg in segments)
+        return len(text) > 20 and get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT
 
     @staticmethod
     def _stack(features: list[np.ndarray], short_window: bool) -> np.ndarray:
