@@ -22,7 +22,7 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
-from shared.clients import ServiceClient, ServiceUnavailable
+from shared.clients import ServiceClient, ServiceUnavailable, file_chunks
 from shared.schemas import DEVICE_IDENTITY_PREFIX
 from shared.service_auth import service_header
 
@@ -33,9 +33,8 @@ async def wav_stream(path: str, size: int) -> AsyncIterator[bytes]:
     """A 16 kHz mono 16-bit WAV of the raw PCM file at ``path``, in chunks."""
     yield b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
     yield b"data" + struct.pack("<I", size)
-    with open(path, "rb") as pcm:  # noqa: ASYNC230 - chunks are read in a thread below
-        while chunk := await asyncio.to_thread(pcm.read, 1 << 20):
-            yield chunk
+    async for chunk in file_chunks(path):
+        yield chunk
 
 
 def session_id_of(ctx: JobContext) -> str:

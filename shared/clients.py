@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -103,3 +105,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return min(float(response.headers["Retry-After"]), 30.0)
     except (KeyError, ValueError):
         return None
+
+
+async def file_chunks(path: str | os.PathLike[str], chunk: int = 1 << 20) -> AsyncIterator[bytes]:
+    """A file as a streamed request body, read a chunk at a time off the event loop."""
+    with open(path, "rb") as file:  # noqa: ASYNC230 - chunks are read in a thread below
+        while data := await asyncio.to_thread(file.read, chunk):
+            yield data

@@ -8,9 +8,11 @@ worker left half-done and another worker runs again never writes duplicates."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import dramatiq
@@ -95,16 +97,24 @@ class Pipeline:
             await db.commit()
         queue_deliveries(deliveries)
 
-    async def read_stored(self, key: str, what: str, read: Callable[[str], T]) -> T:
-        """``read`` (in a thread) on a local copy of a stored recording: storage outages are
-        retried, unreadable audio fails the job."""
+    @contextlib.asynccontextmanager
+    async def stored_copy(self, key: str, what: str) -> AsyncIterator[Path]:
+        """A local copy of a stored recording: storage outages are retried, a missing or
+        unreadable object fails the job."""
         try:
             async with self.storage.local_copy(key) as path:
-                return await asyncio.to_thread(read, str(path))
+                yield path
         except StorageError as exc:
             if exc.retryable:
                 raise ServiceUnavailable(f"audio storage: {exc}") from exc
             raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
+
+    async def read_stored(self, key: str, what: str, read: Callable[[str], T]) -> T:
+        """``read`` (in a thread) on a local copy of a stored recording; unreadable audio fails
+        the job."""
+        try:
+            async with self.stored_copy(key, what) as path:
+                return await asyncio.to_thread(read, str(path))
         except AudioError as exc:
             raise JobFailed(f"{what} could not be decoded: {exc}") from exc
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -20,6 +19,7 @@ from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegm
 from api_service.jobs.assign import Turn, relabel
 from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
+from shared.clients import file_chunks
 from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,11 @@ class MeetingPostProcess(Pipeline):
         await self.update(status="failed", error=reason)
 
     async def rediarize(self, recording: AudioFile) -> int:
-        # The stored WAV goes to the diarization service as it is: no decoding here.
-        body = await self.read_stored(recording.storage_key, f"recording {recording.id}", lambda path: Path(path).read_bytes())
-        turns = [
-            Turn(t.start_ms + recording.offset_ms, t.end_ms + recording.offset_ms, t.speaker)
-            for t in await self.diarize_body(body, {"Content-Type": recording.content_type}, None)
-        ]
+        # The stored WAV is streamed to the diarization service as it is: no decoding here.
+        async with self.stored_copy(recording.storage_key, f"recording {recording.id}") as path:
+            headers = {"Content-Type": recording.content_type, "Content-Length": str(path.stat().st_size)}
+            diarized = await self.diarize_body(lambda: file_chunks(path), headers, None)
+        turns = [Turn(t.start_ms + recording.offset_ms, t.end_ms + recording.offset_ms, t.speaker) for t in diarized]
         async with self.sessions() as db:
             version = await latest_version(db, recording.session_id)
             rows = (
