@@ -1,13 +1,16 @@
 """Live captions end to end: rooms where a participant speaks known sentences, against the whole
 stack (livekit-server, STT with the default model, API, agent). Per utterance: from its end (known
 from the audio) to its final at a subscriber, and from its onset to the first partial; with 1, 4
-and 8 rooms at once; agent CPU and memory per room."""
+and 8 rooms at once; agent CPU and memory per room. Playback starts once the agent has subscribed
+to the microphone; how long that took is reported on its own."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +21,28 @@ from livekit import rtc
 from bench.common import cpu_seconds, pct, process_tree, pss_mb, write_results
 from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
 from devstack.procs import ManagedProcess
-from tests.speech import EVAL_ENGLISH, conversation, silence
+from tests.speech import EVAL_ENGLISH, conversation, normalize, silence
 
 ROOMS = (1, 4, 8)
 UTTERANCES = len(EVAL_ENGLISH)  # 8 sentences, about 55 s per room: long enough to see a backlog grow
 
 
-Arrivals = list[tuple[float, dict[str, str]]]
+@dataclass
+class Caption:
+    arrived: float  # monotonic time its stream opened at the subscriber
+    final: bool
+    segment_id: str
+    text: str = ""
 
 
-async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.ndarray) -> tuple[float, Arrivals]:
-    """(when the audio started playing, every caption's arrival time and attributes)."""
+@dataclass
+class RoomRun:
+    started: float  # when the audio started playing
+    agent_wait_s: float  # from publishing the microphone to the agent's subscription
+    captions: list[Caption]
+
+
+async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.ndarray) -> RoomRun:
     token = user_token(secret, f"live-{index}-{int(time.time())}")
     async with httpx.AsyncClient(timeout=60) as client:
         details = (
@@ -38,42 +52,68 @@ async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.nd
                 headers={"Authorization": f"Bearer {token}"},
             )
         ).json()
-    arrivals: Arrivals = []
+    captions: list[Caption] = []
+    readers: set[asyncio.Task[None]] = set()
+
+    async def read(reader: rtc.TextStreamReader, caption: Caption) -> None:
+        caption.text = await reader.read_all()
 
     def on_caption(reader: rtc.TextStreamReader, _sender: str) -> None:
-        arrivals.append((time.monotonic(), dict(reader.info.attributes or {})))
+        attributes = reader.info.attributes or {}
+        caption = Caption(time.monotonic(), attributes["lk.transcription_final"] == "true", attributes["lk.segment_id"])
+        captions.append(caption)
+        readers.add(task := asyncio.create_task(read(reader, caption)))
+        task.add_done_callback(readers.discard)
 
     room = rtc.Room()
     room.register_text_stream_handler("lk.transcription", on_caption)
+    subscribed = asyncio.Event()
+    room.on("local_track_subscribed", lambda _track: subscribed.set())
     await room.connect(livekit, details["participantToken"])
     source = rtc.AudioSource(16000, 1)
     track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+    published = time.monotonic()
     await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-    await asyncio.sleep(2.0)  # the agent joins and subscribes
+    # Speak once the agent listens: job start-up is reported on its own, not folded into the lag.
+    await asyncio.wait_for(subscribed.wait(), 60)
+    agent_wait = time.monotonic() - published
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
     # The source plays out in real time from the first frame: sample p leaves at start + p.
     start = time.monotonic()
     for i in range(0, pcm.size - 160 + 1, 160):
         await source.capture_frame(rtc.AudioFrame(pcm[i : i + 160].tobytes(), 16000, 1, 160))
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and sum(a["lk.transcription_final"] == "true" for _t, a in arrivals) < UTTERANCES:  # noqa: ASYNC110
+    while time.monotonic() < deadline and sum(c.final for c in captions) < UTTERANCES:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the last texts finish reading
     await room.disconnect()
-    return start, arrivals
+    return RoomRun(start, agent_wait, captions)
 
 
-def lags(start: float, arrivals: Arrivals, utterances: list[Any]) -> tuple[list[float], list[float]]:
-    finals = sorted(
-        ((t, a) for t, a in arrivals if a["lk.transcription_final"] == "true"),
-        key=lambda item: int(item[1]["intrascribe.start_ms"]),
-    )
+def sentence_of(text: str, utterances: list[Any]) -> int | None:
+    """The utterance a caption's text comes from: the one sharing most of its words."""
+    words = set(normalize(text).split())
+    shared = [len(words & set(normalize(u.text).split())) for u in utterances]
+    best = int(np.argmax(shared))
+    return best if shared[best] * 2 >= max(1, len(words)) else None
+
+
+def lags(run: RoomRun, utterances: list[Any]) -> tuple[list[float | None], list[float]]:
+    """Per utterance: from where its speech ends to its last final (an utterance the STT split in
+    two is done when both parts are), None when none came; and from its onset to its first
+    caption. Captions are matched to utterances by their words, not by order."""
     first_seen: dict[str, float] = {}
-    for t, a in arrivals:
-        first_seen.setdefault(a["lk.segment_id"], t)
-    final_lag, partial_lag = [], []
-    for (t, a), utterance in zip(finals, utterances, strict=False):
-        final_lag.append(t - (start + utterance.end_s))
-        partial_lag.append(first_seen[a["lk.segment_id"]] - (start + utterance.start_s))
+    for caption in run.captions:
+        first_seen.setdefault(caption.segment_id, caption.arrived)
+    last_final: dict[int, float] = {}
+    first_caption: dict[int, float] = {}
+    for caption in run.captions:
+        index = sentence_of(caption.text, utterances) if caption.final else None
+        if index is not None:
+            last_final[index] = max(last_final.get(index, 0.0), caption.arrived)
+            first_caption[index] = min(first_caption.get(index, math.inf), first_seen[caption.segment_id])
+    final_lag = [last_final[i] - (run.started + u.end_s) if i in last_final else None for i, u in enumerate(utterances)]
+    partial_lag = [first_caption[i] - (run.started + u.start_s) for i, u in enumerate(utterances) if i in first_caption]
     return final_lag, partial_lag
 
 
@@ -110,14 +150,19 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
     results = await asyncio.gather(*(one_room(api, livekit, secret, i, audio) for i in range(rooms)))
     sampler.cancel()
     cpu = usage(pid)[0] - cpu_before
-    final_lag, partial_lag, early, late, missing = [], [], [], [], 0
-    for start, arrivals in results:
-        f, p = lags(start, arrivals, utterances)
-        final_lag += f
+    final_lag: list[float] = []
+    partial_lag: list[float] = []
+    early: list[float] = []
+    late: list[float] = []
+    missing = 0
+    for run in results:
+        per_utterance, p = lags(run, utterances)
+        final_lag += [lag for lag in per_utterance if lag is not None]
         partial_lag += p
-        early += f[:2]  # a room that falls behind shows it as late finals later than early ones
-        late += f[-2:]
-        missing += UTTERANCES - len(f)
+        # A room that falls behind shows it as late finals later than early ones.
+        early += [lag for lag in per_utterance[:2] if lag is not None]
+        late += [lag for lag in per_utterance[-2:] if lag is not None]
+        missing += per_utterance.count(None)
     return {
         "rooms": rooms,
         "finals_missing": missing,
@@ -127,6 +172,8 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
         "final_lag_last_two_p50_s": pct(late, 50),
         "first_partial_p50_s": pct(partial_lag, 50),
         "first_partial_p95_s": pct(partial_lag, 95),
+        "agent_join_p50_s": pct([r.agent_wait_s for r in results], 50),
+        "agent_join_max_s": round(max(r.agent_wait_s for r in results), 2),
         "agent_cpu_percent_per_room": round(cpu / (time.monotonic() - wall) * 100 / rooms, 1),
         "agent_pss_mb_idle": round(idle_memory, 1),
         "agent_pss_mb_peak": round(peak["memory"], 1),
@@ -160,6 +207,7 @@ def main() -> None:
             f"{r['final_lag_first_two_p50_s']} → {r['final_lag_last_two_p50_s']}",
             f"{r['first_partial_p50_s']} / {r['first_partial_p95_s']}",
             r["finals_missing"],
+            f"{r['agent_join_p50_s']} / {r['agent_join_max_s']}",
             r["agent_cpu_percent_per_room"],
             r["agent_pss_mb_per_room"],
         )
@@ -171,6 +219,7 @@ def main() -> None:
         "p50 first two → last two utterances (s)",
         "first partial p50 / p95 (s)",
         "finals missing",
+        "agent subscribed after p50 / max (s)",
         "agent CPU % per room",
         "agent memory per room (PSS MB)",
     )
