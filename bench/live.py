@@ -21,7 +21,7 @@ from livekit import rtc
 from bench.common import cpu_seconds, pct, process_tree, pss_mb, write_results
 from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
 from devstack.procs import ManagedProcess
-from tests.speech import EVAL_ENGLISH, conversation, normalize, silence
+from tests.speech import EVAL_ENGLISH, conversation, normalize, silence, wer
 
 ROOMS = (1, 4, 8)
 UTTERANCES = len(EVAL_ENGLISH)  # 8 sentences, about 55 s per room: long enough to see a backlog grow
@@ -91,11 +91,12 @@ async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.nd
 
 
 def sentence_of(text: str, utterances: list[Any]) -> int | None:
-    """The utterance a caption's text comes from: the one sharing most of its words."""
+    """The utterance a caption's text comes from: the one sharing most of its words (a third of
+    them at least, so a badly misheard sentence still counts as arrived; its errors show in WER)."""
     words = set(normalize(text).split())
     shared = [len(words & set(normalize(u.text).split())) for u in utterances]
     best = int(np.argmax(shared))
-    return best if shared[best] * 2 >= max(1, len(words)) else None
+    return best if shared[best] * 3 >= max(1, len(words)) else None
 
 
 def lags(run: RoomRun, utterances: list[Any]) -> tuple[list[float | None], list[float]]:
@@ -155,6 +156,7 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
     early: list[float] = []
     late: list[float] = []
     missing = 0
+    errors: list[float] = []  # WER of each room's finals against what was said
     for run in results:
         per_utterance, p = lags(run, utterances)
         final_lag += [lag for lag in per_utterance if lag is not None]
@@ -163,9 +165,11 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, agent: Mana
         early += [lag for lag in per_utterance[:2] if lag is not None]
         late += [lag for lag in per_utterance[-2:] if lag is not None]
         missing += per_utterance.count(None)
+        errors.append(wer(" ".join(u.text for u in utterances), " ".join(c.text for c in run.captions if c.final)))
     return {
         "rooms": rooms,
         "finals_missing": missing,
+        "final_wer": round(float(np.mean(errors)), 3),
         "final_lag_p50_s": pct(final_lag, 50),
         "final_lag_p95_s": pct(final_lag, 95),
         "final_lag_first_two_p50_s": pct(early, 50),
@@ -207,6 +211,7 @@ def main() -> None:
             f"{r['final_lag_first_two_p50_s']} → {r['final_lag_last_two_p50_s']}",
             f"{r['first_partial_p50_s']} / {r['first_partial_p95_s']}",
             r["finals_missing"],
+            f"{r['final_wer']:.1%}",
             f"{r['agent_join_p50_s']} / {r['agent_join_max_s']}",
             r["agent_cpu_percent_per_room"],
             r["agent_pss_mb_per_room"],
@@ -219,6 +224,7 @@ def main() -> None:
         "p50 first two → last two utterances (s)",
         "first partial p50 / p95 (s)",
         "finals missing",
+        "WER of finals",
         "agent subscribed after p50 / max (s)",
         "agent CPU % per room",
         "agent memory per room (PSS MB)",

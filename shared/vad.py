@@ -76,16 +76,16 @@ def clip_spans(regions: list[tuple[int, int]], max_s: float = 30.0) -> list[tupl
 
 class Endpointer:
     """Streaming utterance detector: feed 16 kHz float32 audio; it reports when speech starts,
-    when a pause begins (as soon as the padded end of the speech so far has arrived: the
-    utterance ends there unless speech resumes), and when an utterance ends (enough trailing
+    when a pause begins (``pause_ms`` of silence: the utterance ends unless speech resumes before
+    the endpoint), when speech resumes after a pause, and when an utterance ends (enough trailing
     silence, or the utterance grew too long)."""
 
-    def __init__(self, params: VadParams, endpoint_silence_ms: int, max_utterance_s: float) -> None:
+    def __init__(self, params: VadParams, endpoint_silence_ms: int, max_utterance_s: float, pause_ms: int = 160) -> None:
         self._vad = SileroVAD(SAMPLE_RATE)
         self._params = params
         self._silence_windows = max(1, int(endpoint_silence_ms * SAMPLE_RATE / 1000 / WINDOW))
         self._pad = int(params.pad_ms * SAMPLE_RATE / 1000)
-        self._pause_windows = -(-self._pad // WINDOW) or 1
+        self._pause_windows = max(1, -(-pause_ms * SAMPLE_RATE // 1000 // WINDOW))
         self._speech_windows_needed = max(1, int(params.min_speech_ms * SAMPLE_RATE / 1000 / WINDOW))
         self._max_samples = int(max_utterance_s * SAMPLE_RATE)
         self._pending = np.zeros(0, np.float32)
@@ -97,8 +97,9 @@ class Endpointer:
         self.paused = False  # a pause was reported and speech has not resumed yet
 
     def feed(self, audio: np.ndarray) -> list[tuple[str, int]]:
-        """Returns events ("start", sample), ("pause", sample) and ("end", sample) in order. A
-        pause's sample is where the utterance ends if no more speech comes before the endpoint."""
+        """Returns events ("start", sample), ("pause", sample), ("resume", sample) and ("end",
+        sample) in order. A pause's sample is the audio so far, up to where the utterance ends if
+        no more speech comes before the endpoint: until a resume, after it comes only silence."""
         events: list[tuple[str, int]] = []
         self._pending = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
         pad = self._pad
@@ -114,7 +115,9 @@ class Endpointer:
                     events.append(("start", self.utterance_start))
                 continue
             self._silence_run = 0 if speech else self._silence_run + 1
-            self.paused = self.paused and not speech
+            if speech and self.paused:
+                self.paused = False
+                events.append(("resume", self.position - WINDOW))
             speech_end = self.position - self._silence_run * WINDOW + pad
             too_long = self.position - self.utterance_start >= self._max_samples
             if self._silence_run >= self._silence_windows or too_long:
@@ -125,7 +128,7 @@ class Endpointer:
                     events.append(("start", self.position))
             elif self._silence_run == self._pause_windows < self._silence_windows:
                 self.paused = True
-                events.append(("pause", speech_end))
+                events.append(("pause", min(speech_end, self.position)))
         return events
 
     def flush(self) -> list[tuple[str, int]]:

@@ -60,8 +60,8 @@ class StreamSession:
         self._short_window = settings.stt_live_short_window
         self._partial_task: asyncio.Task[None] | None = None
         self._last_final: asyncio.Task[None] | None = None
-        # The final decoded ahead of the endpoint: (utterance end sample, its decode).
-        self._early: tuple[int, asyncio.Task[list[ClipResult]]] | None = None
+        # The final's decode, started when the pause that became (or may become) its end began.
+        self._early: asyncio.Task[list[ClipResult]] | None = None
 
     def _ms(self, sample: int) -> int:
         return self._offset_ms + sample * 1000 // SAMPLE_RATE
@@ -80,10 +80,10 @@ class StreamSession:
                 self._next_partial_at = sample + self._partial_every
             elif kind == "pause":
                 self._decode_early(sample)
+            elif kind == "resume":  # that pause was not the end
+                self._drop_early()
             else:
                 self._finalize(sample)
-        if self._early and not self._endpointer.paused:  # speech resumed: that end was not the end
-            self._drop_early()
         position = self._endpointer.position
         # No partials during a pause: the early final is decoding that same audio.
         if self._endpointer.in_speech and not self._endpointer.paused and position >= self._next_partial_at:
@@ -139,23 +139,23 @@ class StreamSession:
     def _decode_early(self, end: int) -> None:
         # Only on an idle service: under load an early decode that speech makes useless would
         # delay other streams' finals.
-        self._drop_early()  # an earlier pause in the same batch of audio that speech ended
         if self._scheduler.depth == 0:
-            self._early = (end, self._final_decode(end))
+            self._early = self._final_decode(end)
 
     def _drop_early(self) -> None:
         if self._early:
-            self._early[1].cancel()
+            self._early.cancel()
             self._early = None
             self._scheduler.metrics.early_finals.labels("dropped").inc()
 
     def _finalize(self, end: int) -> None:
-        if self._early and self._early[0] == end:
-            decode = self._early[1]
+        # An early decode still here saw all the speech: it is dropped when speech resumes, and
+        # only silence came between its pause and this end.
+        if self._early:
+            decode = self._early
             self._early = None
             self._scheduler.metrics.early_finals.labels("used").inc()
         else:
-            self._drop_early()
             decode = self._final_decode(end)
         segment_id, start = self._segment_id(), self._utterance_start
         self._utterance += 1
