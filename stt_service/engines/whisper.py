@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -166,9 +167,13 @@ class WhisperEngine:
 
     @staticmethod
     def _degenerate(segments: list[dict]) -> bool:
-        """Whisper's own test for a looping decode (the text compresses too well)."""
+        """A looping decode: the text compresses too well (Whisper's own test), or it ends by
+        saying its last four or more words twice over."""
         text = "".join(seg["text"] for seg in segments)
-        return len(text) > 20 and get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT
+        if len(text) > 20 and get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT:
+            return True
+        words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+        return any(words[-n:] == words[-2 * n : -n] for n in range(4, len(words) // 2 + 1))
 
     @staticmethod
     def _stack(features: list[np.ndarray], short_window: bool) -> np.ndarray:

@@ -46,3 +46,18 @@ def test_a_looping_short_window_decode_is_redone_in_the_full_window(engine: Whis
     clip = Clip(np.concatenate([silence(0.2), audio[: -int(0.2 * 16000)]]), "en", short_window=True)
     (result,) = engine.transcribe_clips([clip])
     assert words(result.text)[-4:] == ["second", "week", "of", "march"], result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "looping"),
+    [
+        (" Let Let Let Let Let Let Let Let Let Let Let Let", True),
+        # Seen live: a short window that said the whole sentence twice.
+        (" Let's move the review to the second week of March. Let's move the review to the second week of March", True),
+        (" I think, I think we should go.", False),
+        (" The budget review is scheduled for Thursday afternoon.", False),
+        (" Yes.", False),
+    ],
+)
+def test_what_counts_as_a_looping_decode(text: str, looping: bool) -> None:
+    assert WhisperEngine._degenerate([{"text": text}]) is looping
