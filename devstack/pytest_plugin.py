@@ -162,9 +162,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     ports, keys = StackPorts.free(), StackSecrets()
     infra = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
-    # A dead batch worker's job moves on after 5 s instead of a minute; webhook receivers in the
-    # tests listen on loopback.
-    services = service_processes(ports, keys, workdir, {"JOB_HEARTBEAT_TIMEOUT_S": "5", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"})
+    # A dead batch worker's job moves on after 5 s instead of a minute, and a silent device is
+    # dropped after 3 × 3 s instead of 30 s; webhook receivers in the tests listen on loopback.
+    services = service_processes(
+        ports,
+        keys,
+        workdir,
+        {"JOB_HEARTBEAT_TIMEOUT_S": "5", "BRIDGE_HEARTBEAT_S": "3", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"},
+    )
     _start(*infra)
     started = list(infra)
     try:

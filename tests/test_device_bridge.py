@@ -214,6 +214,18 @@ async def test_room_microphone_captions_tell_two_speakers_apart(stack: Servers) 
         assert next(d for d in listed if d["id"] == device["id"])["online"] is True
 
 
+async def test_a_device_that_goes_silent_is_closed_as_idle(stack: Servers) -> None:
+    """No frames and no heartbeats on an open connection: the bridge closes it with 4008 after
+    three heartbeat periods, and the device can come back."""
+    device = await register_device(stack, "owner-stall", "Stalled mic")
+    stalled = await run(stack, device["token"], pcm_frames(tone(3.0)), faults=Faults(stall_at_s=1.0))
+    heartbeat_s = stalled.configs[0]["heartbeat_s"]
+    assert stalled.close_code == 4008 and "heartbeat" in stalled.close_reason, stalled
+    again = await run(stack, device["token"], pcm_frames(tone(1.0)))
+    assert again.close_code == 1000 and not again.errors, again
+    assert heartbeat_s == 3
+
+
 async def test_a_rebooted_device_starts_its_sequence_again(stack: Servers) -> None:
     """After a power cut the device counts frames from 0 again under a new boot_id: the bridge
     forgets the old numbers instead of dropping the new frames as late."""

@@ -40,6 +40,9 @@ class Faults:
     disconnect_at_s: float | None = None
     outage_s: float = 0.0
     power_off_at_s: float | None = None  # the device dies: the connection just stops, no bye
+    # The device stops sending (frames and heartbeats) while its connection stays open, as on a
+    # stalled network or a hung firmware: only the bridge's idle timeout can end it.
+    stall_at_s: float | None = None
 
 
 @dataclass
@@ -207,6 +210,10 @@ class DeviceSimulator:
                 off = self.faults.power_off_at_s
                 if off is not None and frame.capture_us / 1e6 >= off:
                     raise PowerOff
+                stall = self.faults.stall_at_s
+                if stall is not None and frame.capture_us / 1e6 >= stall:
+                    await asyncio.shield(reader)  # until the bridge gives up on us
+                    return False
             if self._capture_done and not [f for f in self._ring if cursor is None or seq_after(f.seq, cursor)]:
                 for _due, frame in held:
                     await ws.send_bytes(frame.encode())
