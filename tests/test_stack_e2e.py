@@ -36,6 +36,20 @@ def _details(stack: Servers, token: str | None, **body: object) -> httpx.Respons
     return httpx.post(f"{stack.url('api')}/api/v1/livekit/connection-details", json=body, headers=headers, timeout=15)
 
 
+def has_agent(room: rtc.Room) -> bool:
+    return any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values())
+
+
+async def agent_listening(room: rtc.Room, timeout_s: float = 45) -> None:
+    """Until the agent is in the room and has had a moment to subscribe: audio played before then
+    is neither transcribed nor recorded (a job process may still be starting on a busy machine)."""
+    deadline = time.monotonic() + timeout_s
+    while not has_agent(room) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    assert has_agent(room), "the agent never joined"
+    await asyncio.sleep(1.0)
+
+
 def test_connection_details_refuse_missing_forged_and_expired_tokens(stack: Servers) -> None:
     assert _details(stack, None).status_code == 401
     forged = jwt.encode({"sub": "u1", "aud": "authenticated", "exp": int(time.time()) + 60}, "not-the-secret", algorithm="HS256")
@@ -109,13 +123,7 @@ async def test_two_clients_meet_and_the_agent_joins(stack: Servers) -> None:
         assert energy > 1000
 
         # The API dispatched the transcription agent into the room.
-        deadline = time.monotonic() + 45  # a job process may still be starting on a busy machine
-        while time.monotonic() < deadline:
-            if any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in bob.remote_participants.values()):
-                break
-            await asyncio.sleep(0.2)
-        kinds = {p.identity: p.kind for p in bob.remote_participants.values()}
-        assert rtc.ParticipantKind.PARTICIPANT_KIND_AGENT in kinds.values(), kinds
+        await agent_listening(bob)
         stop.set()
         await tone
     finally:
@@ -147,10 +155,7 @@ async def test_meetings_starting_together_each_get_the_agent(stack: Servers) -> 
         deadline = time.monotonic() + 60
         joined: list[bool] = []
         while time.monotonic() < deadline:
-            joined = [
-                any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values())
-                for room in rooms
-            ]
+            joined = [has_agent(room) for room in rooms]
             if all(joined):
                 break
             await asyncio.sleep(0.2)
@@ -201,7 +206,7 @@ async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
         audio, utterances = conversation([(v, t) for v, t in ENGLISH[:2]], gap_s=1.5, lead_s=1.0)
-        await asyncio.sleep(1.0)  # the agent subscribes
+        await agent_listening(speaker)
         await _play(source, np.concatenate([audio, silence(1.5)]))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and sum(c["lk.transcription_final"] == "true" for c in captions) < 2:  # noqa: ASYNC110
@@ -300,7 +305,7 @@ async def test_captions_survive_an_stt_restart_mid_utterance(stack: Servers) -> 
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
         audio, utterances = conversation([(v, t) for v, t in ENGLISH[:2]], gap_s=1.5, lead_s=1.0)
-        await asyncio.sleep(1.0)
+        await agent_listening(room)
         player = asyncio.create_task(_play(source, np.concatenate([audio, silence(3.0)])))
         await asyncio.sleep(2.5)  # inside the first sentence
         assert stt.proc is not None
@@ -354,7 +359,7 @@ async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Ser
             sources[name] = rtc.AudioSource(16000, 1)
             track = rtc.LocalAudioTrack.create_audio_track("microphone", sources[name])
             await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-        await asyncio.sleep(1.0)  # the agent subscribes to both
+        await agent_listening(alice)  # and so subscribes to both
         for name, (voice, text) in script:
             await _play(sources[name], np.concatenate([synth(text, voice), silence(1.2)]))
         deadline = time.monotonic() + 60
