@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,19 +107,27 @@ class Turn:
     text: str
 
 
-def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, list[Turn]]:
-    """A conversation among ``n_speakers`` distinct voices: turns of 1-10 s with short
-    interjections, pauses of 0.2-1 s, never the same speaker twice in a row; everyone says at
-    least one full sentence (the first round)."""
-    rng = np.random.default_rng(seed)
-    pieces, result, t, previous = [silence(0.5)], [], 0.5, -1
+def _turns(n_speakers: int, turns: int, rng: np.random.Generator) -> Iterator[tuple[int, int, str, np.ndarray]]:
+    """(turn index, speaker, text, speech) of a meeting's turns: never the same speaker twice in
+    a row, everyone first once in order, every fourth later turn a short interjection. The choices
+    for a turn are drawn when it is asked for, so a caller's own draws interleave as they did."""
+    previous = -1
     for i in range(turns):
         others = [s for s in range(n_speakers) if s != previous]
         speaker = i if i < n_speakers else int(rng.choice(others))
         previous = speaker
         text = str(rng.choice(INTERJECTIONS)) if i % 4 == 3 and i >= n_speakers else str(rng.choice(LINES))
         voice, pitch, speed = VOICES[speaker]
-        speech = synth(text, voice, speed=speed, pitch=pitch)
+        yield i, speaker, text, synth(text, voice, speed=speed, pitch=pitch)
+
+
+def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, list[Turn]]:
+    """A conversation among ``n_speakers`` distinct voices: turns of 1-10 s with short
+    interjections, pauses of 0.2-1 s, never the same speaker twice in a row; everyone says at
+    least one full sentence (the first round)."""
+    rng = np.random.default_rng(seed)
+    pieces, result, t = [silence(0.5)], [], 0.5
+    for _i, speaker, text, speech in _turns(n_speakers, turns, rng):
         result.append(Turn(t, t + speech.size / SAMPLE_RATE, f"spk{speaker}", text))
         gap = float(rng.uniform(0.2, 1.0))
         pieces += [speech, silence(gap)]
@@ -135,14 +144,8 @@ def overlapped_meeting(
     rng = np.random.default_rng(seed)
     clips: list[tuple[float, np.ndarray]] = []
     result: list[Turn] = []
-    t, previous = 0.5, -1
-    for i in range(turns):
-        others = [s for s in range(n_speakers) if s != previous]
-        speaker = i if i < n_speakers else int(rng.choice(others))
-        previous = speaker
-        text = str(rng.choice(INTERJECTIONS)) if i % 4 == 3 and i >= n_speakers else str(rng.choice(LINES))
-        voice, pitch, speed = VOICES[speaker]
-        speech = synth(text, voice, speed=speed, pitch=pitch)
+    t = 0.5
+    for i, speaker, text, speech in _turns(n_speakers, turns, rng):
         duration = speech.size / SAMPLE_RATE
         if result and i % overlap_every == 0:
             last = result[-1]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import dramatiq
 import numpy as np
@@ -33,8 +33,6 @@ from shared.clients import ServiceClient, ServiceUnavailable
 from shared.pcm_file import PcmFile, decode_to_file
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-Body = bytes | Callable[[], AsyncIterator[bytes]]
 PIECE_S = 300  # STT request size: progress is reported per piece
 
 
@@ -109,25 +107,21 @@ class Pipeline:
                 raise ServiceUnavailable(f"audio storage: {exc}") from exc
             raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
 
-    async def read_stored(self, key: str, what: str, read: Callable[[str], T]) -> T:
-        """``read`` (in a thread) on a local copy of a stored recording; unreadable audio fails
-        the job."""
-        try:
-            async with self.stored_copy(key, what) as path:
-                return await asyncio.to_thread(read, str(path))
-        except AudioError as exc:
-            raise JobFailed(f"{what} could not be decoded: {exc}") from exc
-
     async def load_audio(self, key: str, what: str) -> PcmFile:
         """A stored recording decoded to 16 kHz mono int16 in a scratch file (an hour is 115 MB
-        there, rather than 230 MB of float32 and more in decode buffers in this process)."""
+        there, rather than 230 MB of float32 and more in decode buffers in this process);
+        unreadable audio fails the job."""
         limits = AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
 
-        def decode(path: str) -> PcmFile:
+        def decode(path: Path) -> PcmFile:
             with open(path, "rb") as file:
                 return decode_to_file(file, limits)
 
-        return await self.read_stored(key, what, decode)
+        try:
+            async with self.stored_copy(key, what) as path:
+                return await asyncio.to_thread(decode, path)
+        except AudioError as exc:
+            raise JobFailed(f"{what} could not be decoded: {exc}") from exc
 
     async def update(self, **fields: Any) -> Job:
         async with self.sessions() as db:
@@ -246,11 +240,13 @@ class Pipeline:
         }
         return await self.diarize_body(lambda: pcm_chunks(audio), pcm, num_speakers)
 
-    async def diarize_body(self, body: Body, headers: dict[str, str], num_speakers: int | None) -> list[Turn]:
-        """Exclusive speaker turns of ``body`` (an audio file, or PCM described by ``headers``;
-        bytes, or a function that streams them)."""
+    async def diarize_body(
+        self, stream: Callable[[], AsyncIterator[bytes]], headers: dict[str, str], num_speakers: int | None
+    ) -> list[Turn]:
+        """Exclusive speaker turns of the body that ``stream`` makes (an audio file, or PCM
+        described by ``headers``); a retry streams it again."""
         params = {"num_speakers": num_speakers} if num_speakers else {}
-        response = await self.diarization.post("/diarize", params=params, content=body, headers=headers)
+        response = await self.diarization.post("/diarize", params=params, content=stream, headers=headers)
         if response.status_code >= 400:
             raise JobFailed(f"diarization refused the audio: {response.status_code} {response.text[:200]}")
         return [Turn(t["start_ms"], t["end_ms"], t["speaker"]) for t in response.json()["exclusive_turns"]]

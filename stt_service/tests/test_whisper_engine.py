@@ -3,7 +3,6 @@ against a looping decode."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from stt_service.engines.base import Clip
 from stt_service.engines.whisper import WhisperEngine
 from stt_service.model_store import resolve_whisper_model
-from tests.speech import EVAL_ENGLISH, silence, synth
+from tests.speech import EVAL_ENGLISH, normalize, silence, synth
 
 pytestmark = [pytest.mark.integration]
 
@@ -23,7 +22,7 @@ def engine() -> WhisperEngine:
 
 
 def words(text: str) -> list[str]:
-    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+    return normalize(text).split()
 
 
 def test_short_window_transcribes_like_the_full_one(engine: WhisperEngine) -> None:
