@@ -16,6 +16,10 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     # Seconds an empty room is kept before the job ends and the session is finalized.
     agent_empty_room_timeout_s: float = 10.0
     api_url: str = "http://127.0.0.1:8000"
+    # Where finals, recordings and status changes wait until the API accepts them (one folder per
+    # room job); seconds an ending job waits for them before leaving the rest to the sweeper.
+    agent_outbox_dir: str = "data/agent-outbox"
+    agent_outbox_drain_s: float = 10.0
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"
     # Shared room microphones (participants named device-*): an utterance whose voice embedding

@@ -64,6 +64,7 @@ class TrackTranscriber:
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
         on_recording: RecordingSink | None = None,
         speaker_of: SpeakerOf | None = None,
+        recording_dir: str | None = None,
     ) -> None:
         self._room = room
         self._track = track
@@ -79,7 +80,11 @@ class TrackTranscriber:
         self._current = self._speaker_label(1) if speaker_of else speaker
         # Audio not yet confirmed sent: (absolute ms from session start, pcm bytes).
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=MAX_BUFFER_S * 1000 // FRAME_MS)
-        self._frames = asyncio.Queue[tuple[int, bytes] | None]()
+        # Frames read from the track and not yet taken by the STT stream: bounded like the resend
+        # buffer, so an STT outage cannot grow it without end (the recording keeps every frame).
+        self._frames = asyncio.Queue[tuple[int, bytes] | None](maxsize=MAX_BUFFER_S * 1000 // FRAME_MS)
+        self._recording_dir = recording_dir
+        self.dropped_frames = 0
         self.recording_path: str | None = None
         self.finals = 0
         self.partials = 0
@@ -107,12 +112,23 @@ class TrackTranscriber:
         disk, so playback and later re-diarization line up with the live timestamps."""
         position_ms = self._offset_ms
         stream = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=FRAME_MS)
-        recording = tempfile.NamedTemporaryFile(prefix="intrascribe-", suffix=".pcm", delete=False)  # noqa: SIM115 - handed on
+        recording = tempfile.NamedTemporaryFile(  # noqa: SIM115 - handed on
+            prefix="rec-", suffix=".part", dir=self._recording_dir, delete=False
+        )
         try:
             async for event in stream:
                 data = bytes(event.frame.data)
                 recording.write(data)
-                await self._frames.put((position_ms, data))
+                if self._frames.full():  # the STT stream is far behind: its oldest audio goes
+                    self._frames.get_nowait()
+                    self.dropped_frames += 1
+                    if self.dropped_frames % (1000 // FRAME_MS) == 1:
+                        log.warning(
+                            "STT stream for %s is %d s behind; live audio dropped (kept in the recording)",
+                            self._speaker.identity,
+                            MAX_BUFFER_S,
+                        )
+                self._frames.put_nowait((position_ms, data))
                 position_ms += len(data) * 1000 // (2 * SAMPLE_RATE)
         finally:
             recording.close()

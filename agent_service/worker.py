@@ -5,36 +5,25 @@ track, each with its own pipeline, started and stopped as tracks come and go."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
 import math
-import os
-import struct
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 
+from agent_service.outbox import Outbox
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
-from shared.clients import ServiceClient, ServiceUnavailable, file_chunks
+from shared.clients import ServiceClient
 from shared.schemas import DEVICE_IDENTITY_PREFIX
 from shared.service_auth import service_header
 
 log = logging.getLogger(__name__)
-
-
-async def wav_stream(path: str, size: int) -> AsyncIterator[bytes]:
-    """A 16 kHz mono 16-bit WAV of the raw PCM file at ``path``, in chunks."""
-    yield b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
-    yield b"data" + struct.pack("<I", size)
-    async for chunk in file_chunks(path):
-        yield chunk
 
 
 def session_id_of(ctx: JobContext) -> str:
@@ -45,7 +34,8 @@ def session_id_of(ctx: JobContext) -> str:
 
 
 class RoomTranscription:
-    """Everything one room job owns: the API client, one transcriber per audio track."""
+    """Everything one room job owns: the API clients, the session's outbox (what goes to the API
+    waits there on disk until it is accepted), one transcriber per audio track."""
 
     def __init__(self, ctx: JobContext, settings: AgentSettings) -> None:
         self.ctx = ctx
@@ -59,6 +49,13 @@ class RoomTranscription:
             settings.diarization_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=3
         )
         self.uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
+        # The outbox retries for as long as it takes; each attempt is one quick call.
+        self.deliveries = ServiceClient(
+            settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30
+        )
+        self.outbox = Outbox(settings.agent_outbox_dir, self.session_id, self.deliveries, self.uploads)
+        self.outbox.lock()
+        self.outbox.start()
         self.language: str | None = None
         self.started = time.monotonic()
         self.start_offset_ms = 0
@@ -72,7 +69,7 @@ class RoomTranscription:
             self.language = body.get("language")
             # A restarted job continues the session's clock, so new segments follow earlier ones.
             self.start_offset_ms = int(body.get("duration_ms") or 0)
-            await self.api.post(f"/internal/v1/sessions/{self.session_id}/status", json={"status": "live"})
+            self.outbox.put("status", {"status": "live"})
         else:
             log.warning("session %s unknown to the API (%s); transcribing without storing", self.session_id, response.status_code)
 
@@ -80,36 +77,11 @@ class RoomTranscription:
         return self.start_offset_ms + int((time.monotonic() - self.started) * 1000)
 
     async def store_final(self, segment: dict[str, Any]) -> None:
-        try:
-            response = await self.api.post(f"/internal/v1/sessions/{self.session_id}/segments", json={"segments": [segment]})
-            if response.status_code >= 400:
-                log.error("API refused segment %s: %s %s", segment["segment_id"], response.status_code, response.text[:200])
-        except ServiceUnavailable as exc:
-            log.error("could not store segment %s: %s", segment["segment_id"], exc)
+        self.outbox.put("segments", {"segments": [segment]})
 
     async def store_recording(self, identity: str, path: str, offset_ms: int) -> None:
-        """Upload a participant's recording as WAV, streamed from disk (an hour is ~115 MB)."""
-        try:
-            size = os.path.getsize(path)  # noqa: ASYNC240 - one stat call
-            for attempt in range(3):
-                response = await self.uploads.post(
-                    f"/internal/v1/sessions/{self.session_id}/recordings",
-                    params={"track": identity, "offset_ms": offset_ms},
-                    content=wav_stream(path, size),
-                    headers={"Content-Type": "audio/wav"},
-                )
-                if response.status_code < 500:
-                    if response.status_code >= 400:
-                        log.error("API refused the recording of %s: %s", identity, response.text[:200])
-                    else:
-                        log.info("stored %d s of %s's audio", size // 32000, identity)
-                    return
-                await asyncio.sleep(2**attempt)
-        except Exception as exc:  # a lost recording must not end the job
-            log.error("could not store the recording of %s: %s", identity, exc)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        """A participant's recording (raw PCM, written in the outbox's folder) goes out as WAV."""
+        self.outbox.put("recording", {"track": identity, "offset_ms": offset_ms}, recording=path)
 
     async def announce_delay(self, delayed: bool) -> None:
         await self.ctx.room.local_participant.set_attributes({"intrascribe.captions_delayed": "true" if delayed else "false"})
@@ -134,6 +106,7 @@ class RoomTranscription:
             on_final=self.store_final,
             on_delay=self.announce_delay,
             on_recording=functools.partial(self.store_recording, participant.identity),
+            recording_dir=str(self.outbox.dir),
             speaker_of=self.room_microphone(participant),
         )
         task = asyncio.create_task(transcriber.run(), name=f"transcribe-{participant.identity}")
@@ -151,16 +124,13 @@ class RoomTranscription:
 
     async def finish(self) -> None:
         await asyncio.gather(*(self.stop_track(sid) for sid in list(self.tasks)))
-        try:
-            await self.api.post(
-                f"/internal/v1/sessions/{self.session_id}/status",
-                json={"status": "completed", "duration_ms": self.offset_now_ms()},
-            )
-        except ServiceUnavailable as exc:
-            log.error("could not finalize session %s: %s", self.session_id, exc)
-        await self.api.aclose()
-        await self.uploads.aclose()
-        await self.diarization.aclose()
+        self.outbox.put("status", {"status": "completed", "duration_ms": self.offset_now_ms()})
+        if not await self.outbox.drain(within_s=self.settings.agent_outbox_drain_s):
+            log.warning("API unreachable: %d entries of %s left on disk for the sweeper", self.outbox.pending(), self.session_id)
+        await self.outbox.aclose()
+        self.outbox.remove_if_empty()
+        for client in (self.api, self.deliveries, self.uploads, self.diarization):
+            await client.aclose()
 
 
 async def room_entrypoint(ctx: JobContext) -> None:

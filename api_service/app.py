@@ -7,6 +7,7 @@ import redis.asyncio as redis
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
@@ -18,7 +19,7 @@ from api_service.routes import auth, batch, devices, internal, livekit, realtime
 from api_service.settings import APISettings
 from api_service.storage import StorageError, make_storage
 from api_service.web import mount_web
-from shared.service import create_service_app
+from shared.service import MULTIPART_SLACK, create_service_app
 from shared.service_auth import require_service
 
 
@@ -51,11 +52,21 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         await app.state.redis.aclose()
         await engine.dispose()
 
+    uploads = [route for route in (*batch.uploads.routes, *internal.uploads.routes) if isinstance(route, APIRoute)]
+
+    def body_limit(path: str) -> int:
+        """The routes of the `uploads` routers take audio files up to the upload limit; every
+        other body (JSON, forms) is bounded by API_MAX_BODY_BYTES."""
+        if any(route.path_regex.match(path) for route in uploads):
+            return settings.batch_max_upload_bytes + MULTIPART_SLACK
+        return settings.api_max_body_bytes
+
     app = create_service_app(
         name="api",
         version=__version__,
         settings=settings,
         lifespan=lifespan,
+        body_limit=body_limit,
         info=lambda: {
             "livekit_url": settings.livekit_public_url or settings.livekit_url,
             "agent_name": settings.agent_name,
@@ -94,6 +105,9 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         devices.router,
     ):
         app.include_router(router)
+    app.include_router(batch.uploads)
+    app.include_router(livekit.meeting)
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
+    app.include_router(internal.uploads, dependencies=[require_service(settings.service_keys)])
     mount_web(app, settings.web_dist_dir)  # last: its catch-all serves the web app's own pages
     return app

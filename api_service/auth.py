@@ -6,6 +6,7 @@ of the same shape, so switching to Supabase Auth changes configuration, not code
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -34,17 +35,27 @@ class CurrentUser:
     email: str | None = None
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError):
         return False
+
+
+# What a log-in for an unknown email is checked against (made once, at import).
+_UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    """In a thread: argon2 takes tens of milliseconds of CPU, never spent on the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def check_password(password_hash: str | None, password: str) -> bool:
+    """In a thread; an account without a password (or none at all) is checked against a hash of
+    a random password, so the time taken does not tell whether an email has an account."""
+    matched = await asyncio.to_thread(_verify, password_hash or _UNKNOWN_ACCOUNT_HASH, password)
+    return matched and bool(password_hash)
 
 
 def issue_token(settings: APISettings, user_id: str, email: str | None) -> tuple[str, int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import MeetingSession
@@ -13,6 +14,17 @@ from api_service.db.models import MeetingSession
 async def db(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         yield session
+
+
+# For routes that stream (server-sent events): the session closes when the route function returns,
+# before the body streams, so an open stream holds no database connection.
+StreamDB = Annotated[AsyncSession, Depends(db, scope="function")]
+
+
+async def release(session: AsyncSession) -> None:
+    """End the transaction so the connection goes back to the pool before a slow wait (a model
+    call). Loaded rows stay usable (expire_on_commit=False); the next query starts a new one."""
+    await session.commit()
 
 
 def not_found(what: str = "session") -> HTTPException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from docx import Document
@@ -38,18 +39,28 @@ def markdown(title: str, segments: list[dict[str, Any]], summary: str | None) ->
     return "\n".join(parts) + "\n"
 
 
+# Characters XML 1.0 cannot hold (control characters other than tab and newlines, lone
+# surrogates, U+FFFE/U+FFFF): python-docx refuses them, so a title or summary holding one would
+# make the whole export fail.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def docx(title: str, segments: list[dict[str, Any]], summary: str | None) -> bytes:
     document = Document()
-    document.add_heading(title, level=1)
+    document.add_heading(_xml(title), level=1)
     if summary:
         document.add_heading("Summary", level=2)
-        for block in summary.strip().split("\n\n"):
+        for block in _xml(summary).strip().split("\n\n"):
             document.add_paragraph(block)
     document.add_heading("Transcript", level=2)
     for s in segments:
         paragraph = document.add_paragraph()
-        paragraph.add_run(f"[{short_time(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}: ").bold = True
-        paragraph.add_run(s["text"])
+        paragraph.add_run(_xml(f"[{short_time(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}: ")).bold = True
+        paragraph.add_run(_xml(s["text"]))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

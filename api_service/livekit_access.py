@@ -37,7 +37,8 @@ def participant_token(
 
 
 class AgentDispatcher:
-    """Makes sure exactly one transcription agent is dispatched to a session's room."""
+    """Makes sure exactly one transcription agent is dispatched to a session's room, and removes
+    participants from it (the server-side LiveKit calls of a meeting)."""
 
     def __init__(self, settings: APISettings) -> None:
         self._settings = settings
@@ -66,6 +67,16 @@ class AgentDispatcher:
             )
         )
         log.info("dispatched agent %s to room %s", self._settings.agent_name, room)
+
+    async def remove_participant(self, room: str, identity: str) -> bool:
+        """Disconnect ``identity`` from ``room``; False when it is not there."""
+        try:
+            await self._client().room.remove_participant(api.RoomParticipantIdentity(room=room, identity=identity))
+        except api.TwirpError as exc:
+            if exc.code == "not_found":
+                return False
+            raise
+        return True
 
     async def aclose(self) -> None:
         if self._api is not None:

@@ -50,6 +50,8 @@ class SessionOut(BaseModel):
     title: str
     language: str | None
     status: str
+    # Why a failed session failed, in a sentence.
+    error: str | None = None
     source: str
     template_id: str | None
     duration_ms: int

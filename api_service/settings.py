@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared import security
 from shared.settings import LiveKitSettings, ServiceSettings
 
 
@@ -25,6 +26,10 @@ class APISettings(ServiceSettings, LiveKitSettings):
     auth_jwks_url: str = ""
     # Lifetime of tokens issued to local accounts.
     auth_token_ttl_s: int = 86400
+    # Who may create a local account: open (anyone), invite (emails an admin invited with
+    # `python -m api_service.admin invite EMAIL`), closed (only `admin create-user`). Empty: open,
+    # or closed when Supabase Auth signs people in.
+    auth_signup: Literal["open", "invite", "closed", ""] = ""
     # Log-in and sign-up attempts per client address per minute.
     auth_rate_limit_per_minute: int = 10
     # Lifetime of a LiveKit participant token.
@@ -40,15 +45,30 @@ class APISettings(ServiceSettings, LiveKitSettings):
     supabase_service_key: str = ""
     supabase_storage_bucket: str = "recordings"
     supabase_signed_url_ttl_s: int = Field(default=300, ge=1)
-    # Batch uploads per client address per minute.
+    # Batch uploads per user (and per client address) per minute.
     upload_rate_limit_per_minute: int = 30
+    # Per-user daily quotas (0 = no limit): batch uploads, minutes of uploaded audio, summaries and
+    # titles (LLM calls); and the most webhooks one user may have.
+    quota_uploads_per_day: int = 200
+    quota_audio_minutes_per_day: int = 1440
+    quota_summaries_per_day: int = 200
+    quota_webhooks_per_user: int = 20
     # Largest upload accepted for batch transcription, bytes.
     batch_max_upload_bytes: int = 2 * 1024**3
+    # Largest request body of every other route (JSON, forms), bytes: refused with 413 as it streams in.
+    api_max_body_bytes: int = 1024 * 1024
     # Batch worker: seconds without a heartbeat before a dead worker's jobs are run again elsewhere.
     job_heartbeat_timeout_s: int = 60
+    # Batch worker: every LIVE_SESSION_SWEEP_S, sessions live and untouched for LIVE_SESSION_GRACE_S
+    # whose LiveKit room is gone or empty are completed (their agent crashed or its call was lost).
+    live_session_sweep_s: float = 60.0
+    live_session_grace_s: float = 300.0
     # Batch worker threads (jobs at once per worker process) and its health endpoint.
     worker_threads: int = 2
     worker_http_port: int = 8003
+    # Webhook deliveries: threads of their own in the worker, and the limit on one whole attempt.
+    webhook_threads: int = 2
+    webhook_timeout_s: float = 10.0
     # Let webhooks (per user, or a batch upload's webhook_url) target loopback, private or
     # link-local addresses. Off by default: such URLs could reach services inside your network.
     webhook_allow_private_targets: bool = False
@@ -62,3 +82,15 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Tokens are then verified with AUTH_JWT_SECRET (the project's JWT secret) or AUTH_JWKS_URL.
     auth_supabase_url: str = ""
     auth_supabase_anon_key: str = ""
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.auth_jwt_secret or not self.auth_jwks_url:
+            problems += [p for p in [security.weak_secret("AUTH_JWT_SECRET", self.auth_jwt_secret)] if p]
+        return problems + security.redis_problems(self.redis_url) + security.database_problems(self.database_url)
+
+    @property
+    def signup_policy(self) -> str:
+        if self.auth_signup:
+            return self.auth_signup
+        return "closed" if self.auth_supabase_url and self.auth_supabase_anon_key else "open"

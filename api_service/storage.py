@@ -29,7 +29,7 @@ import anyio
 import httpx
 from starlette.requests import Request
 
-from shared.audio import AudioTooLarge
+from shared.audio import AudioTooLarge, too_large
 
 if TYPE_CHECKING:
     from api_service.settings import APISettings
@@ -79,7 +79,7 @@ async def _copy(source: BinaryIO | StreamReader, path: Path, limit: int) -> int:
             ):
                 written += len(chunk)
                 if written > limit:
-                    raise AudioTooLarge(f"upload is larger than the limit of {limit} bytes")
+                    raise too_large(limit)
                 await out.write(chunk)
     except BaseException:
         await target.unlink(missing_ok=True)
@@ -208,7 +208,7 @@ class SupabaseStorage:
                 "use the project's service_role key and check SUPABASE_URL"
             )
         if status == "413":
-            return AudioTooLarge(f"the audio is larger than the storage bucket accepts ({message})")
+            return AudioTooLarge(f"The file is larger than the storage bucket accepts ({message}).")
         if status == "404" and code == "Bucket not found":
             return StorageError(f"the storage bucket {self.bucket_id!r} does not exist")
         if status == "404":

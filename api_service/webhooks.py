@@ -20,8 +20,9 @@ import json
 import socket
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,39 +35,61 @@ MAX_URL_LENGTH = 2000
 
 async def check_target(url: str, allow_private: bool) -> str | None:
     """Why ``url`` may not receive webhooks, or None when it may."""
+    problem, _addresses = await resolve_target(url, allow_private)
+    return problem
+
+
+async def resolve_target(url: str, allow_private: bool) -> tuple[str | None, list[str]]:
+    """(why ``url`` may not receive webhooks, or None; the addresses it was checked at). A
+    delivery connects to one of those, so a name that resolves elsewhere by the time of the
+    connection (DNS rebinding) cannot move it into our network."""
     if len(url) > MAX_URL_LENGTH:
-        return f"the webhook URL is longer than {MAX_URL_LENGTH} characters"
+        return f"the webhook URL is longer than {MAX_URL_LENGTH} characters", []
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        return f"the webhook URL is not valid: {exc}"
+        return f"the webhook URL is not valid: {exc}", []
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "the webhook URL must be an http:// or https:// URL with a host"
+        return "the webhook URL must be an http:// or https:// URL with a host", []
     if parts.username or parts.password:
-        return "the webhook URL must not carry credentials"
-    if allow_private:
-        return None
+        return "the webhook URL must not carry credentials", []
     host = parts.hostname
+    private = f"the webhook host {host} is not public (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it)"
     try:
         addresses = {ipaddress.ip_address(host)}
     except ValueError:
-        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-            return f"the webhook host {host} is not public (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it)"
+        if not allow_private and (host == "localhost" or host.endswith((".localhost", ".local", ".internal"))):
+            return private, []
         try:
             infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), 5)
         except (OSError, TimeoutError):
-            return f"the webhook host {host} cannot be resolved"
+            return f"the webhook host {host} cannot be resolved", []
         addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    for address in addresses:
+    for address in addresses if not allow_private else ():
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:
             return (
                 f"the webhook URL points at a loopback, private or reserved address ({address}); "
                 "set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it"
-            )
-    return None
+            ), []
+    return None, sorted(str(a) for a in addresses)
+
+
+async def post_pinned(url: str, address: str, body: bytes, headers: dict[str, str], deadline_s: float) -> httpx.Response:
+    """POST to ``url`` over a connection to ``address`` (the one that was checked), with the URL's
+    own host in the Host header and in TLS (SNI and the certificate check). ``deadline_s`` bounds
+    the whole attempt, not each read, so a receiver that trickles its answer cannot hold a thread."""
+    parts = urlsplit(url)
+    ip = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit((parts.scheme, f"{ip}:{parts.port}" if parts.port else ip, parts.path or "/", parts.query, ""))
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    async with httpx.AsyncClient(timeout=deadline_s, follow_redirects=False) as client:
+        request = client.build_request(
+            "POST", pinned, content=body, headers={**headers, "Host": parts.netloc}, extensions=extensions
+        )
+        return await asyncio.wait_for(client.send(request), deadline_s)
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:

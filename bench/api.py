@@ -23,6 +23,7 @@ from shared.service_auth import service_header
 from tests.llm_server import FakeLLM
 
 CLIENTS = 50
+STREAMS = 200  # open live-event streams (server-sent events) during the second listing round
 
 
 async def hammer(client: httpx.AsyncClient, path: str, total: int) -> dict[str, float]:
@@ -44,6 +45,35 @@ async def hammer(client: httpx.AsyncClient, path: str, total: int) -> dict[str, 
         "p99_ms": round(pct(latencies, 99) * 1000, 1),
         "requests_per_s": round(total / wall, 1),
     }
+
+
+async def sequential_p50_ms(client: httpx.AsyncClient, path: str, total: int = 40) -> float:
+    latencies = []
+    for _ in range(total):
+        started = time.perf_counter()
+        (await client.get(path)).raise_for_status()
+        latencies.append(time.perf_counter() - started)
+    return round(pct(latencies, 50) * 1000, 1)
+
+
+async def listing_with_open_streams(
+    api: str, headers: dict[str, str], client: httpx.AsyncClient, session_id: str
+) -> dict[str, float]:
+    """One client listing sessions, alone and with STREAMS event streams open (each used to hold
+    a database connection for its whole life)."""
+    idle = await sequential_p50_ms(client, "/api/v1/sessions/?limit=20")
+    async with httpx.AsyncClient(
+        base_url=api, headers=headers, timeout=60, limits=httpx.Limits(max_connections=STREAMS + 10)
+    ) as streams:
+        opened = []
+        try:
+            for _ in range(STREAMS):
+                request = streams.build_request("GET", f"/api/v1/realtime/sessions/{session_id}/events")
+                opened.append(await streams.send(request, stream=True))
+            busy = await sequential_p50_ms(client, "/api/v1/sessions/?limit=20")
+        finally:
+            await asyncio.gather(*(r.aclose() for r in opened))
+    return {"idle_p50_ms": idle, "with_streams_p50_ms": busy, "ratio": round(busy / idle, 2)}
 
 
 async def run(api: str, keys: StackSecrets) -> dict[str, Any]:
@@ -89,8 +119,11 @@ async def run(api: str, keys: StackSecrets) -> dict[str, Any]:
             started = time.perf_counter()
             (await client.post(f"/api/v1/sessions/{short}/summaries", json={})).raise_for_status()
             latencies.append(time.perf_counter() - started)
+        # Last: the streams' server side notices the disconnect only at its next keep-alive.
+        streams = await listing_with_open_streams(api, dict(client.headers), client, hour)
     return {
         "list_sessions": listing,
+        "list_with_open_streams": streams,
         "read_1h_transcript": transcript,
         "summary_overhead": {"p50_ms": round(pct(latencies, 50) * 1000, 1), "p99_ms": round(pct(latencies, 99) * 1000, 1)},
     }
@@ -142,6 +175,9 @@ def main() -> None:
         for what in ("list_sessions", "read_1h_transcript"):
             table.append((db, what.replace("_", " "), r[what]["p50_ms"], r[what]["p99_ms"], r[what]["requests_per_s"]))
         table.append((db, "summary (our overhead)", r["summary_overhead"]["p50_ms"], r["summary_overhead"]["p99_ms"], ""))
+        s = r["list_with_open_streams"]
+        table.append((db, "list sessions, 1 client, idle", s["idle_p50_ms"], "", ""))
+        table.append((db, f"list sessions, 1 client, {STREAMS} event streams open", s["with_streams_p50_ms"], "", ""))
     write_results(
         "api", {"clients": CLIENTS, "results": results}, table, ("database", f"{CLIENTS} clients", "p50 ms", "p99 ms", "req/s")
     )

@@ -89,6 +89,8 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
         "SERVICE_KEYS": json.dumps(keys.service_keys),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
+        # Loopback only, livekit-server --dev's key pair: production mode would refuse it.
+        "INTRASCRIBE_ENV": "development",
     }
 
 
@@ -208,6 +210,7 @@ def service_processes(
         **service_env(ports, keys),
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'intrascribe.db'}",
         "AUDIO_STORAGE_DIR": str(workdir / "audio"),
+        "AGENT_OUTBOX_DIR": str(workdir / "agent-outbox"),
         **(extra_env or {}),
     }
     url = "http://127.0.0.1:{}/health/ready".format

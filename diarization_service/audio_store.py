@@ -7,29 +7,27 @@ from typing import IO
 
 from fastapi import Request
 
-from shared.audio import SAMPLE_RATE, AudioDecodeError, AudioLimits, AudioTooLarge
+from shared.audio import PCM_FRAMES, SAMPLE_RATE, AudioDecodeError, AudioLimits, check_declared_size, empty, too_large, too_long
 from shared.pcm_file import PcmFile, spooled
 
 
 async def spool_body(request: Request, max_bytes: int) -> IO[bytes]:
     """The request body in a spooled file; 413 as soon as it passes ``max_bytes``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise AudioTooLarge(f"request body is {declared} bytes; the limit is {max_bytes}")
+    check_declared_size(request.headers.get("content-length"), max_bytes)
     file = spooled()
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
-                raise AudioTooLarge(f"request body is over the limit of {max_bytes} bytes")
+                raise too_large(max_bytes)
             file.write(chunk)
     except BaseException:
         file.close()
         raise
     if size == 0:
         file.close()
-        raise AudioDecodeError("audio is empty")
+        raise empty()
     return file
 
 
@@ -39,8 +37,8 @@ def pcm_body(file: IO[bytes], limits: AudioLimits) -> PcmFile:
     file.seek(0, 2)
     if file.tell() % 2:
         file.close()
-        raise AudioDecodeError("PCM length is not a whole number of int16 frames")
+        raise AudioDecodeError(PCM_FRAMES)
     if source.num_samples > limits.max_seconds * SAMPLE_RATE:
         file.close()
-        raise AudioTooLarge(f"audio is longer than the limit of {limits.max_seconds:.0f} s")
+        raise too_long(limits)
     return source

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from diarization_service.audio_store import pcm_body, spool_body
 from diarization_service.engines.base import ArrayAudio, AudioSource, Diarization, SpeakerHints, Turn
-from shared.audio import AudioLimits, AudioTooLarge, decode_audio, pcm16_to_float
+from shared.audio import AudioLimits, check_declared_size, decode_audio, pcm16_to_float
 from shared.limiter import Overloaded
 from shared.pcm_file import PcmFile, decode_to_file
 from shared.vad import SAMPLE_RATE
@@ -52,8 +52,7 @@ class EmbedResponse(BaseModel):
 
 
 def limits(request: Request) -> AudioLimits:
-    settings = request.app.state.settings
-    return AudioLimits(settings.max_audio_bytes, settings.max_audio_seconds)
+    return request.app.state.settings.audio_limits()
 
 
 def hints_of(num: int | None, low: int | None, high: int | None) -> SpeakerHints:
@@ -76,14 +75,12 @@ def pcm_format(request: Request) -> tuple[int, int] | None:
 
 async def body_audio(request: Request) -> np.ndarray:
     """The whole body's audio in memory (for /embed's short clips)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits(request).max_bytes:
-        raise AudioTooLarge(f"request body is {declared} bytes; the limit is {limits(request).max_bytes}")
+    check_declared_size(request.headers.get("content-length"), limits(request).max_bytes)
     pcm = pcm_format(request)
     body = await request.body()
     if pcm is not None:
         return pcm16_to_float(body, pcm[0], pcm[1], limits(request))
-    return decode_audio(body, limits(request))
+    return await asyncio.to_thread(decode_audio, body, limits(request))
 
 
 async def body_source(request: Request) -> PcmFile | ArrayAudio:

@@ -4,6 +4,7 @@ Every record carries the current request id (see ``request_id_var``)."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 
@@ -18,9 +19,22 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# Credentials that clients may put in a query string (devices pass ?token=): never written to a log.
+_SECRET_QUERY = re.compile(r"([?&](?:token|access_token|api_key|key|secret)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class _RedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SECRET_QUERY.search(message):
+            record.msg, record.args = _SECRET_QUERY.sub(r"\1[redacted]", message), None
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_RedactFilter())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(

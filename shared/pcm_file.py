@@ -77,5 +77,5 @@ def decode_to_file(source: BinaryIO | IO[bytes], limits: AudioLimits) -> PcmFile
     result = PcmFile(out)
     if result.num_samples == 0:
         out.close()
-        raise AudioDecodeError("audio holds no samples")
+        raise AudioDecodeError("The file holds no audio that could be decoded.")
     return result

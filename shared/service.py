@@ -10,10 +10,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import security
 from shared.audio import AudioError
 from shared.health import Health
 from shared.logs import configure_logging, request_id_var
@@ -49,6 +50,60 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+MULTIPART_SLACK = 64 * 1024  # a multipart envelope around the largest file
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        size = f"{limit / 1e6:.0f} MB" if limit >= 1e6 else f"{limit // 1000} kB"
+        super().__init__(413, f"The request body is larger than the limit of {size}.")
+
+
+class BodyLimitMiddleware:
+    """413 for a request body over its path's limit: at once when Content-Length says so, and as
+    soon as a streamed body passes it. Runs before routing, so before any authentication work.
+    (FastAPI's own ``max_body_size`` does the same but answers in plain text, not in the JSON
+    error shape every client of ours reads.)"""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+
+
 def create_service_app(
     *,
     name: str,
@@ -56,9 +111,12 @@ def create_service_app(
     settings: ServiceSettings,
     info: Callable[[], dict[str, Any]] | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    body_limit: Callable[[str], int] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
+    """``body_limit``: the largest request body for a path (default: the largest audio file)."""
     configure_logging(name, settings.log_level, settings.log_format)
+    security.enforce(settings, name)
     app = FastAPI(title=f"Intrascribe {name}", version=version, lifespan=lifespan, **fastapi_kwargs)
     app.state.settings = settings
     app.state.health = Health(name, version)
@@ -74,11 +132,22 @@ def create_service_app(
     async def audio_error(_: Request, exc: AudioError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
+    default_limit = settings.max_audio_bytes + MULTIPART_SLACK
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit or (lambda _path: default_limit))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
 
 
-def serve(app: FastAPI | str, host: str, port: int) -> None:
-    """Run under uvicorn with our logging (uvicorn's own config would replace it)."""
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, timeout_graceful_shutdown=10)
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run under uvicorn with our logging (uvicorn's own config would replace it), believing
+    forwarded headers only from TRUSTED_PROXIES."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=app.state.settings.trusted_proxies,
+        timeout_graceful_shutdown=10,
+    )

@@ -3,6 +3,7 @@ OpenAI-compatible /v1/audio/transcriptions."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,16 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from shared.audio import AudioDecodeError, AudioLimits, AudioTooLarge, decode_audio, pcm16_to_float, resample
+from shared.audio import (
+    AudioDecodeError,
+    AudioLimits,
+    check_declared_size,
+    decode_audio,
+    empty,
+    pcm16_to_float,
+    resample,
+    too_long,
+)
 from shared.schemas import Segment
 from stt_service import formats
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
@@ -43,8 +53,7 @@ class TranscribeResponse(BaseModel):
 
 
 def limits(request: Request) -> AudioLimits:
-    settings = request.app.state.settings
-    return AudioLimits(settings.max_audio_bytes, settings.max_audio_seconds)
+    return request.app.state.settings.audio_limits()
 
 
 def language_for(request: Request, tag: str | None) -> LanguageRequest:
@@ -60,9 +69,8 @@ def language_for(request: Request, tag: str | None) -> LanguageRequest:
 
 
 def check_length(request: Request) -> None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits(request).max_bytes + 64 * 1024:
-        raise AudioTooLarge(f"request body is {declared} bytes; the limit is {limits(request).max_bytes}")
+    # Room for a multipart envelope around the largest file.
+    check_declared_size(request.headers.get("content-length"), limits(request).max_bytes + 64 * 1024)
 
 
 async def run(
@@ -90,7 +98,7 @@ async def read_body_audio(request: Request) -> np.ndarray:
         except ValueError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Sample-Rate and X-Channels must be integers") from None
         return pcm16_to_float(body, rate, channels, limits(request))
-    return decode_audio(body, limits(request))
+    return await asyncio.to_thread(decode_audio, body, limits(request))
 
 
 @router.post("/transcribe", response_model=TranscribeResponse)
@@ -112,9 +120,9 @@ async def transcribe(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"invalid JSON body: {exc}") from None
         samples = np.asarray(seed.audio_data.audio_array, dtype=np.float32)
         if samples.size == 0:
-            raise AudioDecodeError("audio_array is empty")
+            raise empty()
         if not np.isfinite(samples).all():
-            raise AudioDecodeError("audio_array holds NaN or infinite values")
+            raise AudioDecodeError("audio_array holds values that are not numbers (NaN or infinite).")
         audio = resample(np.clip(samples, -1, 1), seed.audio_data.sample_rate)
         language, session_id = language or seed.language, session_id or seed.session_id
     elif content_type == "multipart/form-data":
@@ -122,12 +130,12 @@ async def transcribe(
         upload = form.get("audio_file") or form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "file"):
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "multipart body needs an `audio_file` (or `file`) part")
-        audio = decode_audio(upload.file, limits(request))  # type: ignore[union-attr]
+        audio = await asyncio.to_thread(decode_audio, upload.file, limits(request))  # type: ignore[union-attr]
         language = language or (str(form["language"]) if form.get("language") else None)
     else:
         audio = await read_body_audio(request)
     if audio.size / 16000 > limits(request).max_seconds:
-        raise AudioTooLarge(f"audio is longer than the limit of {limits(request).max_seconds:.0f} s")
+        raise too_long(limits(request))
     result, elapsed = await run(request, audio, language_for(request, language), words=word_timestamps)
     return TranscribeResponse(
         text=result.text,
@@ -152,7 +160,7 @@ async def openai_transcriptions(
 ) -> Response | dict[str, Any]:
     """OpenAI-compatible transcription (any `model` value is served by the loaded engine)."""
     check_length(request)
-    audio = decode_audio(file.file, limits(request))
+    audio = await asyncio.to_thread(decode_audio, file.file, limits(request))
     granularities = set(timestamp_granularities or ["segment"])
     result, _ = await run(request, audio, language_for(request, language), words="word" in granularities, prompt=prompt)
     if response_format == "text":

@@ -3,6 +3,7 @@ an image or build with an existing Dockerfile, a healthcheck, and only documente
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,7 +21,7 @@ OURS = {
     "worker": "api_service",
     "bridge": "agent_service.bridge",
 }
-INFRA = {"livekit", "redis", "postgres"}
+INFRA = {"livekit", "redis", "postgres", "proxy"}
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,34 @@ def test_service_environments_exclude_torch_where_required() -> None:
     for service in ("api_service", "agent_service"):
         lock = (ROOT / service / "uv.lock").read_text()
         assert 'name = "torch"' not in lock, service
+
+
+def test_only_the_tls_proxy_and_livekit_publish_ports(compose: dict) -> None:
+    assert {name for name, service in compose["services"].items() if service.get("ports")} == {"proxy", "livekit"}
+
+
+def test_secrets_are_required_never_defaulted(compose: dict) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for var in (
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "REDIS_PASSWORD",
+        "POSTGRES_PASSWORD",
+        "AGENT_SERVICE_KEY",
+        "WORKER_SERVICE_KEY",
+    ):
+        assert f"${{{var}:?" in text, f"{var} must be required (${{{var}:?...}})"
+    assert "devkey" not in text and not re.search(r":-(secret|intrascribe)\b", text)
+    assert "--requirepass" in compose["services"]["redis"]["command"]
+    for name in OURS:
+        assert compose["services"][name]["environment"]["INTRASCRIBE_ENV"] == "production"
+
+
+def test_each_service_gets_only_the_keys_it_needs(compose: dict) -> None:
+    def callers(name: str) -> set[str]:
+        raw = compose["services"][name]["environment"]["SERVICE_KEYS"]
+        return set(json.loads(re.sub(r"\$\{([A-Z_]+)[^}]*\}", r"\1", raw)))
+
+    assert callers("stt") == callers("diarization") == {"agent", "worker"}
+    assert callers("api") == callers("agent") == callers("bridge") == {"agent"}
+    assert callers("worker") == {"worker"}

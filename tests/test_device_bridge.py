@@ -22,6 +22,7 @@ from devstack.pytest_plugin import Servers
 from shared.service_auth import service_header
 from tests.http import call
 from tests.speech import LINES, VOICES, silence, synth, wer
+from tests.test_stack_e2e import collect_captions
 
 pytestmark = [pytest.mark.e2e]
 
@@ -167,14 +168,7 @@ async def test_room_microphone_captions_tell_two_speakers_apart(stack: Servers) 
     captions: list[dict[str, Any]] = []
     listener = rtc.Room()
 
-    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
-        async def collect() -> None:
-            text = await reader.read_all()
-            captions.append({"text": text, "sender": sender, **(reader.info.attributes or {})})
-
-        asyncio.get_running_loop().create_task(collect())
-
-    listener.register_text_stream_handler("lk.transcription", on_caption)
+    collect_captions(listener, captions)
     simulator = DeviceSimulator(bridge_ws(stack), device["token"], pcm_frames(audio))
     streaming = asyncio.create_task(simulator.run())
     try:

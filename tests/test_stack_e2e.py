@@ -36,6 +36,37 @@ def _details(stack: Servers, token: str | None, **body: object) -> httpx.Respons
     return httpx.post(f"{stack.url('api')}/api/v1/livekit/connection-details", json=body, headers=headers, timeout=15)
 
 
+def collect_captions(room: rtc.Room, captions: list[dict]) -> None:
+    """Every caption published in the room is appended to ``captions``: its text, sender, stream
+    attributes and the time it was read whole."""
+
+    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
+        async def collect() -> None:
+            text = await reader.read_all()
+            captions.append({"text": text, "sender": sender, **(reader.info.attributes or {}), "t": time.monotonic()})
+
+        asyncio.get_running_loop().create_task(collect())
+
+    room.register_text_stream_handler("lk.transcription", on_caption)
+
+
+async def publish_microphones(rooms: dict[str, rtc.Room]) -> dict[str, rtc.AudioSource]:
+    """A 16 kHz microphone track published in each room; the sources to play into, by name."""
+    sources = {}
+    for name, room in rooms.items():
+        sources[name] = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", sources[name])
+        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    return sources
+
+
+async def invite_code(stack: Servers, owner_token: str, session_id: str) -> str:
+    async with httpx.AsyncClient(
+        base_url=stack.url("api"), headers={"Authorization": f"Bearer {owner_token}"}, timeout=30
+    ) as api:
+        return str((await api.get(f"/api/v1/sessions/{session_id}")).json()["invite_code"])
+
+
 def has_agent(room: rtc.Room) -> bool:
     return any(p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT for p in room.remote_participants.values())
 
@@ -189,14 +220,7 @@ async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
     captions: list[dict] = []
     listener, speaker = rtc.Room(), rtc.Room()
 
-    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
-        async def collect() -> None:
-            text = await reader.read_all()
-            captions.append({"text": text, "sender": sender, **(reader.info.attributes or {}), "t": time.monotonic()})
-
-        asyncio.get_running_loop().create_task(collect())
-
-    listener.register_text_stream_handler("lk.transcription", on_caption)
+    collect_captions(listener, captions)
     await listener.connect(stack.livekit_url, listener_details["participantToken"])
     await speaker.connect(stack.livekit_url, details["participantToken"])
     try:
@@ -291,13 +315,7 @@ async def test_captions_survive_an_stt_restart_mid_utterance(stack: Servers) -> 
     captions: list[dict] = []
     room = rtc.Room()
 
-    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
-        async def collect() -> None:
-            captions.append({"text": await reader.read_all(), **(reader.info.attributes or {})})
-
-        asyncio.get_running_loop().create_task(collect())
-
-    room.register_text_stream_handler("lk.transcription", on_caption)
+    collect_captions(room, captions)
     await room.connect(stack.livekit_url, details["participantToken"])
     stt = stack.processes["stt"]
     try:
@@ -332,33 +350,20 @@ async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Ser
 
     alice_token = stack.user_token("turn-alice", "alice@example.com")
     details = _details(stack, alice_token, title="Two people", language="en").json()
-    async with httpx.AsyncClient(
-        base_url=stack.url("api"), headers={"Authorization": f"Bearer {alice_token}"}, timeout=30
-    ) as api:
-        invite = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()["invite_code"]
+    invite = await invite_code(stack, alice_token, details["sessionId"])
     bob_details = _details(
         stack, stack.user_token("turn-bob", "bob@example.com"), session_id=details["sessionId"], invite_code=invite
     ).json()
 
     captions: list[dict] = []
 
-    def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
-        async def collect() -> None:
-            captions.append({"text": await reader.read_all(), "sender": sender, **(reader.info.attributes or {})})
-
-        asyncio.get_running_loop().create_task(collect())
-
     alice, bob = rtc.Room(), rtc.Room()
-    alice.register_text_stream_handler("lk.transcription", on_caption)
+    collect_captions(alice, captions)
     await alice.connect(stack.livekit_url, details["participantToken"])
     await bob.connect(stack.livekit_url, bob_details["participantToken"])
     script = [("alice", ENGLISH[0]), ("bob", ENGLISH[2]), ("alice", ENGLISH[1])]
     try:
-        sources = {}
-        for name, room in (("alice", alice), ("bob", bob)):
-            sources[name] = rtc.AudioSource(16000, 1)
-            track = rtc.LocalAudioTrack.create_audio_track("microphone", sources[name])
-            await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        sources = await publish_microphones({"alice": alice, "bob": bob})
         await agent_listening(alice)  # and so subscribes to both
         for name, (voice, text) in script:
             await _play(sources[name], np.concatenate([synth(text, voice), silence(1.2)]))

@@ -21,6 +21,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_invite_code() -> str:
+    return secrets.token_urlsafe(12)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
 
@@ -53,7 +57,7 @@ class MeetingSession(Base):
     source: Mapped[str] = mapped_column(String(16), default="live")  # live | upload | device
     template_id: Mapped[str | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
     # Lets people other than the owner join the live room (an invite link carries it).
-    invite_code: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(12))
+    invite_code: Mapped[str] = mapped_column(String(64), default=new_invite_code)
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)

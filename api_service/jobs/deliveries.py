@@ -1,7 +1,9 @@
-"""Webhook delivery in the batch worker: POST the signed payload; a non-2xx answer or a network
-error is retried with exponential backoff (dramatiq), every attempt recorded on the row. The
-target is checked again before each attempt (its name may resolve elsewhere by now); a target
-that is not allowed fails the delivery at once, without retries."""
+"""Webhook delivery in the batch worker, on its own queue and threads (a slow receiver cannot hold
+up transcription): POST the signed payload; a non-2xx answer, a network error or no answer
+within WEBHOOK_TIMEOUT_S (the whole attempt) is retried with exponential backoff (dramatiq),
+every attempt recorded on the row. The target is resolved and checked again before each attempt
+and the connection goes to the checked address; a target that is not allowed fails the delivery
+at once, without retries."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import httpx
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.jobs.broker import settings
-from api_service.webhooks import check_target, payload_bytes, sign
+from api_service.webhooks import payload_bytes, post_pinned, resolve_target, sign
 
 MAX_ATTEMPTS = 6
 
@@ -34,7 +36,8 @@ async def _deliver(delivery_id: str) -> None:
                 return
             body = payload_bytes(delivery)
             delivery.attempts += 1
-            if problem := await check_target(hook.url, settings.webhook_allow_private_targets):
+            problem, addresses = await resolve_target(hook.url, settings.webhook_allow_private_targets)
+            if problem:
                 delivery.status, delivery.error = "failed", problem
                 await db.commit()
                 return
@@ -46,10 +49,11 @@ async def _deliver(delivery_id: str) -> None:
                 "X-Intrascribe-Signature": sign(hook.secret, body),
             }
             try:
-                async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-                    response = await client.post(hook.url, content=body, headers=headers)
+                response = await post_pinned(hook.url, addresses[0], body, headers, settings.webhook_timeout_s)
                 delivery.response_status = response.status_code
                 ok, error = response.is_success, None if response.is_success else f"HTTP {response.status_code}"
+            except TimeoutError:
+                ok, error = False, f"no answer within {settings.webhook_timeout_s:.0f} s"
             except httpx.HTTPError as exc:
                 ok, error = False, f"{type(exc).__name__}: {exc}"
             delivery.error = error

@@ -28,7 +28,7 @@ from api_service.schemas import SegmentIn
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
-from shared.audio import SAMPLE_RATE, AudioError, AudioLimits
+from shared.audio import SAMPLE_RATE, AudioError
 from shared.clients import ServiceClient, ServiceUnavailable
 from shared.pcm_file import PcmFile, decode_to_file
 
@@ -111,7 +111,7 @@ class Pipeline:
         """A stored recording decoded to 16 kHz mono int16 in a scratch file (an hour is 115 MB
         there, rather than 230 MB of float32 and more in decode buffers in this process);
         unreadable audio fails the job."""
-        limits = AudioLimits(settings.batch_max_upload_bytes, settings.max_audio_seconds)
+        limits = settings.audio_limits(settings.batch_max_upload_bytes, min_seconds=0)
 
         def decode(path: Path) -> PcmFile:
             with open(path, "rb") as file:

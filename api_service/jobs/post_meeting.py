@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
 from api_service.jobs.assign import Turn, relabel
+from api_service.jobs.broker import settings
 from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
 from shared.clients import file_chunks
@@ -52,6 +53,8 @@ class MeetingPostProcess(Pipeline):
         await self.update(status="failed", error=reason)
 
     async def rediarize(self, recording: AudioFile) -> int:
+        if recording.duration_ms < settings.min_audio_seconds * 1000:
+            return 0  # too short to diarize: the live labels stand
         # The stored WAV is streamed to the diarization service as it is: no decoding here.
         async with self.stored_copy(recording.storage_key, f"recording {recording.id}") as path:
             headers = {"Content-Type": recording.content_type, "Content-Length": str(path.stat().st_size)}

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import CurrentUser, current_user, hash_password, issue_token, verify_password
+from api_service.auth import CurrentUser, check_password, current_user, hash_password, issue_token
 from api_service.db.models import User
 from api_service.deps import db
 from api_service.ratelimit import limit
@@ -21,8 +21,20 @@ def token_for(request: Request, user: User) -> TokenOut:
 
 @router.post("/signup", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
 async def signup(body: Credentials, request: Request, session: AsyncSession = Depends(db)) -> TokenOut:
-    await limit(request, "signup", request.app.state.settings.auth_rate_limit_per_minute)
-    user = User(email=body.email.lower(), password_hash=hash_password(body.password))
+    settings = request.app.state.settings
+    await limit(request, "signup", settings.auth_rate_limit_per_minute)
+    email = body.email.lower()
+    policy = settings.signup_policy
+    if policy == "closed":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Sign-up is closed on this server; ask its administrator for an account.")
+    if policy == "invite":
+        # An invitation is a row an admin made for the email, still without a password.
+        user = (await session.execute(select(User).where(User.email == email, User.password_hash.is_(None)))).scalar_one_or_none()
+        if user is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Sign-up needs an invitation on this server; ask its administrator.")
+    else:
+        user = User(email=email)
+    user.password_hash = await hash_password(body.password)
     session.add(user)
     try:
         await session.commit()
@@ -35,7 +47,7 @@ async def signup(body: Credentials, request: Request, session: AsyncSession = De
 async def login(body: Credentials, request: Request, session: AsyncSession = Depends(db)) -> TokenOut:
     await limit(request, "login", request.app.state.settings.auth_rate_limit_per_minute)
     user = (await session.execute(select(User).where(User.email == body.email.lower()))).scalar_one_or_none()
-    if user is None or not verify_password(user.password_hash, body.password):
+    if not await check_password(user.password_hash if user else None, body.password) or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     return token_for(request, user)
 

@@ -17,18 +17,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api_service import quotas
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import AudioFile, Job, MeetingSession, Webhook, WebhookDelivery
-from api_service.deps import db, not_found, owned_session
+from api_service.deps import StreamDB, db, not_found, owned_session
+from api_service.jobs import queue
 from api_service.ratelimit import limit
 from api_service.routes.sessions import check_template
 from api_service.routes.webhooks import DeliveryOut
 from api_service.storage import AudioStorage
 from api_service.transcripts import latest_version
 from api_service.webhooks import JOB_EVENTS, MAX_URL_LENGTH, check_target
-from shared.audio import AudioTooLarge, probe_audio
+from shared.audio import probe_audio
 
 router = APIRouter(tags=["batch"])
+# Routes whose body is an audio file: included with the upload limit, not the JSON one.
+uploads = APIRouter(tags=["batch"])
 User = Annotated[CurrentUser, Depends(current_user)]
 DB = Annotated[AsyncSession, Depends(db)]
 FINISHED = {"completed", "failed", "cancelled"}
@@ -58,18 +62,27 @@ class Accepted(BaseModel):
     )
 
 
+# Every upload is stored as "<session id>/<random>.audio", whatever the user called it.
+STORED_SUFFIX = ".audio"
+
+
 class Retranscribe(BaseModel):
     language: str | None = None
     num_speakers: int | None = None
 
 
-def enqueue(job_id: str) -> None:
+def send_transcription(job_id: str) -> None:
     from api_service.jobs.pipeline import transcribe_upload  # the broker connects on import
 
     transcribe_upload.send(job_id)
 
 
-@router.post("/api/v1/transcriptions/batch", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def enqueue_or_503(session: AsyncSession, job: Job) -> None:
+    if not await queue.enqueue(session, job.id, send_transcription):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, queue.QUEUE_DOWN, headers={"Retry-After": "60"})
+
+
+@uploads.post("/api/v1/transcriptions/batch", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
 async def upload(
     request: Request,
     user: User,
@@ -88,7 +101,8 @@ async def upload(
     ] = None,
 ) -> Accepted:
     settings = request.app.state.settings
-    await limit(request, "upload", settings.upload_rate_limit_per_minute)
+    await limit(request, "upload", settings.upload_rate_limit_per_minute, user.id)
+    await quotas.charge(request, user.id, "uploads")
     await check_template(session, template_id, user.id)
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):
@@ -104,14 +118,13 @@ async def upload(
     session.add(row)
     await session.flush()
     storage: AudioStorage = request.app.state.storage
-    suffix = Path(audio_file.filename or "").suffix.lower()[:8]
     webhook_secret = secrets.token_urlsafe(32) if webhook_url else None
     try:
         # Leaving this block with an exception removes what was stored: nothing is half-created.
-        async with storage.receive(audio_file.file, row.id, suffix, settings.batch_max_upload_bytes) as received:
-            info = await asyncio.to_thread(probe_audio, received.path)
-            if info.duration_s and info.duration_s > settings.max_audio_seconds:
-                raise AudioTooLarge(f"audio is {info.duration_s:.0f} s long; the limit is {settings.max_audio_seconds:.0f} s")
+        # The stored name and suffix are the server's: the user's file name never reaches a decoder.
+        async with storage.receive(audio_file.file, row.id, STORED_SUFFIX, settings.batch_max_upload_bytes) as received:
+            info = await asyncio.to_thread(probe_audio, received.path, settings.audio_limits(settings.batch_max_upload_bytes))
+            await quotas.charge(request, user.id, "audio_minutes", (info.duration_s or 0) / 60)
             content_type = f"audio/{info.container.split(',')[0]}"
             await storage.store(received, content_type)
             audio = AudioFile(
@@ -144,7 +157,7 @@ async def upload(
     except Exception:
         await session.rollback()
         raise
-    await asyncio.to_thread(enqueue, job.id)
+    await enqueue_or_503(session, job)
     return Accepted(job_id=job.id, session_id=row.id, webhook_secret=webhook_secret)
 
 
@@ -189,7 +202,7 @@ async def cancel_job(job_id: str, user: User, session: DB) -> JobOut:
 
 
 @router.get("/api/v1/jobs/{job_id}/events")
-async def job_events(job_id: str, request: Request, user: User, session: DB) -> StreamingResponse:
+async def job_events(job_id: str, request: Request, user: User, session: StreamDB) -> StreamingResponse:
     await owned_job(session, job_id, user.id)
     sessions = request.app.state.sessionmaker
 
@@ -239,5 +252,5 @@ async def retranscribe(session_id: str, body: Retranscribe, user: User, session:
     row.status = "processing"
     session.add(job)
     await session.commit()
-    await asyncio.to_thread(enqueue, job.id)
+    await enqueue_or_503(session, job)
     return Accepted(job_id=job.id, session_id=row.id)

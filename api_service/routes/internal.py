@@ -8,20 +8,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import realtime, transcripts
+from api_service import lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
+from api_service.jobs import queue
 from api_service.jobs.post_meeting import process_meeting, queue_post_processing
 from api_service.routes.sessions import change_status
-from api_service.routes.webhooks import notify
 from api_service.schemas import SegmentIn
 from api_service.storage import AudioStorage, StreamReader
 from shared.audio import probe_audio
 from shared.schemas import DEVICE_IDENTITY_PREFIX
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
+# Routes whose body is an audio file: included with the upload limit, not the JSON one.
+uploads = APIRouter(prefix="/internal/v1", tags=["internal"])
 DB = Annotated[AsyncSession, Depends(db)]
 
 
@@ -70,7 +73,7 @@ async def add_segments(session_id: str, body: SegmentBatch, request: Request, se
     return {"stored": len(inserted), "duplicates": len(body.segments) - len(inserted)}
 
 
-@router.post("/sessions/{session_id}/recordings", status_code=201)
+@uploads.post("/sessions/{session_id}/recordings", status_code=201)
 async def add_recording(
     session_id: str,
     request: Request,
@@ -78,12 +81,21 @@ async def add_recording(
     track: Annotated[str, Query(min_length=1, max_length=128)],
     offset_ms: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, object]:
-    """A participant's full recording (silences included), streamed in the body as WAV."""
+    """A participant's full recording (silences included), streamed in the body as WAV. Sent
+    again (the agent's outbox retries when an answer is lost), it is stored once: a track has one
+    recording per offset on the session clock."""
     await _session(session, session_id)
+    same = select(AudioFile).where(AudioFile.session_id == session_id, AudioFile.track == track, AudioFile.offset_ms == offset_ms)
+    if (existing := (await session.execute(same)).scalars().first()) is not None:
+        async for _chunk in request.stream():  # read to the end, so the sender sees an answer, not a reset
+            pass
+        return {"id": existing.id, "duration_ms": existing.duration_ms}
     settings = request.app.state.settings
     storage: AudioStorage = request.app.state.storage
     async with storage.receive(StreamReader(request), session_id, ".wav", settings.batch_max_upload_bytes) as received:
-        info = await asyncio.to_thread(probe_audio, received.path)
+        info = await asyncio.to_thread(
+            probe_audio, received.path, settings.audio_limits(settings.batch_max_upload_bytes, min_seconds=0)
+        )
         await storage.store(received, "audio/wav")
         row = AudioFile(
             session_id=session_id,
@@ -104,7 +116,7 @@ async def add_recording(
         and (job_id := await queue_post_processing(session, meeting))
     ):
         await session.commit()
-        process_meeting.send(job_id)
+        await queue.enqueue(session, job_id, process_meeting.send)
     return {"id": row.id, "duration_ms": row.duration_ms}
 
 
@@ -119,15 +131,7 @@ async def set_status(session_id: str, body: StatusChange, request: Request, sess
         row.duration_ms = max(row.duration_ms, body.duration_ms)
     await session.commit()
     if row.status == "completed" and was != "completed":
-        await notify(
-            session,
-            row.user_id,
-            "session.completed",
-            {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
-        )
-        # Re-diarize room microphones and write the template's summary, in the batch worker.
-        if job_id := await queue_post_processing(session, row):
-            await session.commit()
-            process_meeting.send(job_id)
-    await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
+        await lifecycle.completed(session, row, request.app.state.redis)
+    else:
+        await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
     return {"status": row.status}

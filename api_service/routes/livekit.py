@@ -4,18 +4,20 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.auth import CurrentUser, current_user
-from api_service.db.models import MeetingSession
-from api_service.deps import db, not_found
+from api_service.db.models import MeetingSession, new_invite_code
+from api_service.deps import db, not_found, owned_session, release
 from api_service.livekit_access import participant_token
 from api_service.routes.sessions import check_template
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
+# Control of a session's meeting by its owner.
+meeting = APIRouter(prefix="/api/v1/sessions", tags=["livekit"])
 
 
 class ConnectionRequest(BaseModel):
@@ -47,7 +49,12 @@ async def connection_details(
     settings = request.app.state.settings
     if body.session_id:
         row = await session.get(MeetingSession, body.session_id)
-        invited = row is not None and body.invite_code is not None and hmac.compare_digest(row.invite_code, body.invite_code)
+        invited = (
+            row is not None
+            and body.invite_code is not None
+            # As bytes: compare_digest refuses non-ASCII str (a 500 for any such code).
+            and hmac.compare_digest(row.invite_code.encode(), body.invite_code.encode())
+        )
         if row is None or (row.user_id != user.id and not invited):
             raise not_found()
         if row.status in ("completed", "failed"):
@@ -81,3 +88,41 @@ async def connection_details(
         participantToken=token,
         sessionId=row.id,
     )
+
+
+class InviteCode(BaseModel):
+    invite_code: str
+
+
+@meeting.post("/{session_id}/invite-code", response_model=InviteCode)
+async def rotate_invite_code(
+    session_id: str, user: Annotated[CurrentUser, Depends(current_user)], session: Annotated[AsyncSession, Depends(db)]
+) -> InviteCode:
+    """A new invite code (owner only); the old one no longer lets anyone join."""
+    row = await owned_session(session, session_id, user.id)
+    row.invite_code = new_invite_code()
+    await session.commit()
+    return InviteCode(invite_code=row.invite_code)
+
+
+@meeting.delete("/{session_id}/participants/{identity}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_participant(
+    session_id: str,
+    identity: Annotated[str, Path(max_length=200)],
+    request: Request,
+    user: Annotated[CurrentUser, Depends(current_user)],
+    session: Annotated[AsyncSession, Depends(db)],
+) -> None:
+    """Remove someone from the live meeting (owner only). Rotate the invite code too, or they can
+    ask for a new token and come back; the token they hold lasts until LIVEKIT_TOKEN_TTL_S."""
+    row = await owned_session(session, session_id, user.id)
+    await release(session)
+    try:
+        removed = await request.app.state.dispatcher.remove_participant(row.room_name, identity)
+    except Exception as exc:
+        log.error("removing %s from %s failed: %s", identity, row.room_name, exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
+        ) from exc
+    if not removed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{identity} is not in this meeting.")

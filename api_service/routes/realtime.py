@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import realtime
 from api_service.auth import CurrentUser, current_user
-from api_service.deps import db, owned_session
+from api_service.deps import StreamDB, db, owned_session
 
 router = APIRouter(prefix="/api/v1/realtime/sessions", tags=["realtime"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -60,7 +60,7 @@ async def events(
     session_id: str,
     request: Request,
     user: User,
-    session: DB,
+    session: StreamDB,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^\d{1,19}-\d{1,19}$")] = None,
 ) -> StreamingResponse:
     await owned_session(session, session_id, user.id)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import summaries, transcripts
+from api_service import quotas, summaries, transcripts
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Summary
-from api_service.deps import db, not_found, owned_session
+from api_service.deps import db, not_found, owned_session, release
 from api_service.llm import LLMUnavailable
 from api_service.routes.templates import readable
 from api_service.webhooks import queue_deliveries
@@ -88,6 +88,8 @@ async def summarize_text(body: SummarizeText, request: Request, user: User, sess
     template = await readable(session, body.template_id, user.id) if body.template_id else None
     lines = [line for line in body.transcription_text.splitlines() if line.strip()]
     segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
+    await quotas.charge(request, user.id, "summaries")
+    await release(session)
     result = await _run(request, segments, body.language, template)
     return SummaryOut(
         template_id=body.template_id,
@@ -109,6 +111,8 @@ async def generate_title(body: TitleRequest, request: Request, user: User, sessi
         text, language = text or "\n".join(s["text"] for s in segments), row.language
     if not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
+    await quotas.charge(request, user.id, "summaries")
+    await release(session)
     try:
         title, model = await summaries.generate_title(request.app.state.llm, text, language)
     except LLMUnavailable as exc:
@@ -129,6 +133,8 @@ async def summarize_session(
     _version, segments = await transcripts.read_segments(session, row.id)
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
+    await quotas.charge(request, user.id, "summaries")
+    await release(session)
     result = await _run(request, segments, row.language or segments[0].get("language"), template)
     stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
     await session.commit()

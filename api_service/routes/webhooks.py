@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.auth import CurrentUser, current_user
@@ -63,8 +63,17 @@ async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook
 
 @router.post("/", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
 async def create(body: WebhookIn, request: Request, user: User, session: DB) -> WebhookCreated:
-    if problem := await check_target(str(body.url), request.app.state.settings.webhook_allow_private_targets):
+    settings = request.app.state.settings
+    if problem := await check_target(str(body.url), settings.webhook_allow_private_targets):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    owned = await session.scalar(
+        select(func.count()).select_from(Webhook).where(Webhook.user_id == user.id, Webhook.job_id.is_(None))
+    )
+    if settings.quota_webhooks_per_user and (owned or 0) >= settings.quota_webhooks_per_user:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"You have {owned} webhooks, the most one account may have; delete one before adding another.",
+        )
     hook = Webhook(user_id=user.id, url=str(body.url), events=list(body.events), secret=secrets.token_urlsafe(32))
     session.add(hook)
     await session.commit()

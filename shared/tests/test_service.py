@@ -34,7 +34,10 @@ class Flaky:
 
 def build_app(flaky: Flaky, ready: dict[str, bool]) -> FastAPI:
     app = create_service_app(
-        name="demo", version="9.9", settings=ServiceSettings(service_keys=KEYS), info=lambda: {"engine": "x"}
+        name="demo",
+        version="9.9",
+        settings=ServiceSettings(service_keys=KEYS, intrascribe_env="development"),
+        info=lambda: {"engine": "x"},
     )
 
     async def dependency_check() -> str | None:
@@ -99,9 +102,13 @@ def test_metrics_count_requests_by_route_template(server: tuple[str, Flaky, dict
     url, _, _ = server
     httpx.get(f"{url}/health")
     httpx.get(f"{url}/no/such/path")
+    for n in range(5):  # made-up methods and paths must not each make a new series
+        httpx.request(f"BREW{n}", f"{url}/random/{n}")
     text = httpx.get(f"{url}/metrics").text
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
+    assert "BREW" not in text and "/random/" not in text
+    assert 'method="other",route="unmatched"' in text
     assert "http_request_duration_seconds_bucket" in text
 
 

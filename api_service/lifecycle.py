@@ -1,0 +1,29 @@
+"""What happens when a live session is completed, whoever completes it (the agent's status call,
+or the sweep of sessions whose agent never said so): the ``session.completed`` webhooks, the
+post-meeting job when there is something to do, and the status on the live feed."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_service import realtime
+from api_service.db.models import MeetingSession
+from api_service.jobs import queue
+from api_service.jobs.post_meeting import process_meeting, queue_post_processing
+from api_service.routes.webhooks import notify
+
+
+async def completed(db: AsyncSession, row: MeetingSession, redis: Redis) -> None:
+    """After ``row`` became completed and was committed."""
+    await notify(
+        db,
+        row.user_id,
+        "session.completed",
+        {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
+    )
+    # Re-diarize room microphones and write the template's summary, in the batch worker.
+    if job_id := await queue_post_processing(db, row):
+        await db.commit()
+        await queue.enqueue(db, job_id, process_meeting.send)
+    await realtime.publish(redis, row.id, "status", {"status": row.status})
