@@ -44,6 +44,10 @@ class ServiceClient:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            # Idle connections are dropped before the server's keep-alive ends (uvicorn: 5 s, the
+            # same as httpx's default): reusing one the server was closing failed a request that
+            # came 5 s after the last with a ReadError (a room microphone lost a speaker change).
+            limits=httpx.Limits(keepalive_expiry=2.0),
             headers={"User-Agent": f"intrascribe-{caller}", **service_header(caller, service_keys or {})},
         )
 
