@@ -9,6 +9,7 @@ import os
 import statistics
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -23,6 +24,18 @@ from tests.speech import wav_bytes
 pytestmark = [pytest.mark.integration]
 
 STREAMS = 60
+
+
+def own_api_env(stack: Servers, workdir: Path, redis_url: str, **settings: str) -> dict[str, str]:
+    """Settings for an API (and worker) of a test's own: its own database, audio folder and Redis
+    database, the stack's user-token secret, and ``settings`` (names as environment variables)."""
+    return {
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
+        "AUDIO_STORAGE_DIR": str(workdir / "audio"),
+        "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
+        **settings,
+    }
 
 
 def median_list_latency(client: httpx.Client, rounds: int = 7) -> float:
@@ -104,12 +117,7 @@ def test_an_upload_while_the_queue_is_down_fails_with_a_reason(
         api = services.start(
             "api_service",
             "API_PORT",
-            {
-                "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-                "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
-                "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-                "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-            },
+            own_api_env(stack, workdir, f"redis://127.0.0.1:{port}/0"),
             name="api-queue-down",
         )
     finally:
@@ -131,13 +139,7 @@ def test_sign_up_policy_and_the_admin_command(
     """AUTH_SIGNUP=invite: only emails an admin invited can sign up; `admin create-user` and
     `reset-password` work whatever the policy."""
     workdir = tmp_path_factory.mktemp("signup")
-    env = {
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
-        "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-        "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-        "AUTH_SIGNUP": "invite",
-    }
+    env = own_api_env(stack, workdir, redis_url, AUTH_SIGNUP="invite")
     api = services.start("api_service", "API_PORT", env, name="api-invite")
 
     def admin(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -180,16 +182,15 @@ def test_per_user_quotas_refuse_with_a_sentence(
     api = services.start(
         "api_service",
         "API_PORT",
-        {
-            "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/5",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
-            "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-            "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-            "QUOTA_UPLOADS_PER_DAY": "3",
-            "QUOTA_AUDIO_MINUTES_PER_DAY": "1",
-            "QUOTA_SUMMARIES_PER_DAY": "1",
-            "QUOTA_WEBHOOKS_PER_USER": "1",
-        },
+        own_api_env(
+            stack,
+            workdir,
+            redis_url.rsplit("/", 1)[0] + "/5",
+            QUOTA_UPLOADS_PER_DAY="3",
+            QUOTA_AUDIO_MINUTES_PER_DAY="1",
+            QUOTA_SUMMARIES_PER_DAY="1",
+            QUOTA_WEBHOOKS_PER_USER="1",
+        ),
         name="api-quotas",
     )
     alice = {"Authorization": f"Bearer {stack.user_token('quota-alice')}"}
@@ -241,15 +242,14 @@ async def test_a_session_left_live_with_no_meeting_is_completed_by_the_sweep(
     from livekit import rtc
 
     workdir = tmp_path_factory.mktemp("sweep")
-    env = {
-        "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/6",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
-        "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-        "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-        "LIVEKIT_URL": stack.livekit_url,
-        "LIVE_SESSION_SWEEP_S": "0.5",
-        "LIVE_SESSION_GRACE_S": "0",
-    }
+    env = own_api_env(
+        stack,
+        workdir,
+        redis_url.rsplit("/", 1)[0] + "/6",
+        LIVEKIT_URL=stack.livekit_url,
+        LIVE_SESSION_SWEEP_S="0.5",
+        LIVE_SESSION_GRACE_S="0",
+    )
     api = services.start("api_service", "API_PORT", env, name="api-sweep")
     services.start("api_service", "WORKER_HTTP_PORT", env, name="worker-sweep", main="api_service.worker")
     user = {"Authorization": f"Bearer {stack.user_token('sweep-user')}"}
@@ -342,14 +342,13 @@ def test_rate_limits_count_the_client_the_trusted_proxy_reports(
     api = services.start(
         "api_service",
         "API_PORT",
-        {
-            "REDIS_URL": redis_url.rsplit("/", 1)[0] + ("/7" if trusted else "/8"),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
-            "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-            "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
-            "AUTH_RATE_LIMIT_PER_MINUTE": "2",
-            "TRUSTED_PROXIES": "127.0.0.1" if trusted else "10.9.9.9",
-        },
+        own_api_env(
+            stack,
+            workdir,
+            redis_url.rsplit("/", 1)[0] + ("/7" if trusted else "/8"),
+            AUTH_RATE_LIMIT_PER_MINUTE="2",
+            TRUSTED_PROXIES="127.0.0.1" if trusted else "10.9.9.9",
+        ),
         name=f"api-proxy-{trusted}",
     )
 
