@@ -76,10 +76,6 @@ class Outbox:
     def pending(self) -> int:
         return len(self._entries())
 
-    def recording_path(self) -> Path:
-        """Where a new recording is written, so handing it to the outbox is a rename."""
-        return self.dir / f"rec-{uuid.uuid4().hex[:12]}.part"
-
     def put(self, kind: Kind, body: dict[str, Any], recording: str | Path | None = None) -> None:
         """Write an entry (atomically: a reader sees all of it or none) and wake the sender."""
         n = self._next

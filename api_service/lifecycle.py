@@ -22,8 +22,13 @@ async def completed(db: AsyncSession, row: MeetingSession, redis: Redis) -> None
         "session.completed",
         {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
     )
-    # Re-diarize room microphones and write the template's summary, in the batch worker.
+    await post_process(db, row)
+    await realtime.publish(redis, row.id, "status", {"status": row.status})
+
+
+async def post_process(db: AsyncSession, row: MeetingSession) -> None:
+    """Re-diarize room microphones and write the template's summary, in the batch worker (when
+    there is something to do and no such job is pending)."""
     if job_id := await queue_post_processing(db, row):
         await db.commit()
         await queue.enqueue(db, job_id, process_meeting.send)
-    await realtime.publish(redis, row.id, "status", {"status": row.status})

@@ -113,6 +113,10 @@ def empty() -> AudioDecodeError:
     return AudioDecodeError("The file is empty.")
 
 
+def no_audio() -> AudioDecodeError:
+    return AudioDecodeError("The file holds no audio that could be decoded.")
+
+
 def check_declared_size(declared: str | None, max_bytes: int) -> None:
     """413 at once for a body whose Content-Length is over the limit, before reading it."""
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -202,7 +206,7 @@ def decode_blocks(
             total += samples.size
             yield samples
     if total == 0:
-        raise AudioDecodeError("The file holds no audio that could be decoded.")
+        raise no_audio()
     check_min_duration(total / SAMPLE_RATE, limits)
 
 
@@ -287,7 +291,7 @@ def probe_audio(source: bytes | str | os.PathLike[str] | BinaryIO, limits: Audio
         duration = _declared_seconds(container, stream)
         # A header can lie: make sure at least one frame decodes.
         if next(container.decode(stream), None) is None:
-            raise AudioDecodeError("The file holds no audio that could be decoded.")
+            raise no_audio()
         if duration is not None:
             check_min_duration(duration, limits)
         return AudioInfo(

@@ -11,7 +11,7 @@ from typing import IO, BinaryIO
 
 import numpy as np
 
-from shared.audio import AudioDecodeError, AudioLimits, decode_blocks
+from shared.audio import AudioLimits, decode_blocks
 
 IN_MEMORY_BYTES = 16 * 1024 * 1024  # below this a spooled file stays in memory (8 min of PCM)
 BLOCK_FRAMES = 256  # decoded frames (~1024 samples each) written at a time
@@ -74,8 +74,4 @@ def decode_to_file(source: BinaryIO | IO[bytes], limits: AudioLimits) -> PcmFile
     except BaseException:
         out.close()
         raise
-    result = PcmFile(out)
-    if result.num_samples == 0:
-        out.close()
-        raise AudioDecodeError("The file holds no audio that could be decoded.")
-    return result
+    return PcmFile(out)  # decode_blocks has refused a file that decodes to nothing

@@ -26,11 +26,12 @@ pytestmark = [pytest.mark.integration]
 STREAMS = 60
 
 
-def own_api_env(stack: Servers, workdir: Path, redis_url: str, **settings: str) -> dict[str, str]:
+def own_api_env(stack: Servers, workdir: Path, redis_url: str, redis_db: int | None = None, **settings: str) -> dict[str, str]:
     """Settings for an API (and worker) of a test's own: its own database, audio folder and Redis
-    database, the stack's user-token secret, and ``settings`` (names as environment variables)."""
+    database (``redis_db`` of the server at ``redis_url``), the stack's user-token secret, and
+    ``settings`` (names as environment variables)."""
     return {
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis_url if redis_db is None else f"{redis_url.rsplit('/', 1)[0]}/{redis_db}",
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/db.sqlite",
         "AUDIO_STORAGE_DIR": str(workdir / "audio"),
         "AUTH_JWT_SECRET": stack.secrets.auth_jwt_secret if stack.secrets else "",
@@ -185,7 +186,8 @@ def test_per_user_quotas_refuse_with_a_sentence(
         own_api_env(
             stack,
             workdir,
-            redis_url.rsplit("/", 1)[0] + "/5",
+            redis_url,
+            redis_db=5,
             QUOTA_UPLOADS_PER_DAY="3",
             QUOTA_AUDIO_MINUTES_PER_DAY="1",
             QUOTA_SUMMARIES_PER_DAY="1",
@@ -245,7 +247,8 @@ async def test_a_session_left_live_with_no_meeting_is_completed_by_the_sweep(
     env = own_api_env(
         stack,
         workdir,
-        redis_url.rsplit("/", 1)[0] + "/6",
+        redis_url,
+        redis_db=6,
         LIVEKIT_URL=stack.livekit_url,
         LIVE_SESSION_SWEEP_S="0.5",
         LIVE_SESSION_GRACE_S="0",
@@ -345,7 +348,8 @@ def test_rate_limits_count_the_client_the_trusted_proxy_reports(
         own_api_env(
             stack,
             workdir,
-            redis_url.rsplit("/", 1)[0] + ("/7" if trusted else "/8"),
+            redis_url,
+            redis_db=7 if trusted else 8,
             AUTH_RATE_LIMIT_PER_MINUTE="2",
             TRUSTED_PROXIES="127.0.0.1" if trusted else "10.9.9.9",
         ),

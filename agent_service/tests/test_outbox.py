@@ -80,7 +80,7 @@ async def test_entries_wait_out_an_outage_and_arrive_in_order(fake: tuple[FakeAP
     outbox.put("status", {"status": "live"})
     for n in range(3):
         outbox.put("segments", {"segments": [segment(n)]})
-    recording = outbox.recording_path()
+    recording = outbox.dir / "rec-alice.part"  # the track transcriber writes it in the outbox's folder
     recording.write_bytes(b"\x01\x00" * 16000)
     outbox.put("recording", {"track": "alice", "offset_ms": 0}, recording=recording)
     outbox.put("segments", {"segments": [segment(3)]})

@@ -14,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service import lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
-from api_service.jobs import queue
-from api_service.jobs.post_meeting import process_meeting, queue_post_processing
 from api_service.routes.sessions import change_status
 from api_service.schemas import SegmentIn
 from api_service.storage import AudioStorage, StreamReader
@@ -110,13 +108,8 @@ async def add_recording(
         await session.commit()
     # A room microphone's recording that arrives after the meeting ended still gets re-diarized.
     meeting = await _session(session, session_id)
-    if (
-        meeting.status == "completed"
-        and track.startswith(DEVICE_IDENTITY_PREFIX)
-        and (job_id := await queue_post_processing(session, meeting))
-    ):
-        await session.commit()
-        await queue.enqueue(session, job_id, process_meeting.send)
+    if meeting.status == "completed" and track.startswith(DEVICE_IDENTITY_PREFIX):
+        await lifecycle.post_process(session, meeting)
     return {"id": row.id, "duration_ms": row.duration_ms}
 
 

@@ -67,6 +67,13 @@ class SummaryOut(BaseModel):
     created_at: datetime | None = None
 
 
+async def before_model_call(request: Request, user_id: str, session: AsyncSession) -> None:
+    """Count the call against the user's summaries quota, then give the database connection back
+    for the length of the call."""
+    await quotas.charge(request, user_id, "summaries")
+    await release(session)
+
+
 async def _run(request: Request, segments: list[dict[str, Any]], language: str | None, template: Any) -> summaries.SummaryResult:
     try:
         return await summaries.summarize(
@@ -88,8 +95,7 @@ async def summarize_text(body: SummarizeText, request: Request, user: User, sess
     template = await readable(session, body.template_id, user.id) if body.template_id else None
     lines = [line for line in body.transcription_text.splitlines() if line.strip()]
     segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
-    await quotas.charge(request, user.id, "summaries")
-    await release(session)
+    await before_model_call(request, user.id, session)
     result = await _run(request, segments, body.language, template)
     return SummaryOut(
         template_id=body.template_id,
@@ -111,8 +117,7 @@ async def generate_title(body: TitleRequest, request: Request, user: User, sessi
         text, language = text or "\n".join(s["text"] for s in segments), row.language
     if not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
-    await quotas.charge(request, user.id, "summaries")
-    await release(session)
+    await before_model_call(request, user.id, session)
     try:
         title, model = await summaries.generate_title(request.app.state.llm, text, language)
     except LLMUnavailable as exc:
@@ -133,8 +138,7 @@ async def summarize_session(
     _version, segments = await transcripts.read_segments(session, row.id)
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
-    await quotas.charge(request, user.id, "summaries")
-    await release(session)
+    await before_model_call(request, user.id, session)
     result = await _run(request, segments, row.language or segments[0].get("language"), template)
     stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
     await session.commit()
