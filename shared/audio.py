@@ -255,6 +255,15 @@ def resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
 
 
+def quietest_moment(samples: np.ndarray, frame: int = SAMPLE_RATE // 10) -> int:
+    """Offset of the middle of the quietest ``frame`` in ``samples``: where a long recording can
+    be cut with the least chance of splitting a word."""
+    frames = samples[: (samples.size // frame) * frame].reshape(-1, frame)
+    if not frames.size:
+        return samples.size // 2
+    return int(np.argmin((frames.astype(np.float32) ** 2).mean(axis=1))) * frame + frame // 2
+
+
 def float_to_pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 

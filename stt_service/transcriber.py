@@ -91,7 +91,7 @@ class Transcriber:
     ) -> Transcription:
         duration_ms = audio.size * 1000 // SAMPLE_RATE
         regions = await asyncio.to_thread(speech_regions, audio)
-        spans = clip_spans(regions)
+        spans = clip_spans(regions, audio)
         if not spans:
             return Transcription(language=language.code, duration_ms=duration_ms)
 

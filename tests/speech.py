@@ -1,4 +1,5 @@
-"""Test speech with known text: espeak-ng voices rendered to 16 kHz mono, plus scoring helpers."""
+"""Test speech with known text: espeak-ng voices rendered to 16 kHz mono, a real phone call with
+its reference, plus scoring helpers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -160,3 +162,19 @@ def overlapped_meeting(
         mix[offset : offset + speech.size] += speech
     peak = float(np.abs(mix).max())
     return (mix / peak * 0.9 if peak > 0.9 else mix), result
+
+
+# pyannote.audio's own sample: a two-person phone call (Diane, Sheila) with reference words
+# (sample.stm) and turns (sample.rttm). Real speech, unlike the espeak voices above.
+ROOT = Path(__file__).resolve().parent.parent
+PHONE_CALL = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3*/site-packages/pyannote/audio/sample"))
+
+
+def stm_utterances(path: Path) -> list[Turn]:
+    """The utterances of an STM reference file (``file channel speaker start end text``)."""
+    turns = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith(";;"):
+            _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
+            turns.append(Turn(float(start), float(end), speaker, text))
+    return turns

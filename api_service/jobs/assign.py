@@ -1,7 +1,10 @@
 """Speaker attribution for batch transcripts, WhisperX-style: every word takes the speaker whose
-(exclusive) turn overlaps it most — the audio is never cut per turn and re-transcribed — and
-segments are rebuilt from the words: a new segment at each change of speaker, at a long pause,
-or at a sentence end once a segment is long enough. ``relabel`` does the same by segment for a live
+(exclusive) turn overlaps it most — the audio is never cut per turn and re-transcribed. A
+diarization boundary is a few hundred ms off as often as not, so a sentence's first or last word
+can land in the neighbour's turn: within a sentence, a stretch of another speaker shorter than a
+real turn goes to the sentence's own speaker. Segments are then rebuilt from the words: a new
+segment at each change of speaker, at a long pause, or at a sentence end once a segment is long
+enough. ``relabel`` does the same by segment for a live
 room-microphone track once the whole recording has been diarized."""
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ SENTENCE_END = (".", "?", "!", "。", "？", "！")
 MAX_PAUSE_MS = 1500
 SOFT_MAX_MS = 15_000  # past this, a sentence end closes the segment
 NEAREST_TURN_MS = 1000  # a word in no turn takes a turn this close
+MIN_TURN_MS = 1000  # a speaker's stretch inside someone else's sentence shorter than this is not a turn
+SENTENCE_PAUSE_MS = 700  # a pause this long ends a sentence that has no punctuation
 
 
 @dataclass
@@ -43,7 +48,8 @@ def speaker_for(start: int, end: int, turns: list[Turn], starts: list[int]) -> s
 
 def attribute(words: list[dict[str, Any]], turns: list[Turn]) -> list[dict[str, Any]]:
     """Words (start_ms, end_ms, text, …) with a ``speaker``; a word no turn explains keeps the
-    previous word's speaker."""
+    previous word's speaker, and a sentence keeps its speaker across a diarization boundary that
+    cuts off a word or two of it."""
     turns = sorted(turns, key=lambda t: t.start_ms)
     starts = [t.start_ms for t in turns]
     previous = None
@@ -52,7 +58,53 @@ def attribute(words: list[dict[str, Any]], turns: list[Turn]) -> list[dict[str, 
         speaker = speaker_for(word["start_ms"], word["end_ms"], turns, starts) or previous
         previous = speaker
         out.append({**word, "speaker": speaker})
+    for sentence in sentences(out):
+        keep_sentence_speaker(sentence)
     return out
+
+
+def ends_sentence(word: dict[str, Any], following: dict[str, Any] | None) -> bool:
+    """The word ends its sentence: by its punctuation, or by the pause after it."""
+    if word["text"].strip().endswith(SENTENCE_END):
+        return True
+    return following is not None and following["start_ms"] - word["end_ms"] >= SENTENCE_PAUSE_MS
+
+
+def sentences(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    out: list[list[dict[str, Any]]] = [[]]
+    for i, word in enumerate(words):
+        out[-1].append(word)
+        if ends_sentence(word, words[i + 1] if i + 1 < len(words) else None):
+            out.append([])
+    return [sentence for sentence in out if sentence]
+
+
+def runs(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive words of one speaker."""
+    out: list[list[dict[str, Any]]] = []
+    for word in words:
+        if out and out[-1][-1]["speaker"] == word["speaker"]:
+            out[-1].append(word)
+        else:
+            out.append([word])
+    return out
+
+
+def keep_sentence_speaker(sentence: list[dict[str, Any]]) -> None:
+    """The speaker with most of the sentence's speech takes every stretch of it that is too short
+    to be a turn of its own (in place). A longer stretch is a real change of speaker that the
+    punctuation missed, and keeps its speaker."""
+    spoken: dict[str, int] = defaultdict(int)
+    for word in sentence:
+        if word["speaker"] is not None:
+            spoken[word["speaker"]] += max(1, word["end_ms"] - word["start_ms"])
+    if not spoken:
+        return
+    main = max(spoken, key=lambda speaker: spoken[speaker])
+    for run in runs(sentence):
+        if run[-1]["end_ms"] - run[0]["start_ms"] < MIN_TURN_MS:
+            for word in run:
+                word["speaker"] = main
 
 
 def segments_from_words(words: list[dict[str, Any]], language: str | None) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-import numpy as np
 
 from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
@@ -28,7 +27,7 @@ from api_service.schemas import SegmentIn
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
-from shared.audio import SAMPLE_RATE, AudioError
+from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
 from shared.clients import ServiceClient, ServiceUnavailable
 from shared.pcm_file import PcmFile, decode_to_file
 
@@ -46,12 +45,10 @@ class JobFailed(Exception):
 
 def cut_points(audio: PcmFile, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
     """Pieces of about ``piece_s``, each cut at the quietest 100 ms in the last ``search_s``."""
-    frame = SAMPLE_RATE // 10
     pieces, start = [], 0
     while audio.num_samples - start > piece_s * SAMPLE_RATE:
         lo, hi = start + (piece_s - search_s) * SAMPLE_RATE, start + piece_s * SAMPLE_RATE
-        window = audio.read(lo, hi)[: ((hi - lo) // frame) * frame].reshape(-1, frame)
-        cut = lo + int(np.argmin((window**2).mean(axis=1))) * frame + frame // 2
+        cut = lo + quietest_moment(audio.read(lo, hi))
         pieces.append((start, cut))
         start = cut
     pieces.append((start, audio.num_samples))

@@ -1,11 +1,12 @@
-"""The streaming endpointer on real speech: where utterances start, pause and end."""
+"""The VAD on real speech: where a long stretch of speech is cut into clips, and where the streaming
+endpointer says utterances start, pause and end."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from shared.vad import SAMPLE_RATE, Endpointer, VadParams
-from tests.speech import silence, synth, trimmed
+from shared.vad import SAMPLE_RATE, Endpointer, VadParams, clip_spans, speech_regions
+from tests.speech import LINES, silence, synth, trimmed
 
 
 def run(audio: np.ndarray, endpoint_silence_ms: int = 500) -> tuple[list[tuple[str, int]], list[bool]]:
@@ -44,3 +45,18 @@ def test_no_pause_event_when_the_endpoint_comes_first() -> None:
     audio = np.concatenate([silence(0.3), synth("Okay, let's begin."), silence(1.0)])
     events, _ = run(audio, endpoint_silence_ms=150)
     assert {kind for kind, _ in events} == {"start", "end"}  # a pause needs more silence than that
+
+
+def test_speech_longer_than_a_clip_is_cut_between_words() -> None:
+    # Sentences 0.3 s apart: too short a pause to end a VAD region, so the region runs ~50 s.
+    sentences = [trimmed(synth(text)) for text in LINES[:9]]
+    audio = np.concatenate([silence(0.5)] + [np.concatenate([s, silence(0.3)]) for s in sentences])
+    regions = speech_regions(audio)
+    assert len(regions) == 1 and regions[0][1] - regions[0][0] > 40 * SAMPLE_RATE
+    spans = clip_spans(regions, audio)
+    assert len(spans) == 2 and all(end - start <= 30 * SAMPLE_RATE for start, end in spans)
+    assert spans[0][0] == regions[0][0] and spans[-1][1] == regions[0][1]
+    cut = spans[0][1]
+    assert spans[1][0] == cut
+    # Between two sentences (0.3 s of silence), not inside a word (an even split cut one).
+    assert np.abs(audio[cut - SAMPLE_RATE // 20 : cut + SAMPLE_RATE // 20]).max() < 1e-3

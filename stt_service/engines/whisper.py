@@ -30,6 +30,10 @@ FULL_WINDOW = 3000  # mel frames (100 per second) in Whisper's 30 s window
 # Frames of silence kept after a short-window clip: the decoder needs to see the audio end, and
 # the word aligner reads up to the clip's duration rounded up to a whole second.
 SHORT_WINDOW_MARGIN = 200
+# Audio left after a clip's last decoded segment that is decoded again (less is the VAD's padding
+# and the slack of Whisper's timestamps), and how often one clip may be continued.
+CONTINUE_AFTER_S = 1.0
+MAX_CONTINUATIONS = 3
 
 
 def _cuda_available() -> bool:
@@ -81,12 +85,12 @@ class WhisperEngine:
         language, probability, _all = self._model.detect_language(features=pad_or_trim(self._features(audio)))
         return language, float(probability)
 
-    def _language(self, clip: Clip, features: np.ndarray) -> str:
+    def _language(self, clip: Clip) -> str:
         if not self.multilingual:
             return "en"
         if clip.language and clip.language in self.languages:
             return clip.language
-        language, _prob, _all = self._model.detect_language(features=pad_or_trim(features))
+        language, _prob, _all = self._model.detect_language(features=pad_or_trim(self._features(clip.audio)))
         return str(language)
 
     def _options(self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int) -> TranscriptionOptions:
@@ -121,9 +125,34 @@ class WhisperEngine:
         )
 
     def transcribe_clips(self, clips: list[Clip]) -> list[ClipResult]:
+        """Every clip to its end. A batched decode reads each clip once, but Whisper often stops
+        before the end of its window (its last tokens open a segment they never fill, which
+        sequential Whisper answers by seeking there and decoding again): the audio after the last
+        decoded segment is decoded again, as sequential Whisper would, until none is left."""
+        languages = [self._language(c) for c in clips]
+        segments: list[list[ClipSegment]] = [[] for _ in clips]
+        decoded = [0] * len(clips)  # samples of each clip that its segments account for
+        todo = list(range(len(clips)))
+        for _round in range(1 + MAX_CONTINUATIONS):
+            parts = [dataclasses.replace(clips[i], audio=clips[i].audio[decoded[i] :]) for i in todo]
+            outputs = self._decode_clips(parts, [languages[i] for i in todo])
+            progressed = []
+            for i, part, found in zip(todo, parts, outputs, strict=True):
+                offset_ms = decoded[i] * 1000 // 16000
+                segments[i] += [_shifted(seg, offset_ms) for seg in found]
+                stop = _decoded_until(found)
+                if 0 < stop <= part.audio.size - CONTINUE_AFTER_S * 16000:
+                    decoded[i] += stop
+                    progressed.append(i)
+            todo = progressed
+            if not todo:
+                break
+        return [ClipResult(language=language, segments=found) for language, found in zip(languages, segments, strict=True)]
+
+    def _decode_clips(self, clips: list[Clip], languages: list[str]) -> list[list[ClipSegment]]:
+        """One decode of each clip (in its language), batched by decoding options."""
         features = [self._features(c.audio) for c in clips]
-        languages = [self._language(c, f) for c, f in zip(clips, features, strict=True)]
-        results: list[ClipResult | None] = [None] * len(clips)
+        results: list[list[ClipSegment]] = [[] for _ in clips]
         # One model call per set of clips that share decoding options.
         groups: dict[tuple[str, bool, str | None, int, bool], list[int]] = {}
         for i, clip in enumerate(clips):
@@ -144,8 +173,8 @@ class WhisperEngine:
                     for n, segments in zip(retry, again, strict=True):
                         outputs[n] = segments
                 for i, segments in zip(batch, outputs, strict=True):
-                    results[i] = ClipResult(language=language, segments=self._segments(segments, clips[i].audio.size))
-        return [r for r in results if r is not None]
+                    results[i] = self._segments(segments, clips[i].audio.size)
+        return results
 
     def _decode(
         self,
@@ -208,3 +237,15 @@ class WhisperEngine:
             end = min(max(int(seg["end"] * 1000), start), limit_ms)
             segments.append(ClipSegment(start_ms=start, end_ms=end, text=text, words=words))
         return segments
+
+
+def _shifted(segment: ClipSegment, offset_ms: int) -> ClipSegment:
+    """A segment of a clip's continuation, in times from the clip's own start."""
+    words = [w.model_copy(update={"start_ms": w.start_ms + offset_ms, "end_ms": w.end_ms + offset_ms}) for w in segment.words]
+    return ClipSegment(segment.start_ms + offset_ms, segment.end_ms + offset_ms, segment.text, words)
+
+
+def _decoded_until(segments: list[ClipSegment]) -> int:
+    """The sample where the decoded speech ends: the last segment's or word's end."""
+    ends = [seg.end_ms for seg in segments] + [w.end_ms for seg in segments for w in seg.words]
+    return max(ends, default=0) * 16000 // 1000

@@ -1,5 +1,5 @@
-"""The Whisper engine in process, on the embedded base model: the short live window and its guard
-against a looping decode."""
+"""The Whisper engine in process, on the embedded base model: every clip decoded to its end, the
+short live window and its guard against a looping decode."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shared.audio import decode_audio
 from stt_service.engines.base import Clip
 from stt_service.engines.whisper import WhisperEngine
 from stt_service.model_store import resolve_whisper_model
-from tests.speech import EVAL_ENGLISH, normalize, silence, synth
+from tests.speech import EVAL_ENGLISH, PHONE_CALL, normalize, silence, synth
 
 pytestmark = [pytest.mark.integration]
 
@@ -23,6 +24,19 @@ def engine() -> WhisperEngine:
 
 def words(text: str) -> list[str]:
     return normalize(text).split()
+
+
+def test_a_clip_is_transcribed_to_its_end_wherever_whisper_stops(engine: WhisperEngine) -> None:
+    # The phone call's 23 s of speech, from where the VAD finds it (about 6.58 s): one decode of
+    # the window stopped at 25.2 s ("At least, you know,") or 27.3 s ("down here."), depending
+    # on the exact first sample, and lost the last utterance; the rest is decoded again.
+    audio = decode_audio(PHONE_CALL / "sample.wav")
+    starts = [6.4, 6.58, 6.584, 6.7]
+    results = engine.transcribe_clips([Clip(audio[round(s * 16000) :], "en") for s in starts])
+    for start, result in zip(starts, results, strict=True):
+        assert words(result.text)[-4:] == ["that", "new", "jersey", "now"], (start, result.text)
+        assert start + result.segments[-1].words[-1].end_ms / 1000 > 29.5
+        assert normalize(result.text).count("yankee down here") == 1, result.text  # nothing decoded twice
 
 
 def test_short_window_transcribes_like_the_full_one(engine: WhisperEngine) -> None:
