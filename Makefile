@@ -4,7 +4,7 @@ PY := .venv/bin/python
 SERVICES := api_service stt_service diarization_service agent_service
 PYTEST_ARGS ?=
 
-.PHONY: run up down health logs test test-unit test-services test-integration bench lint setup clean help
+.PHONY: run up down health logs test test-unit test-services test-integration bench lint models setup clean help
 
 help:
 	@echo "make run     set up (first time) and start everything in the foreground; Ctrl-C stops it"
@@ -15,6 +15,7 @@ help:
 	@echo "make test    set up (first time) and run the whole test suite"
 	@echo "make bench   run the benchmarks; results in bench/results/"
 	@echo "make lint    ruff + mypy"
+	@echo "make models  download the models the settings name (STT_*, DIARIZATION_*) into the model cache"
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +44,11 @@ test: setup
 	@bash firmware/test/run.sh
 	@echo "==> shared and cross-service tests"
 	@$(PY) -m pytest shared/tests tests $(PYTEST_ARGS)
+
+# Where a network exists: fetch (or update) the hub models the settings name, for air-gapped installs.
+models: setup
+	@PYTHONPATH=$(CURDIR) stt_service/.venv/bin/python -m stt_service.models fetch
+	@PYTHONPATH=$(CURDIR) diarization_service/.venv/bin/python -m diarization_service.models fetch
 
 bench: setup
 	@$(PY) -m bench

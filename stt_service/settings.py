@@ -2,23 +2,28 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import AliasChoices, Field
+
 from shared.settings import ServiceSettings
 
 
 class STTSettings(ServiceSettings):
     stt_host: str = "127.0.0.1"
     stt_port: int = 8001
-    # auto = FunASR when STT_FUNASR_MODEL_DIR is set and present, else the embedded Whisper.
+    # auto = FunASR when STT_FUNASR_MODEL names a hub model or a folder holding one, else Whisper.
     stt_engine: Literal["auto", "funasr", "whisper"] = "auto"
-    # Embedded model name (base, tiny.en) assembled from registry packages, or a CTranslate2 model folder.
+    # An embedded model (base, tiny.en) assembled from registry packages; a faster-whisper name
+    # (small, large-v3, distil-large-v3, …) or Hugging Face repo id (Systran/faster-whisper-small),
+    # downloaded once into the model cache; or a CTranslate2 model folder.
     stt_whisper_model: str = "base"
-    # Where embedded models are assembled (relative to the working directory).
+    # The model cache (relative to the working directory): embedded models, huggingface/, modelscope/.
     stt_model_cache_dir: str = "models"
-    # Local FunASR model folder (SenseVoiceSmall or Paraformer: config.yaml + model.pt).
-    stt_funasr_model_dir: str = ""
-    # Optional FunASR FSMN-VAD and punctuation (CT-Transformer) model folders.
-    stt_funasr_vad_dir: str = ""
-    stt_funasr_punc_dir: str = ""
+    # FunASR model: a local folder (SenseVoiceSmall or Paraformer: config.yaml + model.pt) or a
+    # ModelScope name (paraformer-zh, iic/SenseVoiceSmall) downloaded once. Was STT_FUNASR_MODEL_DIR.
+    stt_funasr_model: str = Field(default="", validation_alias=AliasChoices("stt_funasr_model", "stt_funasr_model_dir"))
+    # Optional FunASR FSMN-VAD and punctuation (CT-Transformer) models: folders or names (fsmn-vad, ct-punc).
+    stt_funasr_vad_model: str = Field(default="", validation_alias=AliasChoices("stt_funasr_vad_model", "stt_funasr_vad_dir"))
+    stt_funasr_punc_model: str = Field(default="", validation_alias=AliasChoices("stt_funasr_punc_model", "stt_funasr_punc_dir"))
     stt_device: Literal["auto", "cpu", "cuda"] = "auto"
     # CTranslate2 compute type; auto = int8 on CPU, float16 on CUDA.
     stt_compute_type: str = "auto"

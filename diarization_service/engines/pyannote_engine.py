@@ -1,5 +1,6 @@
 """pyannote.audio 4 engine: a SpeakerDiarization pipeline loaded from a local folder (the
-speaker-diarization-community-1 layout), audio passed in memory, telemetry off."""
+speaker-diarization-community-1 layout; a hub pipeline is downloaded into one first, by
+``diarization_service.models``), audio passed in memory, telemetry off."""
 
 from __future__ import annotations
 
@@ -29,13 +30,13 @@ def _turns(annotation: Annotation) -> list[Turn]:
 class PyannoteEngine:
     name = "pyannote"
 
-    def __init__(self, pipeline_dir: Path, device: str = "auto", token: str | None = None) -> None:
+    def __init__(self, pipeline_dir: Path, device: str = "auto", token: str | None = None, name: str | None = None) -> None:
         if not (pipeline_dir / "config.yaml").exists():
             raise FileNotFoundError(f"{pipeline_dir}/config.yaml not found: not a pyannote pipeline folder")
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         self._pipeline = Pipeline.from_pretrained(pipeline_dir, token=token or None)
         self._pipeline.to(torch.device(self.device))
-        self.model = str(pipeline_dir.name)
+        self.model = name or str(pipeline_dir.name)
         # The pipeline's own embedding model serves /embed, so live attribution and batch
         # diarization compare voices in the same space.
         embedding = Model.from_pretrained(pipeline_dir / "embedding", token=token or None)

@@ -1,5 +1,6 @@
-"""Engine registry: STT_ENGINE picks one; ``auto`` takes FunASR when its model folder is
-configured and present, else the embedded Whisper. The choice is made once, at start-up."""
+"""Engine registry: STT_ENGINE picks one; ``auto`` takes FunASR when STT_FUNASR_MODEL names a
+hub model or a folder that holds one, else Whisper. The choice is made once, at start-up; hub
+models are downloaded into the model cache the first time (``stt_service.model_store``)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,20 @@ def _whisper(settings: STTSettings) -> Engine:
 
 def _funasr(settings: STTSettings) -> Engine:
     from stt_service.engines.funasr import FunASREngine
+    from stt_service.model_store import ModelUnavailable, resolve_funasr_model
 
+    cache = Path(settings.stt_model_cache_dir)
+
+    def folder(value: str, setting: str) -> str:
+        return str(resolve_funasr_model(value, cache, setting=setting)) if value else ""
+
+    if not settings.stt_funasr_model:
+        raise ModelUnavailable("STT_ENGINE=funasr needs STT_FUNASR_MODEL: a FunASR model folder or a ModelScope name")
     return FunASREngine(
-        Path(settings.stt_funasr_model_dir),
-        vad_dir=settings.stt_funasr_vad_dir,
-        punc_dir=settings.stt_funasr_punc_dir,
+        Path(folder(settings.stt_funasr_model, "STT_FUNASR_MODEL")),
+        name="" if Path(settings.stt_funasr_model).is_dir() else settings.stt_funasr_model,
+        vad_dir=folder(settings.stt_funasr_vad_model, "STT_FUNASR_VAD_MODEL"),
+        punc_dir=folder(settings.stt_funasr_punc_model, "STT_FUNASR_PUNC_MODEL"),
         device=settings.stt_device,
         cpu_threads=settings.stt_cpu_threads,
         max_batch_size=settings.stt_max_batch_size,
@@ -41,10 +51,12 @@ def _funasr(settings: STTSettings) -> Engine:
 
 
 def choose_engine(settings: STTSettings) -> str:
+    from stt_service.model_store import is_funasr_name
+
     if settings.stt_engine != "auto":
         return settings.stt_engine
-    model_dir = settings.stt_funasr_model_dir
-    return "funasr" if model_dir and (Path(model_dir) / "config.yaml").exists() else "whisper"
+    model = settings.stt_funasr_model
+    return "funasr" if model and ((Path(model) / "config.yaml").exists() or is_funasr_name(model)) else "whisper"
 
 
 def create_engine(settings: STTSettings) -> Engine:

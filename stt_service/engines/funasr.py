@@ -1,7 +1,8 @@
 """FunASR engine: Paraformer or SenseVoice through FunASR's ``AutoModel``, loaded from a local
-folder (a hub name fails slowly offline with a misleading error, so only folders are accepted).
-The service's own VAD has already cut the audio into ≤ 30 s clips; an FSMN-VAD and a punctuation
-model folder may be added. FunASR decodes a list of clips per call."""
+folder; ``stt_service.model_store`` turns a ModelScope name into one first (FunASR's own download
+fails slowly offline with a misleading error). The service's own VAD has already cut the audio
+into ≤ 30 s clips; an FSMN-VAD and a punctuation model may be added. FunASR decodes a list of
+clips per call."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class FunASREngine:
         self,
         model_dir: Path,
         *,
+        name: str = "",
         vad_dir: str = "",
         punc_dir: str = "",
         device: str = "auto",
@@ -43,7 +45,7 @@ class FunASREngine:
     ) -> None:
         if not (model_dir / "config.yaml").exists():
             raise FileNotFoundError(
-                f"{model_dir}/config.yaml not found: STT_FUNASR_MODEL_DIR must be a local FunASR model folder"
+                f"{model_dir}/config.yaml not found: STT_FUNASR_MODEL must be a FunASR model folder or a ModelScope name"
             )
         from funasr import AutoModel
 
@@ -60,7 +62,7 @@ class FunASREngine:
         self._with_vad = bool(vad_dir)
         kind = str(yaml.safe_load((model_dir / "config.yaml").read_text()).get("model", ""))
         self._sensevoice = "SenseVoice" in kind
-        self.model = f"{kind} ({model_dir.name})"
+        self.model = f"{kind} ({name or model_dir.name})"
         self.languages = SENSEVOICE_LANGUAGES if self._sensevoice else ["zh", "en"]
         self.max_batch_size = max_batch_size
 
