@@ -13,7 +13,9 @@ import itertools
 import numpy as np
 from sklearn.cluster import KMeans
 
-MERGE_SIMILARITY = 0.88  # clusters whose centroids are this alike are one voice
+# Two clusters are one voice when their windows are, on average, at most this much less alike
+# across the pair than within each (see linkage_gaps).
+MERGE_GAP = 0.08
 OVERCLUSTER = 2
 MIN_CLUSTER_WINDOWS = 3
 MAX_SPEAKERS = 8
@@ -70,23 +72,39 @@ def refine(x: np.ndarray, labels: np.ndarray, rounds: int = 3) -> np.ndarray:
     return labels
 
 
+def linkage_gaps(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each pair of clusters, the mean similarity of their windows across the pair minus the
+    mean similarity within each (average linkage, made relative). Near zero or above: the two are
+    no more different than each one is from itself, so they are one voice. Relative because the
+    similarity scale moves with the recording (a phone line, a far microphone) and with the window
+    length, while a speaker's spread against another's does not; computed from the clusters' mean
+    vectors, so it costs n x k, not n x n."""
+    ids = np.unique(labels)
+    sums = np.array([x[labels == i].sum(axis=0) for i in ids])
+    sizes = np.array([(labels == i).sum() for i in ids], dtype=float)
+    means = sums / sizes[:, None]
+    cross = means @ means.T
+    within = np.array([(float(s @ s) - n) / (n * (n - 1)) if n > 1 else 1.0 for s, n in zip(sums, sizes, strict=True)])
+    gaps = cross - (within[:, None] + within[None, :]) / 2
+    np.fill_diagonal(gaps, -np.inf)
+    return np.asarray(gaps)
+
+
 def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int) -> np.ndarray:
-    """Merge the most similar pair of clusters while there are more than ``k_hi``, while a
+    """Merge the least separable pair of clusters while there are more than ``k_hi``, while a
     cluster is too small to be a speaker, or while two are alike enough to be one voice."""
     while True:
         ids = np.unique(labels)
         if len(ids) <= max(1, k_lo):
             return labels
-        centroids = centroids_of(x, labels)
-        similarity = centroids @ centroids.T
-        np.fill_diagonal(similarity, -1.0)
+        gaps = linkage_gaps(x, labels)
         sizes = np.array([(labels == i).sum() for i in ids])
         if len(ids) > k_hi or sizes.min() < MIN_CLUSTER_WINDOWS:
-            a = int(sizes.argmin()) if len(ids) <= k_hi else int(np.unravel_index(similarity.argmax(), similarity.shape)[0])
-            b = int(similarity[a].argmax())
+            a = int(sizes.argmin()) if len(ids) <= k_hi else int(np.unravel_index(gaps.argmax(), gaps.shape)[0])
+            b = int(gaps[a].argmax())
         else:
-            a, b = (int(v) for v in np.unravel_index(similarity.argmax(), similarity.shape))
-            if similarity[a, b] < MERGE_SIMILARITY:
+            a, b = (int(v) for v in np.unravel_index(gaps.argmax(), gaps.shape))
+            if gaps[a, b] < -MERGE_GAP:
                 return labels
         labels = np.unique(np.where(labels == ids[a], ids[b], labels), return_inverse=True)[1]
         labels = refine(x, labels, rounds=1)

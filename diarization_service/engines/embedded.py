@@ -40,11 +40,14 @@ WINDOW_S, HOP_S = 1.5, 0.75
 SINGLE_WINDOW_MAX_S = 3.0  # a region up to this long gets one embedding
 RELIABLE_S = 1.0  # windows shorter than this do not shape the clusters
 MIN_EMBED_S = 0.8  # resemblyzer needs this much audio; shorter clips are zero-padded
-VAD_THRESHOLD, MIN_SILENCE_S, MIN_SPEECH_S, PAD_S = 0.35, 0.15, 0.2, 0.25
+# Speech starts where Silero's probability reaches VAD_ONSET and lasts while it stays above
+# VAD_OFFSET (hysteresis: the quiet ends of words and far talkers are kept without letting noise
+# start a region); pauses shorter than MIN_SILENCE_S stay inside the region, as people hear them.
+VAD_ONSET, VAD_OFFSET, MIN_SILENCE_S, MIN_SPEECH_S, PAD_S = 0.35, 0.25, 0.3, 0.2, 0.25
 SWITCH_PENALTY = 0.15
 # Overlap: how much better the mix must explain a frame, the shortest overlap kept, and how
 # close the second speaker's own turn must be.
-OVERLAP_GAIN = 0.0
+OVERLAP_GAIN = 0.01  # real voices vary more than espeak's: an even margin marked false overlap
 OVERLAP_MIN_S = 0.3
 OVERLAP_NEARBY_S = 2.0
 OVERLAP_MAX_PAIR_SIMILARITY = 0.85  # a mix of two voices this alike cannot be told from either
@@ -60,12 +63,12 @@ def speech_probabilities_of(audio: AudioSource) -> np.ndarray:
 
 
 def speech_regions(probs: np.ndarray, n_samples: int) -> list[tuple[int, int]]:
-    """Speech (start, end) samples, padded by PAD_S into each neighbouring pause."""
-    speech = probs >= VAD_THRESHOLD
+    """Speech (start, end) samples (hysteresis between VAD_ONSET and VAD_OFFSET), padded by PAD_S
+    into each neighbouring pause."""
     raw: list[tuple[int, int]] = []
     start, silence = None, 0
-    for i, is_speech in enumerate(speech):
-        if is_speech:
+    for i, p in enumerate(probs):
+        if p >= (VAD_OFFSET if start is not None else VAD_ONSET):
             start = i if start is None else start
             silence = 0
         elif start is not None:
@@ -74,7 +77,7 @@ def speech_regions(probs: np.ndarray, n_samples: int) -> list[tuple[int, int]]:
                 raw.append((start * WINDOW, (i - silence + 1) * WINDOW))
                 start, silence = None, 0
     if start is not None:
-        raw.append((start * WINDOW, (speech.size - silence) * WINDOW))
+        raw.append((start * WINDOW, (probs.size - silence) * WINDOW))
     raw = [(s, e) for s, e in raw if (e - s) / SAMPLE_RATE >= MIN_SPEECH_S]
     pad = int(PAD_S * SAMPLE_RATE)
     regions: list[tuple[int, int]] = []
