@@ -105,6 +105,7 @@ class StreamSession:
             word_timestamps=False,
             beam_size=1,
             short_window=self._short_window,
+            to_end=False,
         )
         started = time.monotonic()
         try:

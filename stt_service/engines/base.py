@@ -23,6 +23,9 @@ class Clip:
     # Encode only the clip (plus a margin) rather than a full 30 s window. Whisper pads every clip
     # to 30 s, so a 3 s live utterance costs 2-3x less this way, for about one point of WER.
     short_window: bool = False
+    # Decode again whatever Whisper's one pass left after its last segment (see WhisperEngine).
+    # Off for live partials: the final supersedes them, and the extra pass would delay it.
+    to_end: bool = True
 
 
 @dataclass

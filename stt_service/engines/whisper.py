@@ -132,7 +132,7 @@ class WhisperEngine:
         languages = [self._language(c) for c in clips]
         segments: list[list[ClipSegment]] = [[] for _ in clips]
         decoded = [0] * len(clips)  # samples of each clip that its segments account for
-        todo = list(range(len(clips)))
+        todo = list(range(len(clips)))  # every clip is decoded once; those ``to_end`` may go on
         for _round in range(1 + MAX_CONTINUATIONS):
             parts = [dataclasses.replace(clips[i], audio=clips[i].audio[decoded[i] :]) for i in todo]
             outputs = self._decode_clips(parts, [languages[i] for i in todo])
@@ -141,7 +141,7 @@ class WhisperEngine:
                 offset_ms = decoded[i] * 1000 // 16000
                 segments[i] += [_shifted(seg, offset_ms) for seg in found]
                 stop = _decoded_until(found)
-                if 0 < stop <= part.audio.size - CONTINUE_AFTER_S * 16000:
+                if clips[i].to_end and 0 < stop <= part.audio.size - CONTINUE_AFTER_S * 16000:
                     decoded[i] += stop
                     progressed.append(i)
             todo = progressed
