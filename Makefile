@@ -4,7 +4,7 @@ PY := .venv/bin/python
 SERVICES := api_service stt_service diarization_service agent_service
 PYTEST_ARGS ?=
 
-.PHONY: run up down health logs test test-unit test-services test-integration bench lint models setup clean help
+.PHONY: run up down health logs test test-unit test-services test-e2e tests-of bench lint models setup clean help
 
 help:
 	@echo "make run     set up (first time) and start everything in the foreground; Ctrl-C stops it"
@@ -13,6 +13,7 @@ help:
 	@echo "make health  readiness of every service"
 	@echo "make logs    last lines of every log (FOLLOW=1 to follow)"
 	@echo "make test    set up (first time) and run the whole test suite"
+	@echo "make test-unit / test-services / test-e2e   one category of it"
 	@echo "make bench   run the benchmarks; results in bench/results/"
 	@echo "make lint    ruff + mypy"
 	@echo "make models  download the models the settings name (STT_*, DIARIZATION_*) into the model cache"
@@ -44,6 +45,18 @@ test: setup
 	@bash firmware/test/run.sh
 	@echo "==> shared and cross-service tests"
 	@$(PY) -m pytest shared/tests tests $(PYTEST_ARGS)
+
+# One category of the suite in every environment (pytest exits 5 where none of it is collected).
+test-unit test-services test-e2e: setup
+	@$(MAKE) --no-print-directory tests-of CATEGORY=$(patsubst test-%,%,$(patsubst test-services,test-service,$@))
+
+tests-of:
+	@set -e; for svc in $(SERVICES); do \
+	  if [ -d $$svc/tests ]; then echo "==> $$svc $(CATEGORY) tests"; \
+	    $$svc/.venv/bin/python -m pytest $$svc/tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]; fi; \
+	done
+	@echo "==> shared and cross-service $(CATEGORY) tests"
+	@$(PY) -m pytest shared/tests tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Where a network exists: fetch (or update) the hub models the settings name, for air-gapped installs.
 models: setup

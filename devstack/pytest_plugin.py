@@ -1,5 +1,6 @@
 """pytest fixtures that start real servers on free loopback ports and stop them by PID. When a
-test fails, the tail of every server's log is attached to its report."""
+test fails, the tail of every server's log is attached to its report. Every test declares its
+category (unit, service or e2e); ``--category`` runs one of them."""
 
 from __future__ import annotations
 
@@ -31,6 +32,28 @@ from shared.service_auth import service_header
 
 _started: list[ManagedProcess] = []
 _exit_status = pytest.StashKey[int]()
+
+
+CATEGORIES = ("unit", "service", "e2e")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--category", choices=CATEGORIES, help="run only the tests of this category")
+
+
+def category_of(item: pytest.Item) -> str | None:
+    """The nearest unit/service/e2e marker: a test's own overrides its module's."""
+    return next((mark.name for mark in item.iter_markers() if mark.name in CATEGORIES), None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = [item.nodeid for item in items if category_of(item) is None]
+    if missing:
+        raise pytest.UsageError(f"tests without a category (mark them unit, service or e2e): {', '.join(missing[:5])}")
+    wanted = config.getoption("category")
+    if wanted:
+        config.hook.pytest_deselected(items=[item for item in items if category_of(item) != wanted])
+        items[:] = [item for item in items if category_of(item) == wanted]
 
 
 @pytest.hookimpl(trylast=True)

@@ -13,7 +13,7 @@ import pytest
 from devstack.components import ROOT
 from devstack.pytest_plugin import ServiceFactory
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 # Streams never end; connection details and removing a participant need a LiveKit server (without
 # one they answer 503 by design).

@@ -21,7 +21,7 @@ from devstack.pytest_plugin import Servers, ServiceFactory
 from tests.hostile import CORPUS
 from tests.speech import wav_bytes
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 STREAMS = 60
 

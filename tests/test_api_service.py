@@ -21,7 +21,7 @@ import pytest
 
 from devstack.pytest_plugin import ServiceFactory
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

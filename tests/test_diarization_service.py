@@ -22,7 +22,7 @@ from devstack.pytest_plugin import ServiceFactory
 from shared.audio import float_to_pcm16
 from tests.speech import LINES, VOICES, meeting, overlapped_meeting, silence, synth, wav_bytes
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 SAMPLE = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3*/site-packages/pyannote/audio/sample"))
 DER = DiarizationErrorRate(collar=0.25, skip_overlap=False)

@@ -12,7 +12,7 @@ import redis
 from devstack.components import redis_server
 from devstack.procs import ProcessFailed, free_port, pid_alive
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 
 def test_postgres_is_a_real_server(postgres_dsn: str) -> None:

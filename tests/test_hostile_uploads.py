@@ -16,7 +16,7 @@ from devstack.pytest_plugin import Servers
 from shared.service_auth import service_header
 from tests.hostile import CORPUS, DECODED_BY_CONTENT, LEAKS, Listener, corpus_files
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 Send = Callable[[str, bytes], httpx.Response]
 

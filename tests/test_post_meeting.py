@@ -14,6 +14,8 @@ from devstack.pytest_plugin import Servers
 from shared.service_auth import service_header
 from tests.speech import LINES, VOICES, silence, synth, wav_bytes
 
+pytestmark = [pytest.mark.unit]
+
 TRACK = "device-mic1"
 
 

@@ -20,7 +20,7 @@ from devstack.pytest_plugin import ServiceFactory
 from shared.audio import SAMPLE_RATE, float_to_pcm16
 from tests.speech import ENGLISH, conversation, silence, synth, trimmed, wav_bytes, wer
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 LIMITS = {"MAX_AUDIO_BYTES": str(20 * 1024 * 1024), "MAX_AUDIO_SECONDS": "120"}
 

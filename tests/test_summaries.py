@@ -15,7 +15,7 @@ import yaml
 from devstack.pytest_plugin import ServiceFactory
 from tests.llm_server import FakeLLM
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 SEGMENTS = [
     {

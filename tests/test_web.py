@@ -194,7 +194,7 @@ def keep_screenshot(png: bytes, tmp_path: Path, name: str) -> Path:
 # --- serving: the app at /, the API untouched ---------------------------------------------------
 
 
-@pytest.mark.integration
+@pytest.mark.service
 async def test_the_app_is_served_without_shadowing_the_api(services: ServiceFactory, redis_url: str, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     (dist / "assets").mkdir(parents=True)
@@ -568,7 +568,7 @@ class FakeSupabaseAuth:
         self.thread.join(5)
 
 
-@pytest.mark.integration
+@pytest.mark.service
 async def test_sign_in_through_supabase_auth_when_configured(
     services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
 ) -> None:

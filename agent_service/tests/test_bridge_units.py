@@ -22,6 +22,8 @@ from agent_service.bridge.protocol import (
     seq_after,
 )
 
+pytestmark = [pytest.mark.unit]
+
 VECTORS = Path(__file__).resolve().parents[2] / "firmware" / "test" / "vectors"
 LOUD = (np.full(FRAME_BYTES // 2, 8000, dtype="<i2")).tobytes()
 QUIET = bytes(FRAME_BYTES)

@@ -24,7 +24,7 @@ from shared.service_auth import service_header
 from tests.model_hubs import HuggingFaceHub
 from tests.speech import VOICES, silence, synth, wav_bytes
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 PYTHON = ROOT / "diarization_service" / ".venv" / "bin" / "python"
 COMMUNITY_1 = "pyannote/speaker-diarization-community-1"

@@ -4,9 +4,12 @@ endpointer says utterances start, pause and end."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from shared.vad import SAMPLE_RATE, Endpointer, VadParams, clip_spans, speech_regions
 from tests.speech import LINES, silence, synth, trimmed
+
+pytestmark = [pytest.mark.unit]
 
 
 def run(audio: np.ndarray, endpoint_silence_ms: int = 500) -> tuple[list[tuple[str, int]], list[bool]]:

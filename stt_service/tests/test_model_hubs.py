@@ -27,7 +27,7 @@ from stt_service.settings import STTSettings
 from tests.model_hubs import HuggingFaceHub, ModelScopeHub
 from tests.speech import ENGLISH, normalize, silence, synth, wav_bytes
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 PYTHON = ROOT / "stt_service" / ".venv" / "bin" / "python"
 PARAFORMER_ZH = "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"

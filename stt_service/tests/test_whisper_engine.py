@@ -14,7 +14,7 @@ from stt_service.engines.whisper import WhisperEngine
 from stt_service.model_store import resolve_whisper_model
 from tests.speech import EVAL_ENGLISH, PHONE_CALL, normalize, silence, synth
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.service]
 
 
 @pytest.fixture(scope="module")
