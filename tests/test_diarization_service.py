@@ -267,7 +267,7 @@ def test_pyannote_engine_loads_and_runs_a_local_pipeline(services: ServiceFactor
         [
             str(DIARIZATION_PYTHON),
             "-m",
-            "diarization_service.random_pipeline",
+            "tests.random_pipeline",
             str(folder),
         ],
         check=True,

@@ -336,7 +336,7 @@ def test_funasr_engine_loads_a_local_model_and_transcribes(
 
     python = ROOT / "stt_service" / ".venv" / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "stt_service.tiny_funasr", str(tmp_path / "paraformer")],
+        [str(python), "-m", "tests.tiny_funasr", str(tmp_path / "paraformer")],
         check=True,
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},

@@ -35,7 +35,7 @@ CLOSED = f"http://127.0.0.1:{free_port()}"  # nothing listens here: the Hub as s
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from diarization_service.random_pipeline import build
+    from tests.random_pipeline import build
 
     return build(tmp_path_factory.mktemp("community-layout"))
 

@@ -44,7 +44,7 @@ def tiny_en() -> Path:
 @pytest.fixture(scope="module")
 def paraformer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Paraformer, with the configuration.json a ModelScope FunASR repository carries."""
-    from stt_service.tiny_funasr import build
+    from tests.tiny_funasr import build
 
     folder = build(tmp_path_factory.mktemp("paraformer"))
     (folder / "configuration.json").write_text(

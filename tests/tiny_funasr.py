@@ -2,7 +2,7 @@
 am.mvn) that FunASR's real ``AutoModel(model=DIR)`` loads offline. No Paraformer or SenseVoice
 weights can be downloaded here; this exercises the real loading and inference path in tests.
 
-    python -m stt_service.tiny_funasr <folder>"""
+    python -m tests.tiny_funasr <folder>"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 PyanNet segmentation, WeSpeakerResNet34 embedding, VBx PLDA), fully offline. Real weights cannot
 be downloaded here; this exercises the real loading and inference path in tests.
 
-    python -m diarization_service.random_pipeline <folder>"""
+    python -m tests.random_pipeline <folder>"""
 
 from __future__ import annotations
 
