@@ -13,11 +13,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from devstack.components import ROOT
-from tests.speech import PHONE_CALL
-
-# Shared next to the checkout, not copied into it.
-DEVSET = ROOT.parent / "shared" / "devset"
+from tests.speech import DEVSET, PHONE_CALL
 
 
 @dataclass(frozen=True)

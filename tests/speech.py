@@ -168,6 +168,9 @@ def overlapped_meeting(
 # (sample.stm) and turns (sample.rttm). Real speech, unlike the espeak voices above.
 ROOT = Path(__file__).resolve().parent.parent
 PHONE_CALL = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3*/site-packages/pyannote/audio/sample"))
+# The AMI dev set: six 30 s real meeting excerpts with reference RTTMs, read where they are shipped
+# (beside the checkout), never copied into it.
+DEVSET = ROOT.parent / "shared" / "devset"
 
 
 def stm_utterances(path: Path) -> list[Turn]:

@@ -20,13 +20,11 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from devstack.components import ROOT
 from devstack.pytest_plugin import ServiceFactory
 from shared.audio import float_to_pcm16
-from tests.speech import LINES, VOICES, meeting, overlapped_meeting, silence, synth, wav_bytes
+from tests.speech import DEVSET, LINES, PHONE_CALL, VOICES, meeting, overlapped_meeting, silence, synth, wav_bytes
 
 pytestmark = [pytest.mark.service]
 
-SAMPLE = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3*/site-packages/pyannote/audio/sample"))
 DER = DiarizationErrorRate(collar=0.25, skip_overlap=False)
-DEVSET = ROOT.parent / "shared" / "devset"  # real AMI meeting excerpts, read where they are shipped
 DIARIZATION_PYTHON = ROOT / "diarization_service" / ".venv" / "bin" / "python"
 
 
@@ -115,14 +113,14 @@ def test_overlapping_speech_is_marked(diar: str, auth: dict[str, str], speakers:
 
 def test_real_recording_beats_the_one_speaker_baseline(diar: str, auth: dict[str, str]) -> None:
     """pyannote.audio's bundled sample: 30 s of real two-person conversation with reference turns."""
-    reference = load_rttm(str(SAMPLE / "sample.rttm"))["sample"]
+    reference = load_rttm(str(PHONE_CALL / "sample.rttm"))["sample"]
     one_speaker = Annotation()
     for segment in reference.get_timeline().support():
         one_speaker[segment] = "everyone"
     baseline = DER(reference, one_speaker)
     response = httpx.post(
         f"{diar}/diarize-file",
-        files={"audio_file": ("sample.wav", (SAMPLE / "sample.wav").read_bytes())},
+        files={"audio_file": ("sample.wav", (PHONE_CALL / "sample.wav").read_bytes())},
         data={"session_id": "s-42", "rttm": "true"},
         headers=auth,
         timeout=120,
