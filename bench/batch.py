@@ -25,7 +25,7 @@ from bench.real_speech import RealRecording, der_parts, devset, phone_call
 from devstack.components import StackPorts, StackSecrets, redis_server, service_processes
 from devstack.procs import ManagedProcess
 from shared.audio import SAMPLE_RATE
-from tests.speech import PHONE_CALL, Turn, meeting, normalize, stm_utterances, wav_bytes, wer
+from tests.speech import PHONE_CALL, Turn, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
 
 # A word, normalized, and its speaker.
 SpeakerWord = tuple[str, str]
@@ -99,12 +99,7 @@ def speaker_word_accuracy(reference: list[SpeakerWord], hypothesis: list[Speaker
         if chunk.type == "equal":
             for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
                 pairs.append((reference[chunk.ref_start_idx + k][1], hypothesis[chunk.hyp_start_idx + k][1]))
-    truths, labels = sorted({t for t, _ in pairs}), sorted({h for _, h in pairs})
-    counts = np.zeros((len(truths), len(labels)))
-    for truth, label in pairs:
-        counts[truths.index(truth), labels.index(label)] += 1
-    rows, cols = linear_sum_assignment(-counts)
-    return float(counts[rows, cols].sum() / max(1, len(pairs)))
+    return mapped_accuracy(pairs)
 
 
 def cpwer(reference: list[SpeakerWord], hypothesis: list[SpeakerWord]) -> float:

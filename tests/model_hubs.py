@@ -28,14 +28,19 @@ import hashlib
 import json
 import re
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from devstack.components import ROOT, StackPorts, StackSecrets, python_service, service_env
+from devstack.procs import free_port
 
 LFS_THRESHOLD = 1 << 20  # files above this are LFS files on the Hub (sha256 etag, redirect headers)
 
@@ -47,11 +52,8 @@ def _sha1_blob(path: Path) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass
@@ -355,3 +357,29 @@ class ModelScopeHub(ModelHub):
                 "Revision": repo.sha,
                 "IsLFS": file.size > LFS_THRESHOLD,
             }
+
+
+@contextmanager
+def model_service(package: str, tmp_path: Path, name: str, keys: StackSecrets, env: dict[str, str]) -> Iterator[str]:
+    """``package`` (stt_service, diarization_service) started on a free port with ``env``; its URL."""
+    port = free_port()
+    port_setting = f"{package.removesuffix('_service').upper()}_PORT"
+    full_env = {**service_env(StackPorts(), keys), port_setting: str(port), **env}
+    proc = python_service(name, package, full_env, f"http://127.0.0.1:{port}/health/ready", tmp_path).start()
+    try:
+        proc.wait_ready()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+def fetch_models(package: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <package>.models fetch`` in the service's own environment."""
+    return subprocess.run(
+        [str(ROOT / package / ".venv" / "bin" / "python"), "-m", f"{package}.models", "fetch", *args],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -181,3 +181,16 @@ def stm_utterances(path: Path) -> list[Turn]:
             _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
             turns.append(Turn(float(start), float(end), speaker, text))
     return turns
+
+
+def mapped_accuracy(pairs: list[tuple[str, str]]) -> float:
+    """Of (true speaker, found label) pairs, the share that agree under the best one-to-one
+    mapping of labels to speakers (labels are arbitrary names)."""
+    from scipy.optimize import linear_sum_assignment
+
+    truths, labels = sorted({t for t, _ in pairs}), sorted({h for _, h in pairs})
+    counts = np.zeros((len(truths), len(labels)))
+    for truth, label in pairs:
+        counts[truths.index(truth), labels.index(label)] += 1
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / max(1, len(pairs)))

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from scipy.optimize import linear_sum_assignment
 
 from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
 from shared.audio import SAMPLE_RATE
-from tests.speech import PHONE_CALL, meeting, normalize, stm_utterances, wav_bytes, wer
+from tests.speech import PHONE_CALL, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
 
 pytestmark = [pytest.mark.e2e]
 
@@ -83,12 +82,7 @@ def attributed_accuracy(reference: list, segments: list[dict]) -> float:
             truth = next((t.speaker for t in reference if t.start_s - 0.3 <= middle <= t.end_s + 0.3), None)
             if truth:
                 pairs.append((truth, segment["speaker"]))
-    truths, hyps = sorted({t for t, _ in pairs}), sorted({h for _, h in pairs})
-    counts = np.zeros((len(truths), len(hyps)))
-    for t, h in pairs:
-        counts[truths.index(t), hyps.index(h)] += 1
-    rows, cols = linear_sum_assignment(-counts)
-    return float(counts[rows, cols].sum() / max(1, len(pairs)))
+    return mapped_accuracy(pairs)
 
 
 def test_upload_becomes_a_speaker_attributed_transcript(stack: Servers, auth: dict[str, str]) -> None:

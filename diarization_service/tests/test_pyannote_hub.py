@@ -7,26 +7,24 @@ nothing cached, it is one clear error naming the setting."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from devstack.components import ROOT, StackPorts, StackSecrets, python_service, service_env
+from devstack.components import StackSecrets
 from devstack.procs import ProcessFailed, free_port
 from diarization_service.settings import DiarizationSettings
 from shared.service_auth import service_header
-from tests.model_hubs import HuggingFaceHub
+from tests.model_hubs import HuggingFaceHub, fetch_models, model_service
 from tests.speech import VOICES, silence, synth, wav_bytes
 
 pytestmark = [pytest.mark.service]
 
-PYTHON = ROOT / "diarization_service" / ".venv" / "bin" / "python"
 COMMUNITY_1 = "pyannote/speaker-diarization-community-1"
 TOKEN = "hf_local_test_token_granted"  # noqa: S105 - the stand-in hub's own token
 KEYS = StackSecrets()
@@ -52,27 +50,12 @@ def hub_env(tmp_path: Path, endpoint: str = CLOSED, token: str = "") -> dict[str
     }
 
 
-@contextmanager
-def diarization(tmp_path: Path, name: str, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    full_env = {**service_env(StackPorts(), KEYS), "DIARIZATION_PORT": str(port), **env}
-    proc = python_service(name, "diarization_service", full_env, f"http://127.0.0.1:{port}/health/ready", tmp_path).start()
-    try:
-        proc.wait_ready()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+def diarization(tmp_path: Path, name: str, env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
+    return model_service("diarization_service", tmp_path, name, KEYS, env)
 
 
 def fetch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PYTHON), "-m", "diarization_service.models", "fetch", *args],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return fetch_models("diarization_service", env, *args)
 
 
 def check_engine(url: str) -> None:

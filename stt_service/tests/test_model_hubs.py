@@ -8,28 +8,26 @@ gone, and offline a hub name not in the cache is one clear error naming the sett
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from devstack.components import ROOT, StackPorts, StackSecrets, python_service, service_env
+from devstack.components import ROOT, StackSecrets
 from devstack.procs import ProcessFailed, free_port
 from shared.service_auth import service_header
 from stt_service.model_store import EMBEDDED, ModelUnavailable, resolve_whisper_model
 from stt_service.settings import STTSettings
-from tests.model_hubs import HuggingFaceHub, ModelScopeHub
+from tests.model_hubs import HuggingFaceHub, ModelScopeHub, fetch_models, model_service
 from tests.speech import ENGLISH, normalize, silence, synth, wav_bytes
 
 pytestmark = [pytest.mark.service]
 
-PYTHON = ROOT / "stt_service" / ".venv" / "bin" / "python"
 PARAFORMER_ZH = "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"
 FSMN_VAD = "iic/speech_fsmn_vad_zh-cn-16k-common-pytorch"
 KEYS = StackSecrets()
@@ -85,27 +83,12 @@ def hub_env(tmp_path: Path, hf: str = CLOSED, ms: str = CLOSED) -> dict[str, str
     }
 
 
-@contextmanager
-def stt(tmp_path: Path, name: str, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    full_env = {**service_env(StackPorts(), KEYS), "STT_PORT": str(port), **env}
-    proc = python_service(name, "stt_service", full_env, f"http://127.0.0.1:{port}/health/ready", tmp_path).start()
-    try:
-        proc.wait_ready()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+def stt(tmp_path: Path, name: str, env: dict[str, str]) -> contextlib.AbstractContextManager[str]:
+    return model_service("stt_service", tmp_path, name, KEYS, env)
 
 
 def fetch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PYTHON), "-m", "stt_service.models", "fetch", *args],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return fetch_models("stt_service", env, *args)
 
 
 def heard(reference: str, text: str) -> float:
