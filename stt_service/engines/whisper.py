@@ -85,12 +85,12 @@ class WhisperEngine:
         language, probability, _all = self._model.detect_language(features=pad_or_trim(self._features(audio)))
         return language, float(probability)
 
-    def _language(self, clip: Clip) -> str:
+    def _language(self, clip: Clip, features: np.ndarray) -> str:
         if not self.multilingual:
             return "en"
         if clip.language and clip.language in self.languages:
             return clip.language
-        language, _prob, _all = self._model.detect_language(features=pad_or_trim(self._features(clip.audio)))
+        language, _prob, _all = self._model.detect_language(features=pad_or_trim(features))
         return str(language)
 
     def _options(self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int) -> TranscriptionOptions:
@@ -129,13 +129,16 @@ class WhisperEngine:
         before the end of its window (its last tokens open a segment they never fill, which
         sequential Whisper answers by seeking there and decoding again): the audio after the last
         decoded segment is decoded again, as sequential Whisper would, until none is left."""
-        languages = [self._language(c) for c in clips]
+        features = [self._features(c.audio) for c in clips]
+        languages = [self._language(c, f) for c, f in zip(clips, features, strict=True)]
         segments: list[list[ClipSegment]] = [[] for _ in clips]
         decoded = [0] * len(clips)  # samples of each clip that its segments account for
         todo = list(range(len(clips)))  # every clip is decoded once; those ``to_end`` may go on
-        for _round in range(1 + MAX_CONTINUATIONS):
+        for round_ in range(1 + MAX_CONTINUATIONS):
             parts = [dataclasses.replace(clips[i], audio=clips[i].audio[decoded[i] :]) for i in todo]
-            outputs = self._decode_clips(parts, [languages[i] for i in todo])
+            if round_:
+                features = [self._features(part.audio) for part in parts]
+            outputs = self._decode_clips(parts, [languages[i] for i in todo], features)
             progressed = []
             for i, part, found in zip(todo, parts, outputs, strict=True):
                 offset_ms = decoded[i] * 1000 // 16000
@@ -149,9 +152,8 @@ class WhisperEngine:
                 break
         return [ClipResult(language=language, segments=found) for language, found in zip(languages, segments, strict=True)]
 
-    def _decode_clips(self, clips: list[Clip], languages: list[str]) -> list[list[ClipSegment]]:
-        """One decode of each clip (in its language), batched by decoding options."""
-        features = [self._features(c.audio) for c in clips]
+    def _decode_clips(self, clips: list[Clip], languages: list[str], features: list[np.ndarray]) -> list[list[ClipSegment]]:
+        """One decode of each clip (in its language, from its features), batched by decoding options."""
         results: list[list[ClipSegment]] = [[] for _ in clips]
         # One model call per set of clips that share decoding options.
         groups: dict[tuple[str, bool, str | None, int, bool], list[int]] = {}
