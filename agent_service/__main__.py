@@ -13,7 +13,7 @@ from agent_service import __version__
 from agent_service.outbox import sweep
 from agent_service.settings import AgentSettings
 from agent_service.worker import build_server
-from shared.clients import ServiceClient
+from shared.clients import InternalApiClient
 from shared.service import create_service_app
 
 log = logging.getLogger("agent_service")
@@ -43,9 +43,8 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
 
     # Outboxes left by room jobs that ended (or died) while the API was away are delivered here.
-    deliveries = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30)
-    uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
-    sweeper = asyncio.create_task(sweep(settings.agent_outbox_dir, deliveries, uploads))
+    deliveries = InternalApiClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30)
+    sweeper = asyncio.create_task(sweep(settings.agent_outbox_dir, deliveries))
     worker_task = asyncio.create_task(server.run())
     http_task = asyncio.create_task(http.serve())
     await asyncio.wait([asyncio.create_task(stop.wait()), worker_task], return_when=asyncio.FIRST_COMPLETED)
@@ -58,7 +57,6 @@ async def main() -> None:
     sweeper.cancel()
     await asyncio.gather(sweeper, return_exceptions=True)
     await deliveries.aclose()
-    await uploads.aclose()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ the job ends, what is still undelivered stays on disk; the worker's main process
 whose job is gone (the job holds an exclusive ``flock`` on its directory while it runs) and
 delivers them, also after a restart of the agent.
 
-An entry is ``<n>.json`` (``{"kind": "segments" | "status" | "recording", "body": …}``) and, for a
+An entry is ``<n>.json`` (``{"kind": "segments" | "status" | "recording", "body": …}``, the body a
+``SegmentBatch``, a ``StatusChange`` or the recording's ``{"track", "offset_ms"}``) and, for a
 recording, ``<n>.pcm`` beside it (raw 16 kHz mono int16, sent as WAV). The API stores segments
 idempotently (by segment id) and recordings by (track, offset), so an entry resent after a lost
 answer is stored once."""
@@ -27,7 +28,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.clients import ServiceClient, ServiceUnavailable, file_chunks
+from shared.clients import InternalApiClient, ServiceRefused, ServiceUnavailable, file_chunks
+from shared.contracts.internal import SegmentBatch, StatusChange
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +51,11 @@ async def wav_stream(path: str | Path, size: int) -> AsyncIterator[bytes]:
 class Outbox:
     """One job's outbox for one session: ``root/<session id>.<job>/``."""
 
-    def __init__(
-        self, root: str | Path, session_id: str, api: ServiceClient, uploads: ServiceClient, *, directory: Path | None = None
-    ) -> None:
+    def __init__(self, root: str | Path, session_id: str, api: InternalApiClient, *, directory: Path | None = None) -> None:
         self.session_id = session_id
         self.dir = directory or Path(root) / f"{session_id}.{uuid.uuid4().hex[:12]}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._api = api
-        self._uploads = uploads
         self._lock_file = open(self.dir / ".lock", "a+")  # noqa: SIM115 - held for the outbox's life
         self._next = max((int(p.stem) for p in self._entries()), default=0) + 1
         self._wake = asyncio.Event()
@@ -142,31 +141,26 @@ class Outbox:
         what the API has now. Raises ServiceUnavailable when it should be tried again."""
         first = json.loads(entries[0].read_text())
         batch = [entries[0]]
-        if first["kind"] == "segments":
-            segments = list(first["body"]["segments"])
-            for path in entries[1:]:
-                entry = json.loads(path.read_text())
-                if entry["kind"] != "segments" or len(segments) >= MAX_SEGMENTS_PER_CALL:
-                    break
-                segments += entry["body"]["segments"]
-                batch.append(path)
-            response = await self._api.post(f"/internal/v1/sessions/{self.session_id}/segments", json={"segments": segments})
-        elif first["kind"] == "status":
-            response = await self._api.post(f"/internal/v1/sessions/{self.session_id}/status", json=first["body"])
-        else:
-            pcm = entries[0].with_suffix(".pcm")
-            size = pcm.stat().st_size if pcm.exists() else 0
-            response = await self._uploads.post(
-                f"/internal/v1/sessions/{self.session_id}/recordings",
-                params=first["body"],
-                content=lambda: wav_stream(pcm, size),
-                headers={"Content-Type": "audio/wav"},
-            )
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ServiceUnavailable(f"{response.status_code} {response.text[:200]}")
-        if response.status_code >= 400:
+        try:
+            if first["kind"] == "segments":
+                segments = SegmentBatch.model_validate(first["body"]).segments
+                for path in entries[1:]:
+                    entry = json.loads(path.read_text())
+                    if entry["kind"] != "segments" or len(segments) >= MAX_SEGMENTS_PER_CALL:
+                        break
+                    segments += SegmentBatch.model_validate(entry["body"]).segments
+                    batch.append(path)
+                await self._api.add_segments(self.session_id, segments)
+            elif first["kind"] == "status":
+                await self._api.set_status(self.session_id, StatusChange.model_validate(first["body"]))
+            else:
+                pcm = entries[0].with_suffix(".pcm")
+                size = pcm.stat().st_size if pcm.exists() else 0
+                track, offset_ms = first["body"]["track"], int(first["body"]["offset_ms"])
+                await self._api.add_recording(self.session_id, track, offset_ms, lambda: wav_stream(pcm, size))
+        except (ServiceRefused, ValueError) as exc:
             # Refused for good (the session is gone, the data is invalid): kept aside, not lost.
-            log.error("API refused %s for %s: %s %s", first["kind"], self.session_id, response.status_code, response.text[:200])
+            log.error("API refused %s for %s: %s", first["kind"], self.session_id, exc)
             refused = self.dir.parent / REFUSED / self.dir.name
             refused.mkdir(parents=True, exist_ok=True)
             for path in batch:
@@ -180,13 +174,13 @@ def _outbox_dirs(base: Path) -> list[Path]:
     return sorted(p for p in base.glob("*.*") if p.is_dir()) if base.exists() else []
 
 
-async def sweep(root: str | Path, api: ServiceClient, uploads: ServiceClient, interval_s: float = 15.0) -> None:
+async def sweep(root: str | Path, api: InternalApiClient, interval_s: float = 15.0) -> None:
     """Forever: deliver the outboxes under ``root`` whose job is gone (their lock is free)."""
     base = Path(root)
     while True:
         for directory in await asyncio.to_thread(_outbox_dirs, base):
             session_id = directory.name.rsplit(".", 1)[0]
-            outbox = Outbox(base, session_id, api, uploads, directory=directory)
+            outbox = Outbox(base, session_id, api, directory=directory)
             try:
                 if not outbox.lock(blocking=False):
                     continue  # its job is still running

@@ -9,7 +9,7 @@ import logging
 import httpx
 import numpy as np
 
-from shared.clients import ServiceClient, ServiceUnavailable
+from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class RoomMicrophoneSpeakers:
     """Speaker numbers for one device track's utterances, by embedding each through the
     diarization service. If the service is down, the utterance keeps the previous speaker."""
 
-    def __init__(self, diarization: ServiceClient, threshold: float) -> None:
+    def __init__(self, diarization: DiarizationClient, threshold: float) -> None:
         self._client = diarization
         self._speakers = OnlineSpeakers(threshold)
         self._last = 1
@@ -60,12 +60,8 @@ class RoomMicrophoneSpeakers:
         if duration_ms < 300:
             return self._last
         try:
-            response = await self._client.post(
-                "/embed", content=pcm, headers={"X-Sample-Rate": str(SAMPLE_RATE), "Content-Type": "application/octet-stream"}
-            )
-            response.raise_for_status()
-            embedding = np.asarray(response.json()["embeddings"][0], dtype=np.float32)
-        except (ServiceUnavailable, httpx.HTTPError, ValueError, KeyError, IndexError) as exc:
+            embedding = np.asarray((await self._client.embed(pcm, sample_rate=SAMPLE_RATE)).embeddings[0], dtype=np.float32)
+        except (ServiceUnavailable, ServiceRefused, httpx.HTTPError, IndexError) as exc:
             log.warning("could not embed an utterance (%s); keeping speaker %d", exc, self._last)
             return self._last
         self._last = self._speakers.assign(embedding, duration_ms)

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 from livekit import rtc
@@ -28,6 +26,9 @@ from livekit.agents.types import (
     ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
     TOPIC_TRANSCRIPTION,
 )
+
+from shared.contracts.internal import SegmentIn, WordIn
+from shared.contracts.stt import Finish, StreamEnd, StreamError, StreamFinal, StreamPartial, StreamReady, stream_event
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Speaker:
     name: str
 
 
-FinalSink = Callable[[dict[str, Any]], Awaitable[None]]
+FinalSink = Callable[[SegmentIn], Awaitable[None]]
 # Called with (path of the raw 16 kHz int16 recording, where it starts on the session clock).
 RecordingSink = Callable[[str, int], Awaitable[None]]
 # For a shared room microphone: the speaker number of an utterance's 16 kHz int16 audio.
@@ -178,8 +179,8 @@ class TrackTranscriber:
         ):
             # A restarting service may accept and then close (1013: model loading): retry later.
             greeting = await ws.receive(timeout=10)
-            ready = json.loads(greeting.data) if greeting.type == aiohttp.WSMsgType.TEXT else {}
-            if ready.get("type") != "ready":
+            ready = stream_event.validate_json(greeting.data) if greeting.type == aiohttp.WSMsgType.TEXT else None
+            if not isinstance(ready, StreamReady):
                 raise aiohttp.ClientError(
                     f"STT refused the stream: {greeting.type.name} {greeting.data!r} {greeting.extra or ''}"
                 )
@@ -192,7 +193,7 @@ class TrackTranscriber:
                 while (item := await self._frames.get()) is not None:
                     self._pending.append(item)
                     await ws.send_bytes(item[1])
-                await ws.send_str(json.dumps({"type": "end"}))
+                await ws.send_str(Finish().model_dump_json())
                 await asyncio.wait_for(asyncio.shield(receiver), 120)
             finally:
                 receiver.cancel()
@@ -203,24 +204,23 @@ class TrackTranscriber:
         async for message in ws:
             if message.type != aiohttp.WSMsgType.TEXT:
                 continue
-            body = json.loads(message.data)
-            kind = body.get("type")
-            if kind in ("partial", "final"):
-                if kind == "final" and self._speaker_of and body["text"].strip():
-                    number = await self._speaker_of(self._audio_between(body["start_ms"], body["end_ms"]))
+            event = stream_event.validate_json(message.data)
+            if isinstance(event, StreamFinal):
+                if self._speaker_of and event.text.strip():
+                    number = await self._speaker_of(self._audio_between(event.start_ms, event.end_ms))
                     self._current = self._speaker_label(number)
-                await self._publish(body, final=kind == "final")
-                if kind == "final":
-                    self.finals += 1
-                    self._release(body["end_ms"])
-                    if body["text"].strip():
-                        await self._on_final(self._segment(body))
-                else:
-                    self.partials += 1
-            elif kind == "end":
+                await self._publish(event)
+                self.finals += 1
+                self._release(event.end_ms)
+                if event.text.strip():
+                    await self._on_final(self._segment(event))
+            elif isinstance(event, StreamPartial):
+                await self._publish(event)
+                self.partials += 1
+            elif isinstance(event, StreamEnd):
                 return
-            elif kind == "error":
-                log.warning("STT stream error for %s: %s", self._speaker.identity, body.get("message"))
+            elif isinstance(event, StreamError):
+                log.warning("STT stream error for %s: %s", self._speaker.identity, event.message)
 
     def _speaker_label(self, number: int) -> Speaker:
         return Speaker(f"{self._speaker.identity}:S{number}", f"{self._speaker.name} · Speaker {number}")
@@ -234,25 +234,25 @@ class TrackTranscriber:
         while self._pending and self._pending[0][0] + FRAME_MS <= end_ms:
             self._pending.popleft()
 
-    def _segment(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "segment_id": body["segment_id"],
-            "speaker": self._current.identity,
-            "start_ms": body["start_ms"],
-            "end_ms": body["end_ms"],
-            "text": body["text"].strip(),
-            "language": body.get("language"),
-            "words": body.get("words", []),
-        }
+    def _segment(self, final: StreamFinal) -> SegmentIn:
+        return SegmentIn(
+            segment_id=final.segment_id,
+            speaker=self._current.identity,
+            start_ms=final.start_ms,
+            end_ms=final.end_ms,
+            text=final.text.strip(),
+            language=final.language,
+            words=[WordIn(start_ms=w.start_ms, end_ms=w.end_ms, text=w.text, prob=w.prob) for w in final.words],
+        )
 
-    async def _publish(self, body: dict[str, Any], final: bool) -> None:
+    async def _publish(self, event: StreamPartial | StreamFinal) -> None:
         attributes = {
-            ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: body["segment_id"],
+            ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: event.segment_id,
             ATTRIBUTE_TRANSCRIPTION_TRACK_ID: self._track.sid,
-            ATTRIBUTE_TRANSCRIPTION_FINAL: "true" if final else "false",
-            "intrascribe.start_ms": str(body["start_ms"]),
-            "intrascribe.end_ms": str(body["end_ms"]),
-            "intrascribe.language": str(body.get("language") or ""),
+            ATTRIBUTE_TRANSCRIPTION_FINAL: "true" if isinstance(event, StreamFinal) else "false",
+            "intrascribe.start_ms": str(event.start_ms),
+            "intrascribe.end_ms": str(event.end_ms),
+            "intrascribe.language": str(event.language or ""),
             "intrascribe.speaker": self._current.identity,
             "intrascribe.speaker_name": self._current.name,
         }
@@ -260,7 +260,7 @@ class TrackTranscriber:
             writer = await self._room.local_participant.stream_text(
                 topic=TOPIC_TRANSCRIPTION, sender_identity=self._speaker.identity, attributes=attributes
             )
-            await writer.write(body["text"])
+            await writer.write(event.text)
             await writer.aclose()
         except Exception as exc:
             log.warning("could not publish a caption: %s", exc)

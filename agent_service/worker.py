@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import math
 import time
-from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
@@ -19,8 +17,9 @@ from agent_service.outbox import Outbox
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
-from shared.clients import ServiceClient
-from shared.schemas import DEVICE_IDENTITY_PREFIX
+from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
+from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
+from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
 from shared.service_auth import service_header
 
 log = logging.getLogger(__name__)
@@ -28,8 +27,8 @@ log = logging.getLogger(__name__)
 
 def session_id_of(ctx: JobContext) -> str:
     try:
-        return str(json.loads(ctx.job.metadata or "{}")["session_id"])
-    except (ValueError, KeyError):
+        return AgentJobMetadata.model_validate_json(ctx.job.metadata or "{}").session_id
+    except ValueError:
         return ctx.room.name.removeprefix("intrascribe-")
 
 
@@ -41,19 +40,18 @@ class RoomTranscription:
         self.ctx = ctx
         self.settings = settings
         self.session_id = session_id_of(ctx)
-        self.api = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
-        # Uploads are streamed from disk and so retried by store_recording, not by the client.
+        self.api = InternalApiClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
         # Live speaker attribution waits for this before a caption goes out: fail fast and keep
         # the previous speaker rather than hold captions up.
-        self.diarization = ServiceClient(
+        self.diarization = DiarizationClient(
             settings.diarization_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=3
         )
-        self.uploads = ServiceClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=600)
-        # The outbox retries for as long as it takes; each attempt is one quick call.
-        self.deliveries = ServiceClient(
+        # The outbox retries for as long as it takes; each attempt is one quick call (recordings
+        # are streamed from disk, and so retried by the outbox, not by the client).
+        self.deliveries = InternalApiClient(
             settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30
         )
-        self.outbox = Outbox(settings.agent_outbox_dir, self.session_id, self.deliveries, self.uploads)
+        self.outbox = Outbox(settings.agent_outbox_dir, self.session_id, self.deliveries)
         self.outbox.lock()
         self.outbox.start()
         self.language: str | None = None
@@ -63,21 +61,25 @@ class RoomTranscription:
         self.background: set[asyncio.Task[None]] = set()
 
     async def load_session(self) -> None:
-        response = await self.api.get(f"/internal/v1/sessions/{self.session_id}")
-        if response.status_code == 200:
-            body = response.json()
-            self.language = body.get("language")
-            # A restarted job continues the session's clock, so new segments follow earlier ones.
-            self.start_offset_ms = int(body.get("duration_ms") or 0)
-            self.outbox.put("status", {"status": "live"})
-        else:
-            log.warning("session %s unknown to the API (%s); transcribing without storing", self.session_id, response.status_code)
+        try:
+            info = await self.api.session(self.session_id)
+        except ServiceUnavailable as exc:
+            log.warning("API unreachable for session %s (%s); transcribing, the outbox keeps what it hears", self.session_id, exc)
+            self.outbox.put("status", StatusChange(status=SessionStatus.live).model_dump(mode="json"))
+            return
+        if info is None:
+            log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
+            return
+        self.language = info.language
+        # A restarted job continues the session's clock, so new segments follow earlier ones.
+        self.start_offset_ms = info.duration_ms
+        self.outbox.put("status", StatusChange(status=SessionStatus.live).model_dump(mode="json"))
 
     def offset_now_ms(self) -> int:
         return self.start_offset_ms + int((time.monotonic() - self.started) * 1000)
 
-    async def store_final(self, segment: dict[str, Any]) -> None:
-        self.outbox.put("segments", {"segments": [segment]})
+    async def store_final(self, segment: SegmentIn) -> None:
+        self.outbox.put("segments", SegmentBatch(segments=[segment]).model_dump(mode="json"))
 
     async def store_recording(self, identity: str, path: str, offset_ms: int) -> None:
         """A participant's recording (raw PCM, written in the outbox's folder) goes out as WAV."""
@@ -124,12 +126,13 @@ class RoomTranscription:
 
     async def finish(self) -> None:
         await asyncio.gather(*(self.stop_track(sid) for sid in list(self.tasks)))
-        self.outbox.put("status", {"status": "completed", "duration_ms": self.offset_now_ms()})
+        completed = StatusChange(status=SessionStatus.completed, duration_ms=self.offset_now_ms())
+        self.outbox.put("status", completed.model_dump(mode="json", exclude_none=True))
         if not await self.outbox.drain(within_s=self.settings.agent_outbox_drain_s):
             log.warning("API unreachable: %d entries of %s left on disk for the sweeper", self.outbox.pending(), self.session_id)
         await self.outbox.aclose()
         self.outbox.remove_if_empty()
-        for client in (self.api, self.deliveries, self.uploads, self.diarization):
+        for client in (self.api, self.deliveries, self.diarization):
             await client.aclose()
 
 

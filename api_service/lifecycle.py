@@ -12,6 +12,7 @@ from api_service.db.models import MeetingSession
 from api_service.jobs import queue
 from api_service.jobs.post_meeting import process_meeting, queue_post_processing
 from api_service.routes.webhooks import notify
+from shared.contracts.webhooks import SessionCompleted
 
 
 async def completed(db: AsyncSession, row: MeetingSession, redis: Redis) -> None:
@@ -19,8 +20,7 @@ async def completed(db: AsyncSession, row: MeetingSession, redis: Redis) -> None
     await notify(
         db,
         row.user_id,
-        "session.completed",
-        {"session_id": row.id, "title": row.title, "source": row.source, "duration_ms": row.duration_ms},
+        SessionCompleted(session_id=row.id, title=row.title, source=row.source, duration_ms=row.duration_ms),
     )
     await post_process(db, row)
     await realtime.publish(redis, row.id, "status", {"status": row.status})

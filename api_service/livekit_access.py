@@ -10,6 +10,7 @@ from datetime import timedelta
 from livekit import api
 
 from api_service.settings import APISettings
+from shared.contracts.rooms import AgentJobMetadata
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ class AgentDispatcher:
                 return
         await client.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=self._settings.agent_name, room=room, metadata=json.dumps({"session_id": session_id})
+                agent_name=self._settings.agent_name,
+                room=room,
+                metadata=AgentJobMetadata(session_id=session_id).model_dump_json(),
             )
         )
         log.info("dispatched agent %s to room %s", self._settings.agent_name, room)

@@ -75,23 +75,6 @@ class SessionPage(BaseModel):
     offset: int
 
 
-class WordIn(BaseModel):
-    start_ms: int = Field(ge=0)
-    end_ms: int = Field(ge=0)
-    text: str
-    prob: float | None = None
-
-
-class SegmentIn(BaseModel):
-    segment_id: str = Field(min_length=1, max_length=96)
-    speaker: str | None = Field(default=None, max_length=128)
-    start_ms: int = Field(ge=0)
-    end_ms: int = Field(ge=0)
-    text: str = Field(max_length=20000)
-    language: str | None = Field(default=None, max_length=16)
-    words: list[WordIn] = Field(default_factory=list, max_length=5000)
-
-
 class SegmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     segment_id: str

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service.db.models import Summary
 from api_service.llm import Completion, LLMConfig, complete
 from api_service.webhooks import emit
+from shared.contracts.webhooks import SummaryReady
 from shared.timecode import short_time
 
 EXTRACTIVE = "extractive-fallback"
@@ -307,10 +308,7 @@ async def store(
     db.add(stored)
     await db.flush()
     deliveries = await emit(
-        db,
-        user_id,
-        "summary.ready",
-        {"session_id": session_id, "summary_id": stored.id, "version": version, "model": stored.model},
+        db, user_id, SummaryReady(session_id=session_id, summary_id=stored.id, version=version, model=stored.model)
     )
     return stored, deliveries
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import MeetingSession, SessionSpeaker, TranscriptSegment
-from api_service.schemas import SegmentIn
+from shared.contracts.internal import SegmentIn
 
 
 def _insert(session: AsyncSession, model: type) -> Any:

@@ -19,7 +19,6 @@ import ipaddress
 import json
 import socket
 import time
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -27,9 +26,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import Webhook, WebhookDelivery
+from shared.contracts.webhooks import Envelope, EventData
 
-EVENTS = ("session.completed", "summary.ready", "job.failed")
-JOB_EVENTS = ["session.completed", "job.failed"]
 MAX_URL_LENGTH = 2000
 
 
@@ -99,21 +97,22 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 
 def payload_bytes(delivery: WebhookDelivery) -> bytes:
-    return json.dumps(
-        {"id": delivery.id, "event": delivery.event, "created_at": delivery.created_at.isoformat(), "data": delivery.payload},
-        ensure_ascii=False,
-        sort_keys=True,
-    ).encode()
+    envelope = Envelope.model_validate(
+        {"id": delivery.id, "event": delivery.event, "created_at": delivery.created_at, "data": delivery.payload}
+    )
+    body = {**envelope.model_dump(mode="json"), "created_at": envelope.created_at.isoformat()}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 
 
-async def emit(session: AsyncSession, user_id: str, event: str, data: dict[str, Any], job_id: str | None = None) -> list[str]:
-    """Record a delivery for each of the user's webhooks that wants ``event`` (and for the webhook
-    of job ``job_id``, if it has one); returns their ids (the caller commits, then queues them
-    with ``queue_deliveries``)."""
+async def emit(session: AsyncSession, user_id: str, data: EventData, job_id: str | None = None) -> list[str]:
+    """Record a delivery of ``data``'s event for each of the user's webhooks that wants it (and
+    for the webhook of job ``job_id``, if it has one); returns their ids (the caller commits,
+    then queues them with ``queue_deliveries``)."""
+    event, payload = data.event, data.model_dump(mode="json", exclude_unset=True)
     scope = Webhook.job_id.is_(None) if job_id is None else or_(Webhook.job_id.is_(None), Webhook.job_id == job_id)
     hooks = (await session.execute(select(Webhook).where(Webhook.user_id == user_id, Webhook.active.is_(True), scope))).scalars()
     deliveries = [
-        WebhookDelivery(webhook_id=hook.id, event=event, payload=data) for hook in hooks if event in (hook.events or [])
+        WebhookDelivery(webhook_id=hook.id, event=event, payload=payload) for hook in hooks if event in (hook.events or [])
     ]
     session.add_all(deliveries)
     await session.flush()

@@ -25,7 +25,7 @@ from bench.real_speech import RealRecording, der_parts, devset, phone_call
 from devstack.components import StackPorts, StackSecrets, redis_server, service_processes
 from devstack.procs import ManagedProcess
 from shared.audio import SAMPLE_RATE
-from tests.speech import PHONE_CALL, Turn, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
+from tests.speech import PHONE_CALL, ReferenceTurn, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
 
 # A word, normalized, and its speaker.
 SpeakerWord = tuple[str, str]
@@ -78,7 +78,7 @@ def speaker_turns(segments: list[dict[str, Any]]) -> Annotation:
     return turns
 
 
-def words_of(utterances: list[Turn]) -> list[SpeakerWord]:
+def words_of(utterances: list[ReferenceTurn]) -> list[SpeakerWord]:
     return [(word, u.speaker) for u in utterances for word in normalize(u.text).split()]
 
 
@@ -125,7 +125,7 @@ def cpwer(reference: list[SpeakerWord], hypothesis: list[SpeakerWord]) -> float:
     return float(errors[rows, cols].sum() / len(reference))
 
 
-def last_utterance(reference: list[Turn], segments: list[dict[str, Any]]) -> dict[str, Any]:
+def last_utterance(reference: list[ReferenceTurn], segments: list[dict[str, Any]]) -> dict[str, Any]:
     """How many of the last reference utterance's words are recognized, in order (jiwer's hits),
     among the transcript's words from 1 s before it on; present: at least two thirds of them. (The
     words before it that end in that second are insertions, which do not count against it.)"""

@@ -9,46 +9,18 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from diarization_service.audio_store import pcm_body, spool_body
-from diarization_service.engines.base import ArrayAudio, AudioSource, Diarization, SpeakerHints, Turn
+from diarization_service.engines.base import ArrayAudio, AudioSource, Diarization, SpeakerHints
 from shared.audio import AudioLimits, check_declared_size, decode_audio, pcm16_to_float
+from shared.contracts.diarization import DiarizationResponse, EmbedResponse, SpeakerTotal, Turn
 from shared.limiter import Overloaded
 from shared.pcm_file import PcmFile, decode_to_file
 from shared.vad import SAMPLE_RATE
 
 router = APIRouter(tags=["diarization"])
 Count = Annotated[int | None, Field(ge=1, le=32)]
-
-
-class TurnOut(BaseModel):
-    start_ms: int
-    end_ms: int
-    speaker: str
-
-
-class SpeakerOut(BaseModel):
-    label: str
-    total_ms: int
-
-
-class DiarizationResponse(BaseModel):
-    session_id: str | None = None
-    engine: str
-    duration_ms: int
-    processing_ms: int
-    num_speakers: int
-    speakers: list[SpeakerOut]
-    turns: list[TurnOut] = Field(description="speaker turns; may overlap where people talk at once")
-    exclusive_turns: list[TurnOut] = Field(description="one speaker at a time (for assigning words)")
-    rttm: str | None = None
-
-
-class EmbedResponse(BaseModel):
-    dim: int
-    segments: list[tuple[int, int]]
-    embeddings: list[list[float]]
 
 
 def limits(request: Request) -> AudioLimits:
@@ -102,16 +74,16 @@ async def body_source(request: Request) -> PcmFile | ArrayAudio:
         return ArrayAudio(pcm16_to_float(file.read(), rate, channels, limits(request)))
 
 
-def _clamp(turns: list[Turn], duration_ms: int) -> list[TurnOut]:
+def _clamp(turns: list[Turn], duration_ms: int) -> list[Turn]:
     out = []
     for t in turns:
         start, end = max(0, t.start_ms), min(duration_ms, t.end_ms)
         if end > start:
-            out.append(TurnOut(start_ms=start, end_ms=end, speaker=t.speaker))
+            out.append(Turn(start, end, t.speaker))
     return sorted(out, key=lambda t: (t.start_ms, t.speaker))
 
 
-def rttm(turns: list[TurnOut], uri: str) -> str:
+def rttm(turns: list[Turn], uri: str) -> str:
     return "".join(
         f"SPEAKER {uri} 1 {t.start_ms / 1000:.3f} {(t.end_ms - t.start_ms) / 1000:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
         for t in turns
@@ -145,7 +117,7 @@ async def run(
         duration_ms=duration_ms,
         processing_ms=int((time.perf_counter() - started) * 1000),
         num_speakers=len({t.speaker for t in turns}),
-        speakers=[SpeakerOut(label=k, total_ms=v) for k, v in sorted(totals.items())],
+        speakers=[SpeakerTotal(label=k, total_ms=v) for k, v in sorted(totals.items())],
         turns=turns,
         exclusive_turns=exclusive,
         rttm=rttm(turns, session_id or "audio") if want_rttm else None,

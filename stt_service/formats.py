@@ -3,8 +3,7 @@ verbose_json (with segment and/or word timestamps)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from shared.contracts.stt import OpenAISegment, OpenAIVerboseTranscription, OpenAIWord
 from shared.timecode import subtitle_time
 from stt_service.transcriber import Transcription
 
@@ -45,31 +44,21 @@ def to_vtt(result: Transcription) -> str:
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
-def to_verbose_json(result: Transcription, *, segments: bool = True, words: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "task": "transcribe",
-        "language": LANGUAGE_NAMES.get(result.language or "", result.language),
-        "duration": result.duration_ms / 1000,
-        "text": result.text,
-    }
-    if segments:
-        body["segments"] = [
-            {
-                "id": n,
-                "seek": 0,
-                "start": s.start_ms / 1000,
-                "end": s.end_ms / 1000,
-                "text": s.text,
-                "tokens": [],
-                "temperature": 0.0,
-                "avg_logprob": None,
-                "compression_ratio": None,
-                "no_speech_prob": None,
-            }
-            for n, s in enumerate(result.segments)
+def to_verbose_json(result: Transcription, *, segments: bool = True, words: bool = False) -> OpenAIVerboseTranscription:
+    return OpenAIVerboseTranscription(
+        language=LANGUAGE_NAMES.get(result.language or "", result.language),
+        duration=result.duration_ms / 1000,
+        text=result.text,
+        segments=[
+            OpenAISegment(id=n, start=s.start_ms / 1000, end=s.end_ms / 1000, text=s.text) for n, s in enumerate(result.segments)
         ]
-    if words:
-        body["words"] = [
-            {"word": w.text.strip(), "start": w.start_ms / 1000, "end": w.end_ms / 1000} for s in result.segments for w in s.words
+        if segments
+        else None,
+        words=[
+            OpenAIWord(word=w.text.strip(), start=w.start_ms / 1000, end=w.end_ms / 1000)
+            for s in result.segments
+            for w in s.words
         ]
-    return body
+        if words
+        else None,
+    )

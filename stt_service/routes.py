@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
@@ -22,7 +22,7 @@ from shared.audio import (
     resample,
     too_long,
 )
-from shared.schemas import Segment
+from shared.contracts.stt import OpenAITranscription, TranscribeResponse
 from stt_service import formats
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
 from stt_service.scheduler import Overloaded, Priority
@@ -41,15 +41,6 @@ class SeedTranscribeRequest(BaseModel):
     audio_data: SeedAudioData
     session_id: str | None = None
     language: str | None = None
-
-
-class TranscribeResponse(BaseModel):
-    text: str
-    language: str | None
-    duration_ms: int
-    processing_ms: int
-    session_id: str | None = None
-    segments: list[Segment]
 
 
 def limits(request: Request) -> AudioLimits:
@@ -157,7 +148,7 @@ async def openai_transcriptions(
     response_format: Annotated[Literal["json", "text", "srt", "vtt", "verbose_json"], Form()] = "json",
     temperature: Annotated[float, Form(ge=0, le=1)] = 0.0,
     timestamp_granularities: Annotated[list[Literal["word", "segment"]] | None, Form(alias="timestamp_granularities[]")] = None,
-) -> Response | dict[str, Any]:
+) -> Response | OpenAITranscription:
     """OpenAI-compatible transcription (any `model` value is served by the loaded engine)."""
     check_length(request)
     audio = await asyncio.to_thread(decode_audio, file.file, limits(request))
@@ -170,5 +161,8 @@ async def openai_transcriptions(
     if response_format == "vtt":
         return PlainTextResponse(formats.to_vtt(result), media_type="text/vtt")
     if response_format == "verbose_json":
-        return JSONResponse(formats.to_verbose_json(result, segments="segment" in granularities, words="word" in granularities))
-    return {"text": result.text}
+        verbose = formats.to_verbose_json(result, segments="segment" in granularities, words="word" in granularities)
+        return JSONResponse(
+            verbose.model_dump(exclude={name for name in ("segments", "words") if getattr(verbose, name) is None})
+        )
+    return OpenAITranscription(text=result.text)

@@ -1,13 +1,8 @@
-"""Streaming recognition over a WebSocket.
+"""Streaming recognition over a WebSocket (the messages: ``shared.contracts.stt``).
 
-Client → server: binary frames of little-endian int16 PCM (mono, `sample_rate` from the query),
-and JSON text frames `{"type": "flush"}` (end the current utterance now) or `{"type": "end"}`
-(finish everything, then the server closes).
-Server → client, JSON: `ready`; `partial` hypotheses of the utterance in progress at least every
-STT_PARTIAL_INTERVAL_MS of speech (further apart when the service is saturated); one `final` per
-utterance at each VAD endpoint, decoded again over the whole utterance with word timings. A
-segment id is the same for an utterance's partials and its final; times are milliseconds from the
-stream start plus `offset_ms`.
+Partials of the utterance in progress come at least every STT_PARTIAL_INTERVAL_MS of speech
+(further apart when the service is saturated); one final per utterance at each VAD endpoint,
+decoded again over the whole utterance with word timings.
 
 The final's decode starts early, when a pause begins, while the service is idle: if the pause
 becomes the endpoint the final is ready (or nearly) when the endpoint is reached; if speech
@@ -17,16 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
 
 from shared.audio import AudioError, pcm16_to_float
+from shared.contracts.stt import (
+    Finish,
+    Flush,
+    StreamEnd,
+    StreamError,
+    StreamEvent,
+    StreamFinal,
+    StreamPartial,
+    StreamReady,
+    stream_control,
+)
 from shared.service_auth import credential_from, verify_service_key
 from shared.vad import SAMPLE_RATE, Endpointer, VadParams
 from stt_service.engines.base import Clip, ClipResult
@@ -38,11 +43,19 @@ from stt_service.transcriber import to_segments
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
 PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for the VAD's padding
+Send = Callable[[StreamEvent], Awaitable[None]]
 
 
 class StreamSession:
     def __init__(
-        self, scheduler: Scheduler, settings: STTSettings, language: LanguageRequest, *, stream_id: str, offset_ms: int, send: Any
+        self,
+        scheduler: Scheduler,
+        settings: STTSettings,
+        language: LanguageRequest,
+        *,
+        stream_id: str,
+        offset_ms: int,
+        send: Send,
     ) -> None:
         self._scheduler = scheduler
         self._language = language
@@ -118,14 +131,13 @@ class StreamSession:
         text = "".join(s.text for s in to_segments(result, 0, self._language.chinese_conversion, "")).strip()
         if text:
             await self._send(
-                {
-                    "type": "partial",
-                    "segment_id": self._segment_id(),
-                    "start_ms": self._ms(start),
-                    "end_ms": self._ms(end),
-                    "text": text,
-                    "language": result.language,
-                }
+                StreamPartial(
+                    segment_id=self._segment_id(),
+                    start_ms=self._ms(start),
+                    end_ms=self._ms(end),
+                    text=text,
+                    language=result.language,
+                )
             )
 
     def _final_decode(self, end: int) -> asyncio.Task[list[ClipResult]]:
@@ -178,17 +190,16 @@ class StreamSession:
         if previous is not None:
             await previous  # finals leave in utterance order
         await self._send(
-            {
-                "type": "final",
-                "segment_id": segment_id,
-                "start_ms": self._ms(start),
-                "end_ms": self._ms(end),
-                "text": " ".join(s.text for s in segments).strip()
+            StreamFinal(
+                segment_id=segment_id,
+                start_ms=self._ms(start),
+                end_ms=self._ms(end),
+                text=" ".join(s.text for s in segments).strip()
                 if result.language not in {"zh", "ja", "yue"}
                 else "".join(s.text for s in segments),
-                "language": result.language,
-                "words": [w.model_dump() for s in segments for w in s.words],
-            }
+                language=result.language,
+                words=[w for s in segments for w in s.words],
+            )
         )
 
     def flush(self) -> None:
@@ -231,15 +242,15 @@ async def stream(
         return
     send_lock = asyncio.Lock()
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: StreamEvent) -> None:
         async with send_lock:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.send_text(json.dumps(message, ensure_ascii=False))
+                await websocket.send_text(message.model_dump_json())
 
     session = StreamSession(
         app.state.scheduler, settings, lang, stream_id=stream_id or uuid.uuid4().hex[:8], offset_ms=offset_ms, send=send
     )
-    await send({"type": "ready", "engine": app.state.engine.name, "model": app.state.engine.model, "sample_rate": sample_rate})
+    await send(StreamReady(engine=app.state.engine.name, model=app.state.engine.model, sample_rate=sample_rate))
     try:
         while True:
             message = await websocket.receive()
@@ -249,22 +260,20 @@ async def stream(
                 try:
                     await session.feed(pcm16_to_float(message["bytes"], sample_rate))
                 except AudioError as exc:
-                    await send({"type": "error", "message": str(exc)})
+                    await send(StreamError(message=str(exc)))
                 continue
             try:
-                control = json.loads(message.get("text") or "{}")
-            except json.JSONDecodeError:
-                await send({"type": "error", "message": "text frames must be JSON"})
+                control = stream_control.validate_json(message.get("text") or "{}")
+            except ValueError:
+                await send(StreamError(message='text frames must be JSON controls: {"type": "flush"} or {"type": "end"}'))
                 continue
-            if control.get("type") == "flush":
+            if isinstance(control, Flush):
                 session.flush()
-            elif control.get("type") == "end":
+            elif isinstance(control, Finish):
                 await session.finish()
-                await send({"type": "end"})
+                await send(StreamEnd())
                 await websocket.close()
                 return
-            else:
-                await send({"type": "error", "message": f"unknown control message {control.get('type')!r}"})
     except WebSocketDisconnect:
         pass
     await session.finish()

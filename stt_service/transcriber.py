@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shared.schemas import Segment, Word
+from shared.contracts.transcript import Segment, Word
 from shared.vad import SAMPLE_RATE, clip_spans, speech_regions
 from stt_service.engines.base import Clip, ClipResult
 from stt_service.languages import LanguageRequest, convert_chinese

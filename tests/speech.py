@@ -102,7 +102,7 @@ def conversation(parts: list[tuple[str, str]], gap_s: float = 1.0, lead_s: float
 
 
 @dataclass
-class Turn:
+class ReferenceTurn:
     start_s: float
     end_s: float
     speaker: str
@@ -123,14 +123,14 @@ def _turns(n_speakers: int, turns: int, rng: np.random.Generator) -> Iterator[tu
         yield i, speaker, text, synth(text, voice, speed=speed, pitch=pitch)
 
 
-def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, list[Turn]]:
+def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, list[ReferenceTurn]]:
     """A conversation among ``n_speakers`` distinct voices: turns of 1-10 s with short
     interjections, pauses of 0.2-1 s, never the same speaker twice in a row; everyone says at
     least one full sentence (the first round)."""
     rng = np.random.default_rng(seed)
     pieces, result, t = [silence(0.5)], [], 0.5
     for _i, speaker, text, speech in _turns(n_speakers, turns, rng):
-        result.append(Turn(t, t + speech.size / SAMPLE_RATE, f"spk{speaker}", text))
+        result.append(ReferenceTurn(t, t + speech.size / SAMPLE_RATE, f"spk{speaker}", text))
         gap = float(rng.uniform(0.2, 1.0))
         pieces += [speech, silence(gap)]
         t += speech.size / SAMPLE_RATE + gap
@@ -139,13 +139,13 @@ def meeting(n_speakers: int, turns: int, seed: int = 0) -> tuple[np.ndarray, lis
 
 def overlapped_meeting(
     n_speakers: int, turns: int, seed: int = 0, overlap_every: int = 2, overlap_s: tuple[float, float] = (1.0, 2.5)
-) -> tuple[np.ndarray, list[Turn]]:
+) -> tuple[np.ndarray, list[ReferenceTurn]]:
     """Like :func:`meeting`, but every ``overlap_every``-th change of speaker is an interruption:
     the next speaker starts ``overlap_s`` seconds (at most half of either turn) before the
     current one stops, and the two voices are mixed. The returned turns overlap exactly there."""
     rng = np.random.default_rng(seed)
     clips: list[tuple[float, np.ndarray]] = []
-    result: list[Turn] = []
+    result: list[ReferenceTurn] = []
     t = 0.5
     for i, speaker, text, speech in _turns(n_speakers, turns, rng):
         duration = speech.size / SAMPLE_RATE
@@ -154,7 +154,7 @@ def overlapped_meeting(
             overlap = min(float(rng.uniform(*overlap_s)), (last.end_s - last.start_s) / 2, duration / 2)
             t = max(last.start_s, last.end_s - overlap)
         clips.append((t, speech))
-        result.append(Turn(t, t + duration, f"spk{speaker}", text))
+        result.append(ReferenceTurn(t, t + duration, f"spk{speaker}", text))
         t += duration + float(rng.uniform(0.2, 1.0))
     mix = np.zeros(int((max(turn.end_s for turn in result) + 0.5) * SAMPLE_RATE) + 1, np.float32)
     for start, speech in clips:
@@ -173,13 +173,13 @@ PHONE_CALL = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3
 DEVSET = ROOT.parent / "shared" / "devset"
 
 
-def stm_utterances(path: Path) -> list[Turn]:
+def stm_utterances(path: Path) -> list[ReferenceTurn]:
     """The utterances of an STM reference file (``file channel speaker start end text``)."""
     turns = []
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith(";;"):
             _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
-            turns.append(Turn(float(start), float(end), speaker, text))
+            turns.append(ReferenceTurn(float(start), float(end), speaker, text))
     return turns
 
 

@@ -9,8 +9,9 @@ import httpx
 import numpy as np
 import pytest
 
-from api_service.jobs.assign import Turn, relabel
+from api_service.jobs.assign import relabel
 from devstack.pytest_plugin import Servers
+from shared.contracts.diarization import Turn
 from shared.service_auth import service_header
 from tests.speech import LINES, VOICES, silence, synth, wav_bytes
 

@@ -32,7 +32,8 @@ from agent_service.bridge.protocol import (
     parse_control,
 )
 from agent_service.settings import BridgeSettings
-from shared.clients import ServiceClient, ServiceUnavailable
+from shared.clients import ServiceClient, ServiceRefused, ServiceUnavailable
+from shared.contracts.rooms import ConnectionDetails
 from shared.service_auth import require_service
 
 log = logging.getLogger(__name__)
@@ -64,15 +65,15 @@ class DeviceLink:
 
     def __init__(
         self,
-        details: dict[str, Any],
+        details: ConnectionDetails,
         settings: BridgeSettings,
         metrics: BridgeMetrics,
         on_lost: Callable[[DeviceLink, str], None],
     ) -> None:
-        self.identity: str = details["participantIdentity"]
-        self.room_name: str = details["roomName"]
-        self.session_id: str = details["sessionId"]
-        self.token: str = details["participantToken"]
+        self.identity = details.participantIdentity
+        self.room_name = details.roomName
+        self.session_id = details.sessionId
+        self.token = details.participantToken
         self.settings = settings
         self.metrics = metrics
         self.buffer = JitterBuffer(jitter_ms=settings.bridge_jitter_ms, max_queue_ms=settings.bridge_max_queue_ms)
@@ -207,7 +208,7 @@ class DeviceBridge:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def authorize(self, token: str | None) -> dict[str, Any]:
+    async def authorize(self, token: str | None) -> ConnectionDetails:
         if not token:
             raise Refused(Close.UNAUTHORIZED, "no device token: send Authorization: Bearer <token>")
         try:
@@ -215,16 +216,19 @@ class DeviceBridge:
         except ServiceUnavailable as exc:
             raise Refused(Close.TRY_AGAIN_LATER, f"API unavailable: {exc}") from None
         if response.status_code == 401:
-            raise Refused(Close.UNAUTHORIZED, response.json().get("detail", "unauthorized"))
+            raise Refused(Close.UNAUTHORIZED, ServiceRefused(response).detail or "unauthorized")
         if response.status_code != 200:
             raise Refused(Close.TRY_AGAIN_LATER, f"API answered {response.status_code}")
-        return dict(response.json())
+        try:
+            return ConnectionDetails.model_validate_json(response.content)
+        except ValueError:
+            raise Refused(Close.TRY_AGAIN_LATER, "the API's connection details did not fit their contract") from None
 
-    async def attach(self, details: dict[str, Any], socket: WebSocket, boot_id: str | None) -> DeviceLink:
+    async def attach(self, details: ConnectionDetails, socket: WebSocket, boot_id: str | None) -> DeviceLink:
         """The device's link (resumed if it is still in the same room), now owned by ``socket``."""
         async with self._lock:
-            link = self.links.get(details["participantIdentity"])
-            if link is not None and link.room_name != details["roomName"]:
+            link = self.links.get(details.participantIdentity)
+            if link is not None and link.room_name != details.roomName:
                 if link.socket is not None:
                     await close(link.socket, Close.REPLACED, "replaced by a newer connection from this device")
                 await self._remove(link)  # its session ended; this is a new one

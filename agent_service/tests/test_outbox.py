@@ -19,13 +19,15 @@ from fastapi.responses import JSONResponse
 
 from agent_service.outbox import REFUSED, Outbox, sweep
 from devstack.procs import free_port
-from shared.clients import ServiceClient
+from shared.clients import InternalApiClient
+from shared.contracts.internal import RecordingStored, SegmentBatch, SegmentsStored, StatusChange, StatusOut
 
 pytestmark = [pytest.mark.unit]
 
 
 class FakeAPI:
-    """What the API's internal routes received; answers 503 while ``up`` is False."""
+    """What the API's internal routes received, answered as the API answers; 503 while ``up``
+    is False."""
 
     def __init__(self) -> None:
         self.up = True
@@ -41,9 +43,11 @@ class FakeAPI:
             body = await request.body()
             if what == "recordings":
                 self.calls.append((what, (dict(request.query_params), len(body), body[:4])))
-            else:
-                self.calls.append((what, await request.json() if body else None))
-            return {"ok": True}
+                return RecordingStored(id="rec-1", duration_ms=(len(body) - 44) // 32)
+            self.calls.append((what, await request.json()))
+            if what == "segments":
+                return SegmentsStored(stored=len(SegmentBatch.model_validate_json(body).segments), duplicates=0)
+            return StatusOut(status=StatusChange.model_validate_json(body).status)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +65,8 @@ def fake() -> Iterator[tuple[FakeAPI, str]]:
     thread.join(5)
 
 
-def clients(url: str) -> tuple[ServiceClient, ServiceClient]:
-    return ServiceClient(url, caller="agent", retries=0, timeout=5), ServiceClient(url, caller="agent", retries=0, timeout=30)
+def client(url: str) -> InternalApiClient:
+    return InternalApiClient(url, caller="agent", retries=0, timeout=5, upload_timeout=30)
 
 
 def segment(n: int) -> dict[str, Any]:
@@ -72,8 +76,8 @@ def segment(n: int) -> dict[str, Any]:
 async def test_entries_wait_out_an_outage_and_arrive_in_order(fake: tuple[FakeAPI, str], tmp_path: Path) -> None:
     api, url = fake
     api.calls.clear()
-    quick, uploads = clients(url)
-    outbox = Outbox(tmp_path, "s1", quick, uploads)
+    api_client = client(url)
+    outbox = Outbox(tmp_path, "s1", api_client)
     assert outbox.lock(blocking=False)
     api.up = False
     outbox.start()
@@ -98,22 +102,21 @@ async def test_entries_wait_out_an_outage_and_arrive_in_order(fake: tuple[FakeAP
     await outbox.aclose()
     outbox.remove_if_empty()
     assert not outbox.dir.exists()
-    await quick.aclose()
-    await uploads.aclose()
+    await api_client.aclose()
 
 
 async def test_what_a_finished_job_left_is_delivered_by_the_sweeper(fake: tuple[FakeAPI, str], tmp_path: Path) -> None:
     api, url = fake
     api.calls.clear()
-    quick, uploads = clients(url)
+    api_client = client(url)
     api.up = False
-    job = Outbox(tmp_path, "s2", quick, uploads)
+    job = Outbox(tmp_path, "s2", api_client)
     job.lock()
     job.start()
     job.put("segments", {"segments": [segment(7)]})
     job.put("status", {"status": "completed"})
     assert not await job.drain(within_s=0.5)
-    sweeper = asyncio.create_task(sweep(tmp_path, quick, uploads, interval_s=0.2))
+    sweeper = asyncio.create_task(sweep(tmp_path, api_client, interval_s=0.2))
     await asyncio.sleep(1.0)
     assert api.calls == []  # the job still holds its outbox
     await job.aclose()  # the job process ends: its lock goes with it
@@ -125,15 +128,14 @@ async def test_what_a_finished_job_left_is_delivered_by_the_sweeper(fake: tuple[
     await asyncio.gather(sweeper, return_exceptions=True)
     assert [what for what, _ in api.calls] == ["segments", "status"]
     assert not job.dir.exists()
-    await quick.aclose()
-    await uploads.aclose()
+    await api_client.aclose()
 
 
 async def test_a_refused_entry_is_kept_aside_and_the_rest_goes_on(fake: tuple[FakeAPI, str], tmp_path: Path) -> None:
     api, url = fake
     api.up = True
-    quick, uploads = clients(url)
-    outbox = Outbox(tmp_path, "gone", quick, uploads)
+    api_client = client(url)
+    outbox = Outbox(tmp_path, "gone", api_client)
     outbox.lock()
     outbox.start()
     outbox.put("segments", {"segments": [segment(1)]})
@@ -141,5 +143,4 @@ async def test_a_refused_entry_is_kept_aside_and_the_rest_goes_on(fake: tuple[Fa
     kept = list((tmp_path / REFUSED / outbox.dir.name).glob("*.json"))
     assert len(kept) == 1 and "seg-1" in kept[0].read_text()
     await outbox.aclose()
-    await quick.aclose()
-    await uploads.aclose()
+    await api_client.aclose()

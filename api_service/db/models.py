@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.contracts.internal import SessionStatus
 
 
 def new_id() -> str:
@@ -27,14 +28,6 @@ def new_invite_code() -> str:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
-
-
-class SessionStatus(StrEnum):
-    created = "created"
-    live = "live"
-    processing = "processing"
-    completed = "completed"
-    failed = "failed"
 
 
 class User(Base):

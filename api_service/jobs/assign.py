@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
+
+from shared.contracts.diarization import Turn
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 MAX_PAUSE_MS = 1500
@@ -20,13 +21,6 @@ SOFT_MAX_MS = 15_000  # past this, a sentence end closes the segment
 NEAREST_TURN_MS = 1000  # a word in no turn takes a turn this close
 MIN_TURN_MS = 1000  # a speaker's stretch inside someone else's sentence shorter than this is not a turn
 SENTENCE_PAUSE_MS = 700  # a pause this long ends a sentence that has no punctuation
-
-
-@dataclass
-class Turn:
-    start_ms: int
-    end_ms: int
-    speaker: str
 
 
 def speaker_for(start: int, end: int, turns: list[Turn], starts: list[int]) -> str | None:

@@ -20,15 +20,20 @@ import dramatiq
 from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import AudioFile, Job, MeetingSession, Template
-from api_service.jobs.assign import Turn, attribute, segments_from_words
+from api_service.jobs.assign import attribute, segments_from_words
 from api_service.jobs.broker import settings
 from api_service.llm import LLMUnavailable, load_config
-from api_service.schemas import SegmentIn
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import add_segments, latest_version, read_segments
 from api_service.webhooks import emit, queue_deliveries
 from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
-from shared.clients import ServiceClient, ServiceUnavailable
+from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable, SttClient
+from shared.clients.diarization import pcm_headers
+from shared.contracts.diarization import Turn
+from shared.contracts.internal import SegmentIn
+from shared.contracts.jobs import TranscribeParams
+from shared.contracts.webhooks import JobFailed as JobFailedEvent
+from shared.contracts.webhooks import SessionCompleted
 from shared.pcm_file import PcmFile, decode_to_file
 
 log = logging.getLogger(__name__)
@@ -67,8 +72,8 @@ class Pipeline:
         self.job_id = job_id
         self.engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(self.engine)
-        self.stt = ServiceClient(settings.stt_url, caller="worker", service_keys=settings.service_keys, timeout=900, retries=4)
-        self.diarization = ServiceClient(
+        self.stt = SttClient(settings.stt_url, caller="worker", service_keys=settings.service_keys, timeout=900, retries=4)
+        self.diarization = DiarizationClient(
             settings.diarization_url, caller="worker", service_keys=settings.service_keys, timeout=1800, retries=4
         )
         self.storage = make_storage(settings)
@@ -87,7 +92,7 @@ class Pipeline:
             if session is not None:
                 session.status, session.error = "failed", reason
             deliveries = await emit(
-                db, job.user_id, "job.failed", {"job_id": job.id, "session_id": job.session_id, "error": reason}, job_id=job.id
+                db, job.user_id, JobFailedEvent(job_id=job.id, session_id=job.session_id, error=reason), job_id=job.id
             )
             await db.commit()
         queue_deliveries(deliveries)
@@ -134,24 +139,25 @@ class Pipeline:
 
     async def run(self) -> None:
         job = await self.update(status="running", stage="decode", progress=2.0, error=None)
+        params = TranscribeParams.model_validate(job.params)
         async with self.sessions() as db:
             session = await db.get(MeetingSession, job.session_id)
-            audio_file = await db.get(AudioFile, job.params["audio_file_id"])
+            audio_file = await db.get(AudioFile, params.audio_file_id)
             if session is None or audio_file is None:
                 raise JobFailed("the session or its audio is gone")
         audio = await self.load_audio(audio_file.storage_key, "the audio")
         try:
             await self.update(stage="transcribe", progress=5.0)
             (words, language), turns = await asyncio.gather(
-                self.transcribe(audio, job.params.get("language") or session.language),
-                self.diarize(audio, job.params.get("num_speakers")),
+                self.transcribe(audio, params.language or session.language),
+                self.diarize(audio, params.num_speakers),
             )
         finally:
             audio.close()
         await self.update(stage="align", progress=90.0)
         segments = segments_from_words(attribute(words, turns), language)
         async with self.sessions() as db:
-            version = job.params.get("version") or await latest_version(db, session.id)
+            version = params.version or await latest_version(db, session.id)
             rows = [SegmentIn(segment_id=f"seg-{n:05d}", **segment) for n, segment in enumerate(segments)]
             await add_segments(db, session.id, rows, version=version)
             stored = await db.get(MeetingSession, session.id)
@@ -160,21 +166,16 @@ class Pipeline:
             stored.duration_ms = audio.num_samples * 1000 // SAMPLE_RATE
             if language and not stored.language:
                 stored.language = language
-            deliveries = await emit(
-                db,
-                stored.user_id,
-                "session.completed",
-                {
-                    "session_id": stored.id,
-                    "title": stored.title,
-                    "source": stored.source,
-                    "duration_ms": stored.duration_ms,
-                    "job_id": self.job_id,
-                    "segments": len(segments),
-                    "speakers": len({s["speaker"] for s in segments}),
-                },
+            completed = SessionCompleted(
+                session_id=stored.id,
+                title=stored.title,
+                source=stored.source,
+                duration_ms=stored.duration_ms,
                 job_id=self.job_id,
+                segments=len(segments),
+                speakers=len({s["speaker"] for s in segments}),
             )
+            deliveries = await emit(db, stored.user_id, completed, job_id=self.job_id)
             await db.commit()
         queue_deliveries(deliveries)
         await self.summarize_if_asked(session.id)
@@ -212,29 +213,18 @@ class Pipeline:
         pieces = cut_points(audio)
         words: list[dict[str, Any]] = []
         for n, (start, end) in enumerate(pieces):
-            params = {"language": language} if language else {}
-            response = await self.stt.post(
-                "/transcribe",
-                params=params,
-                content=await asyncio.to_thread(audio.read_pcm, start, end),
-                headers={"Content-Type": "application/octet-stream", "X-Sample-Rate": str(SAMPLE_RATE)},
-            )
-            if response.status_code >= 400:
-                raise JobFailed(f"speech-to-text refused the audio: {response.status_code} {response.text[:200]}")
-            body = response.json()
-            offset = start * 1000 // SAMPLE_RATE
-            language = language or body.get("language")
-            for segment in body["segments"]:
-                words += [{**w, "start_ms": w["start_ms"] + offset, "end_ms": w["end_ms"] + offset} for w in segment["words"]]
+            pcm = await asyncio.to_thread(audio.read_pcm, start, end)
+            try:
+                result = await self.stt.transcribe_pcm(pcm, sample_rate=SAMPLE_RATE, language=language)
+            except ServiceRefused as exc:
+                raise JobFailed(f"speech-to-text refused the audio: {exc}") from exc
+            language = language or result.language
+            words += [w.model_dump() for w in result.words(offset_ms=start * 1000 // SAMPLE_RATE)]
             await self.update(progress=5.0 + 80.0 * (n + 1) / len(pieces))
         return words, language
 
     async def diarize(self, audio: PcmFile, num_speakers: int | None) -> list[Turn]:
-        pcm = {
-            "Content-Type": "application/octet-stream",
-            "X-Sample-Rate": str(SAMPLE_RATE),
-            "Content-Length": str(2 * audio.num_samples),
-        }
+        pcm = pcm_headers(SAMPLE_RATE, 2 * audio.num_samples)
         return await self.diarize_body(lambda: pcm_chunks(audio), pcm, num_speakers)
 
     async def diarize_body(
@@ -242,11 +232,11 @@ class Pipeline:
     ) -> list[Turn]:
         """Exclusive speaker turns of the body that ``stream`` makes (an audio file, or PCM
         described by ``headers``); a retry streams it again."""
-        params = {"num_speakers": num_speakers} if num_speakers else {}
-        response = await self.diarization.post("/diarize", params=params, content=stream, headers=headers)
-        if response.status_code >= 400:
-            raise JobFailed(f"diarization refused the audio: {response.status_code} {response.text[:200]}")
-        return [Turn(t["start_ms"], t["end_ms"], t["speaker"]) for t in response.json()["exclusive_turns"]]
+        try:
+            result = await self.diarization.diarize(stream, headers, num_speakers=num_speakers)
+        except ServiceRefused as exc:
+            raise JobFailed(f"diarization refused the audio: {exc}") from exc
+        return result.exclusive_turns
 
 
 async def execute(kind: type[Pipeline], job_id: str) -> None:

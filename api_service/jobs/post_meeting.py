@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
-from api_service.jobs.assign import Turn, relabel
+from api_service.jobs.assign import relabel
 from api_service.jobs.broker import settings
 from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
 from shared.clients import file_chunks
-from shared.schemas import DEVICE_IDENTITY_PREFIX
+from shared.contracts.diarization import Turn
+from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 
 log = logging.getLogger(__name__)
 

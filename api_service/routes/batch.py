@@ -27,8 +27,10 @@ from api_service.routes.sessions import check_template
 from api_service.routes.webhooks import DeliveryOut
 from api_service.storage import AudioStorage
 from api_service.transcripts import latest_version
-from api_service.webhooks import JOB_EVENTS, MAX_URL_LENGTH, check_target
+from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.audio import probe_audio
+from shared.contracts.jobs import TranscribeParams
+from shared.contracts.webhooks import JOB_EVENTS
 
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
@@ -141,13 +143,9 @@ async def upload(
                 user_id=user.id,
                 session_id=row.id,
                 kind="transcribe",
-                params={
-                    "audio_file_id": audio.id,
-                    "language": language,
-                    "num_speakers": num_speakers,
-                    "version": 1,
-                    "webhook_url": webhook_url,
-                },
+                params=TranscribeParams(
+                    audio_file_id=audio.id, language=language, num_speakers=num_speakers, version=1, webhook_url=webhook_url
+                ).model_dump(),
             )
             session.add(job)
             await session.flush()
@@ -242,12 +240,9 @@ async def retranscribe(session_id: str, body: Retranscribe, user: User, session:
         user_id=user.id,
         session_id=row.id,
         kind="retranscribe",
-        params={
-            "audio_file_id": audio.id,
-            "language": body.language or row.language,
-            "num_speakers": body.num_speakers,
-            "version": version,
-        },
+        params=TranscribeParams(
+            audio_file_id=audio.id, language=body.language or row.language, num_speakers=body.num_speakers, version=version
+        ).model_dump(exclude_unset=True),
     )
     row.status = "processing"
     session.add(job)

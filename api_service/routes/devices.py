@@ -18,8 +18,7 @@ from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Device, MeetingSession
 from api_service.deps import db, not_found
 from api_service.livekit_access import participant_token
-from api_service.routes.livekit import ConnectionDetails
-from shared.schemas import DEVICE_IDENTITY_PREFIX
+from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, ConnectionDetails
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 User = Annotated[CurrentUser, Depends(current_user)]

@@ -7,7 +7,6 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,25 +14,23 @@ from api_service import lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
 from api_service.routes.sessions import change_status
-from api_service.schemas import SegmentIn
 from api_service.storage import AudioStorage, StreamReader
 from shared.audio import probe_audio
-from shared.schemas import DEVICE_IDENTITY_PREFIX
+from shared.contracts.internal import (
+    RecordingStored,
+    SegmentBatch,
+    SegmentsStored,
+    SessionInfo,
+    SessionStatus,
+    StatusChange,
+    StatusOut,
+)
+from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
 uploads = APIRouter(prefix="/internal/v1", tags=["internal"])
 DB = Annotated[AsyncSession, Depends(db)]
-
-
-class SegmentBatch(BaseModel):
-    segments: list[SegmentIn] = Field(max_length=500)
-
-
-class StatusChange(BaseModel):
-    status: str = Field(pattern="^(live|processing|completed|failed)$")
-    error: str | None = Field(default=None, max_length=2000)
-    duration_ms: int | None = Field(default=None, ge=0)
 
 
 async def _session(session: AsyncSession, session_id: str) -> MeetingSession:
@@ -43,42 +40,43 @@ async def _session(session: AsyncSession, session_id: str) -> MeetingSession:
     return row
 
 
-@router.get("/sessions/{session_id}")
-async def session_info(session_id: str, session: DB) -> dict[str, object]:
+@router.get("/sessions/{session_id}", response_model=SessionInfo)
+async def session_info(session_id: str, session: DB) -> SessionInfo:
     row = await _session(session, session_id)
-    return {
-        "id": row.id,
-        "user_id": row.user_id,
-        "language": row.language,
-        "status": row.status,
-        "title": row.title,
-        "template_id": row.template_id,
-    }
+    return SessionInfo(
+        id=row.id,
+        user_id=row.user_id,
+        language=row.language,
+        status=SessionStatus(row.status),
+        title=row.title,
+        template_id=row.template_id,
+        duration_ms=row.duration_ms,
+    )
 
 
-@router.post("/sessions/{session_id}/segments")
-async def add_segments(session_id: str, body: SegmentBatch, request: Request, session: DB) -> dict[str, object]:
+@router.post("/sessions/{session_id}/segments", response_model=SegmentsStored)
+async def add_segments(session_id: str, body: SegmentBatch, request: Request, session: DB) -> SegmentsStored:
     """Idempotent: a segment id already stored is ignored, so retries never duplicate."""
     row = await _session(session, session_id)
     inserted = set(await transcripts.add_segments(session, session_id, body.segments))
-    if row.status == "created":
-        change_status(row, "live")
+    if row.status == SessionStatus.created:
+        change_status(row, SessionStatus.live)
     row.duration_ms = max(row.duration_ms, max((s.end_ms for s in body.segments), default=0))
     await session.commit()
     for segment in body.segments:
         if segment.segment_id in inserted:
             await realtime.publish(request.app.state.redis, session_id, "segment", segment.model_dump())
-    return {"stored": len(inserted), "duplicates": len(body.segments) - len(inserted)}
+    return SegmentsStored(stored=len(inserted), duplicates=len(body.segments) - len(inserted))
 
 
-@uploads.post("/sessions/{session_id}/recordings", status_code=201)
+@uploads.post("/sessions/{session_id}/recordings", status_code=201, response_model=RecordingStored)
 async def add_recording(
     session_id: str,
     request: Request,
     session: DB,
     track: Annotated[str, Query(min_length=1, max_length=128)],
     offset_ms: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, object]:
+) -> RecordingStored:
     """A participant's full recording (silences included), streamed in the body as WAV. Sent
     again (the agent's outbox retries when an answer is lost), it is stored once: a track has one
     recording per offset on the session clock."""
@@ -87,7 +85,7 @@ async def add_recording(
     if (existing := (await session.execute(same)).scalars().first()) is not None:
         async for _chunk in request.stream():  # read to the end, so the sender sees an answer, not a reset
             pass
-        return {"id": existing.id, "duration_ms": existing.duration_ms}
+        return RecordingStored(id=existing.id, duration_ms=existing.duration_ms)
     settings = request.app.state.settings
     storage: AudioStorage = request.app.state.storage
     async with storage.receive(StreamReader(request), session_id, ".wav", settings.batch_max_upload_bytes) as received:
@@ -108,13 +106,13 @@ async def add_recording(
         await session.commit()
     # A room microphone's recording that arrives after the meeting ended still gets re-diarized.
     meeting = await _session(session, session_id)
-    if meeting.status == "completed" and track.startswith(DEVICE_IDENTITY_PREFIX):
+    if meeting.status == SessionStatus.completed and track.startswith(DEVICE_IDENTITY_PREFIX):
         await lifecycle.post_process(session, meeting)
-    return {"id": row.id, "duration_ms": row.duration_ms}
+    return RecordingStored(id=row.id, duration_ms=row.duration_ms)
 
 
-@router.post("/sessions/{session_id}/status")
-async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> dict[str, str]:
+@router.post("/sessions/{session_id}/status", response_model=StatusOut)
+async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> StatusOut:
     row = await _session(session, session_id)
     was = row.status
     change_status(row, body.status)
@@ -123,8 +121,8 @@ async def set_status(session_id: str, body: StatusChange, request: Request, sess
     if body.duration_ms is not None:
         row.duration_ms = max(row.duration_ms, body.duration_ms)
     await session.commit()
-    if row.status == "completed" and was != "completed":
+    if row.status == SessionStatus.completed and was != SessionStatus.completed:
         await lifecycle.completed(session, row, request.app.state.redis)
     else:
         await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
-    return {"status": row.status}
+    return StatusOut(status=SessionStatus(row.status))

@@ -13,6 +13,7 @@ from api_service.db.models import MeetingSession, new_invite_code
 from api_service.deps import db, not_found, owned_session, release
 from api_service.livekit_access import participant_token
 from api_service.routes.sessions import check_template
+from shared.contracts.rooms import ConnectionDetails
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
@@ -28,15 +29,6 @@ class ConnectionRequest(BaseModel):
     session_id: str | None = Field(default=None, max_length=36)
     invite_code: str | None = Field(default=None, max_length=64)
     participant_name: str | None = Field(default=None, max_length=100)
-
-
-class ConnectionDetails(BaseModel):
-    serverUrl: str
-    roomName: str
-    participantName: str
-    participantIdentity: str
-    participantToken: str
-    sessionId: str
 
 
 @router.post("/connection-details", response_model=ConnectionDetails)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
@@ -16,11 +16,11 @@ from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.deps import db, not_found
 from api_service.webhooks import check_target, emit, queue_deliveries
+from shared.contracts.webhooks import Event, EventData
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 User = Annotated[CurrentUser, Depends(current_user)]
 DB = Annotated[AsyncSession, Depends(db)]
-Event = Literal["session.completed", "summary.ready", "job.failed"]
 
 
 class WebhookIn(BaseModel):
@@ -111,8 +111,8 @@ async def deliveries(webhook_id: str, user: User, session: DB) -> list[DeliveryO
     return [DeliveryOut.model_validate(r) for r in rows]
 
 
-async def notify(session: AsyncSession, user_id: str, event: str, data: dict[str, Any]) -> None:
+async def notify(session: AsyncSession, user_id: str, data: EventData) -> None:
     """Record deliveries in the caller's transaction, commit, then queue them."""
-    ids = await emit(session, user_id, event, data)
+    ids = await emit(session, user_id, data)
     await session.commit()
     await asyncio.to_thread(queue_deliveries, ids)

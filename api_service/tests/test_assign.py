@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from api_service.jobs.assign import Turn, attribute, segments_from_words
+from api_service.jobs.assign import attribute, segments_from_words
+from shared.contracts.diarization import Turn
 
 pytestmark = [pytest.mark.unit]
 

@@ -7,19 +7,16 @@ from typing import Protocol
 
 import numpy as np
 
+from shared.contracts.diarization import Turn
+
+__all__ = ["ArrayAudio", "AudioSource", "Diarization", "Engine", "SpeakerHints", "Turn"]
+
 
 @dataclass(frozen=True)
 class SpeakerHints:
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
-
-
-@dataclass
-class Turn:
-    start_ms: int
-    end_ms: int
-    speaker: str
 
 
 class AudioSource(Protocol):

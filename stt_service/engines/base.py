@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from shared.schemas import Word
+from shared.contracts.transcript import Word
 
 MAX_CLIP_SECONDS = 30.0
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from shared.schemas import Word
+from shared.contracts.transcript import Word
 from stt_service.engines.base import Clip, ClipResult, ClipSegment
 
 log = logging.getLogger(__name__)

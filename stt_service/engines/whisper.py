@@ -16,7 +16,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio, get_suppressed_tokens
 
-from shared.schemas import Word
+from shared.contracts.transcript import Word
 from stt_service.engines.base import Clip, ClipResult, ClipSegment
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
 """HTTP client for service-to-service calls: timeouts, bounded retries with exponential backoff on
-connection errors and 5xx/429, the caller's service credential, and the current request id."""
+connection errors and 5xx/429, the caller's service credential, and the current request id; and
+``call()``, which parses an answer into its contract model."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from shared.logs import request_id_var
 from shared.service_auth import service_header
@@ -19,10 +21,24 @@ from shared.service_auth import service_header
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ServiceUnavailable(RuntimeError):
     """The other service did not answer successfully after every retry."""
+
+
+class ServiceRefused(RuntimeError):
+    """The other service answered with a 4xx: sending the same again will not help."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        self.detail = str(detail) if detail else response.text[:200]
+        super().__init__(f"{self.status_code} {self.detail}")
 
 
 class ServiceClient:
@@ -82,6 +98,19 @@ class ServiceClient:
     def _delay(self, attempt: int) -> float:
         # Full jitter keeps many agents from retrying in lockstep.
         return random.uniform(0, min(self._max_backoff, self._backoff * 2**attempt))  # noqa: S311 - jitter, not crypto
+
+    async def call(self, model: type[Model], method: str, url: str, **kwargs: Any) -> Model:
+        """The answer as ``model``. Raises ServiceRefused on a 4xx, ServiceUnavailable on a 5xx
+        or 429 once retries are spent (or when the answer does not fit the contract)."""
+        response = await self.request(method, url, **kwargs)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ServiceUnavailable(f"{method} {self._client.base_url}{url}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise ServiceRefused(response)
+        try:
+            return model.model_validate_json(response.content)
+        except ValueError as exc:
+            raise ServiceUnavailable(f"{method} {self._client.base_url}{url}: the answer is not a {model.__name__}") from exc
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)
