@@ -123,7 +123,9 @@ def test_a_real_phone_call_keeps_every_word_to_the_end(stack: Servers, auth: dic
     ]
     hypothesis = " ".join(s["text"] for s in segments)
     last = reference[-1]  # "Oh, I don't hear that in New Jersey now.", from 28.4 s
-    tail = " ".join(w["text"] for s in segments for w in s["words"] if w["end_ms"] > (last.start_s - 1) * 1000)
+    # The words that end inside it (with a second of slack, the previous speaker's last words
+    # came in, and how many depends on how the model hears them on this CPU).
+    tail = " ".join(w["text"] for s in segments for w in s["words"] if w["end_ms"] > last.start_s * 1000)
     assert normalize(tail).endswith("new jersey now") and wer(last.text, tail) <= 0.34, (tail, hypothesis)
     assert wer(" ".join(u.text for u in reference), hypothesis) <= 0.2, hypothesis
 
