@@ -41,6 +41,8 @@ test: setup
 	@set -e; for svc in $(SERVICES); do \
 	  if [ -d $$svc/tests ]; then echo "==> $$svc tests"; $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_ARGS); fi; \
 	done
+	@echo "==> LiveKit plugin tests"
+	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests $(PYTEST_ARGS)
 	@echo "==> firmware host tests (C, cmocka)"
 	@bash firmware/test/run.sh
 	@echo "==> shared and cross-service tests"
@@ -55,6 +57,8 @@ tests-of:
 	  if [ -d $$svc/tests ]; then echo "==> $$svc $(CATEGORY) tests"; \
 	    $$svc/.venv/bin/python -m pytest $$svc/tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]; fi; \
 	done
+	@echo "==> LiveKit plugin $(CATEGORY) tests"
+	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	@echo "==> shared and cross-service $(CATEGORY) tests"
 	@$(PY) -m pytest shared/tests tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
@@ -69,7 +73,7 @@ bench: setup
 lint: setup
 	@.tools/bin/uv run --frozen --project . ruff check .
 	@.tools/bin/uv run --frozen --project . ruff format --check .
-	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service tests bench
+	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service plugins tests bench
 
 clean: down
 	rm -rf .run

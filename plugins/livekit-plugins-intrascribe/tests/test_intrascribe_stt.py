@@ -1,0 +1,317 @@
+"""The plugin without a network: the resend buffer, the mapping of the service's messages onto
+SpeechEvents, and a stream whose WebSocket (an in-memory fake) drops and reconnects.
+
+Run in the agent's environment: ``agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, cast
+
+import aiohttp
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.agents import APIStatusError, stt
+from livekit.plugins import intrascribe
+from livekit.plugins.intrascribe.stt import ResendBuffer, Transcripts, to_mono
+from pydantic import BaseModel
+
+from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial, StreamReady
+from shared.contracts.transcript import Word
+
+pytestmark = [pytest.mark.unit]
+
+RATE = 16000
+CHUNK = 640  # bytes in 20 ms of 16 kHz int16
+
+
+def pcm(ms: int, value: int = 0) -> bytes:
+    return np.full(RATE * ms // 1000, value, dtype=np.int16).tobytes()
+
+
+# --- the resend buffer ------------------------------------------------------------------------
+
+
+def test_buffer_cuts_20ms_chunks_and_keeps_the_remainder_for_later() -> None:
+    buffer = ResendBuffer(RATE, 120_000)
+    assert buffer.push(pcm(50)) == [pcm(20), pcm(20)]  # 10 ms wait for the rest of their chunk
+    assert buffer.kept_ms == 40
+    assert buffer.push(pcm(10)) == [pcm(20)]
+    assert buffer.push(pcm(5)) == []
+    assert buffer.flush() == [pcm(5)] and buffer.flush() == []
+    assert (buffer.start_ms, buffer.kept_ms) == (0, 65)
+
+
+def test_a_final_releases_only_the_chunks_it_covers() -> None:
+    buffer = ResendBuffer(RATE, 120_000)
+    for i in range(10):  # 200 ms, each chunk marked with its number
+        buffer.push(pcm(20, i))
+    assert buffer.release(99) == 80  # 0-80 ms; the chunk 80-100 ends after 99
+    assert buffer.start_ms == 80 and buffer.chunks()[0] == pcm(20, 4)
+    assert buffer.release(100) == 20 and buffer.start_ms == 100
+    assert buffer.release(50) == 0  # an earlier final changes nothing
+    assert buffer.release(10_000) == 100
+    assert buffer.chunks() == [] and buffer.start_ms == 200  # a new connection starts where the audio does
+
+
+def test_buffer_is_bounded_dropping_the_oldest() -> None:
+    buffer = ResendBuffer(RATE, 1000)
+    for i in range(60):  # 1.2 s into a 1 s buffer
+        buffer.push(pcm(20, i))
+    assert buffer.kept_ms == 1000 and buffer.dropped_ms == 200
+    assert buffer.start_ms == 200 and buffer.chunks()[0] == pcm(20, 10)
+
+
+def test_clock_is_exact_at_other_rates() -> None:
+    buffer = ResendBuffer(8000, 120_000)
+    assert buffer.push(np.zeros(8000, np.int16).tobytes()) == [bytes(320)] * 50
+    assert buffer.release(500) == 500 and buffer.start_ms == 500
+
+
+# --- the event mapping ------------------------------------------------------------------------
+
+
+def types(events: list[stt.SpeechEvent]) -> list[stt.SpeechEventType]:
+    return [e.type for e in events]
+
+
+def test_an_utterance_maps_to_start_interims_final_end() -> None:
+    transcripts = Transcripts(language=None)
+    partial = StreamPartial(segment_id="s-1", start_ms=1000, end_ms=1500, text="hello", language="en")
+    first = transcripts.events(partial, offset_s=2.0)
+    assert types(first) == [stt.SpeechEventType.START_OF_SPEECH, stt.SpeechEventType.INTERIM_TRANSCRIPT]
+    interim = first[1].alternatives[0]
+    assert (interim.text, interim.language, interim.start_time, interim.end_time) == ("hello", "en", 3.0, 3.5)
+    assert types(transcripts.events(partial, offset_s=2.0)) == [stt.SpeechEventType.INTERIM_TRANSCRIPT]
+    final = StreamFinal(
+        segment_id="s-1",
+        start_ms=1000,
+        end_ms=2200,
+        text=" hello world ",
+        language="en",
+        words=[
+            Word(start_ms=1000, end_ms=1400, text="hello", prob=0.9),
+            Word(start_ms=1500, end_ms=2100, text="world", prob=0.7),
+        ],
+    )
+    events = transcripts.events(final, offset_s=2.0, usage_s=1.2)
+    assert types(events) == [
+        stt.SpeechEventType.FINAL_TRANSCRIPT,
+        stt.SpeechEventType.END_OF_SPEECH,
+        stt.SpeechEventType.RECOGNITION_USAGE,
+    ]
+    data = events[0].alternatives[0]
+    assert (data.text, data.start_time, data.end_time, events[0].request_id) == ("hello world", 3.0, 4.2, "s-1")
+    assert data.confidence == pytest.approx(0.8)
+    assert data.words is not None and [str(w) for w in data.words] == ["hello", "world"]
+    assert [(w.start_time, w.end_time, w.confidence, w.start_time_offset) for w in data.words] == [
+        (3.0, 3.4, 0.9, 2.0),
+        (3.5, 4.1, 0.7, 2.0),
+    ]
+    usage = events[2].recognition_usage
+    assert usage is not None and usage.audio_duration == 1.2
+    assert not transcripts.speaking
+
+
+def test_silence_and_empty_hypotheses_do_not_open_an_utterance() -> None:
+    transcripts = Transcripts(language="de")
+    assert transcripts.events(StreamPartial(segment_id="s", start_ms=0, end_ms=10, text="  "), offset_s=0) == []
+    events = transcripts.events(StreamFinal(segment_id="s", start_ms=0, end_ms=900, text=""), offset_s=0)
+    assert types(events) == [stt.SpeechEventType.FINAL_TRANSCRIPT]  # a flush still gets its (empty) final
+    assert events[0].alternatives[0].language == "de"  # the configured language when the service names none
+
+
+def test_final_without_partials_still_brackets_the_utterance() -> None:
+    events = Transcripts(None).events(StreamFinal(segment_id="s", start_ms=0, end_ms=900, text="Yes."), offset_s=0)
+    assert types(events)[:3] == [
+        stt.SpeechEventType.START_OF_SPEECH,
+        stt.SpeechEventType.FINAL_TRANSCRIPT,
+        stt.SpeechEventType.END_OF_SPEECH,
+    ]
+
+
+def test_stereo_is_downmixed() -> None:
+    stereo = np.array([[100, 300], [-50, -150]], dtype=np.int16)
+    mono = to_mono(rtc.AudioFrame(stereo.tobytes(), 48000, 2, 2))
+    assert (mono.num_channels, mono.sample_rate) == (1, 48000)
+    assert np.frombuffer(mono.data, np.int16).tolist() == [200, -100]
+
+
+# --- reconnecting, against an in-memory WebSocket ---------------------------------------------
+
+
+class FakeSocket:
+    """Stands in for one ``/v1/stream`` connection: records what the plugin sends; the test (or
+    ``on_end``) decides what the service answers."""
+
+    def __init__(self, params: dict[str, str], headers: dict[str, str], on_end: Callable[[FakeSocket], None]) -> None:
+        self.params, self.headers = params, headers
+        self.offset_ms = int(params["offset_ms"])
+        self.sent: list[bytes] = []
+        self.controls: list[str] = []
+        self.close_code: int | None = None
+        self._incoming: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
+        self._on_end = on_end
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self.close_code is not None:
+            raise ConnectionResetError("closed")
+        self.sent.append(data)
+
+    async def send_str(self, data: str) -> None:
+        if self.close_code is not None:
+            raise ConnectionResetError("closed")
+        self.controls.append(json.loads(data)["type"])
+        if self.controls[-1] == "end":
+            self._on_end(self)
+
+    async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:  # noqa: ASYNC109 - aiohttp's signature
+        return await self._incoming.get()
+
+    async def close(self) -> None:
+        self.close_code = self.close_code or 1000
+
+    def exception(self) -> BaseException | None:
+        return None
+
+    def answer(self, event: BaseModel) -> None:
+        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, event.model_dump_json(), None))
+
+    def close_with(self, code: int, reason: str = "") -> None:
+        """The service closes the connection (1013: model loading; 1006: the connection dropped)."""
+        self.close_code = code
+        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, code, reason))
+
+
+class FakeService:
+    """Stands in for the aiohttp session the plugin opens WebSockets with: each connection is a
+    FakeSocket that greets with ``ready``, or, while ``refuse`` > 0, closes with 1013 instead."""
+
+    closed = False
+
+    def __init__(self, on_end: Callable[[FakeSocket], None] = lambda socket: None) -> None:
+        self.sockets: list[FakeSocket] = []
+        self.urls: list[str] = []
+        self.refuse = 0
+        self._on_end = on_end
+
+    async def ws_connect(self, url: str, *, params: dict[str, str], headers: dict[str, str], heartbeat: float) -> FakeSocket:
+        socket = FakeSocket(params, headers, self._on_end)
+        self.sockets.append(socket)
+        self.urls.append(url)
+        if self.refuse:
+            self.refuse -= 1
+            socket.close_with(1013, "model is loading")
+        else:
+            socket.answer(StreamReady(engine="fake", model="fake", sample_rate=16000))
+        return socket
+
+
+def plugin_with(service: FakeService, **options: Any) -> intrascribe.STT:
+    return intrascribe.STT("http://stt.test:8001/", http_session=cast(aiohttp.ClientSession, service), **options)
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polling what the stream's tasks change
+            await asyncio.sleep(0.01)
+
+
+def frames(start: int, count: int) -> list[rtc.AudioFrame]:
+    """``count`` 10 ms frames at 16 kHz, frame i filled with the value ``start + i``."""
+    return [rtc.AudioFrame(pcm(10, start + i), RATE, 1, RATE // 100) for i in range(count)]
+
+
+async def test_a_dropped_stream_resends_what_no_final_covered_from_its_offset() -> None:
+    def finish(socket: FakeSocket) -> None:  # the service's last final, then its end
+        socket.answer(StreamFinal(segment_id="b", start_ms=socket.offset_ms, end_ms=2500, text="second part"))
+        socket.answer(StreamEnd())
+
+    service = FakeService(on_end=finish)
+    plugin = plugin_with(service, language="en", api_key="k3y")
+    errors: list[stt.STTError] = []
+    plugin.on("error", errors.append)
+    stream = plugin.stream()
+    stream.start_time_offset = 10.0
+    events: list[stt.SpeechEvent] = []
+
+    async def collect() -> None:
+        async for event in stream:
+            events.append(event)
+
+    collector = asyncio.create_task(collect())
+    for frame in frames(0, 200):  # 2 s
+        stream.push_frame(frame)
+    await until(lambda: len(service.sockets) == 1 and len(service.sockets[0].sent) == 100)
+    first = service.sockets[0]
+    assert service.urls[0] == "ws://stt.test:8001/v1/stream"
+    assert first.headers == {"X-Service-Key": "agent:k3y"}
+    assert (first.params["sample_rate"], first.params["language"], first.offset_ms) == ("16000", "en", 0)
+    assert b"".join(first.sent) == b"".join(bytes(f.data) for f in frames(0, 200))
+    first.answer(StreamFinal(segment_id="a", start_ms=200, end_ms=1000, text="first part"))
+    await until(lambda: any(e.type == stt.SpeechEventType.FINAL_TRANSCRIPT for e in events))
+    service.refuse = 1  # the service restarts: its first answer is "loading"
+    first.close_with(1006)
+    for frame in frames(200, 25):  # speech goes on during the outage
+        stream.push_frame(frame)
+
+    await until(lambda: len(service.sockets) == 3 and len(service.sockets[2].sent) >= 50)
+    refused, second = service.sockets[1:]
+    assert refused.sent == [] and refused.offset_ms == 1000
+    assert second.offset_ms == 1000  # the first kept audio: right after the last final
+    assert second.sent[:50] == first.sent[50:100]  # 1.0-2.0 s again, before anything new
+    assert len({s.params["stream_id"] for s in service.sockets}) == 3
+    for frame in frames(225, 25):
+        stream.push_frame(frame)
+    stream.end_input()
+    await asyncio.wait_for(collector, 5)
+
+    assert len(second.sent) == 75 and b"".join(second.sent[50:]) == b"".join(bytes(f.data) for f in frames(200, 50))
+    assert second.controls == ["flush", "end"] and first.controls == []
+    finals = [e.alternatives[0] for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT]
+    assert [f.text for f in finals] == ["first part", "second part"]
+    # On the session clock (the stream's start_time_offset, which the base class nudges by microseconds).
+    expected = [(10.2, 11.0), (11.0, 12.5)]
+    assert [(f.start_time, f.end_time) for f in finals] == [pytest.approx(times, abs=1e-3) for times in expected]
+    usage = [e.recognition_usage.audio_duration for e in events if e.recognition_usage]
+    assert usage == [1.0, 1.5]  # every second of audio billed once, the resent one included once
+    assert [e.recoverable for e in errors] == [True, True]  # the drop and the refusal: reported, not fatal
+    await stream.aclose()
+
+
+async def test_bad_credentials_end_the_stream_without_retrying() -> None:
+    service = FakeService()
+
+    async def refuse_policy(url: str, **kwargs: Any) -> FakeSocket:
+        socket = FakeSocket(kwargs["params"], kwargs["headers"], lambda s: None)
+        service.sockets.append(socket)
+        socket.close_with(1008, "invalid service credentials")
+        return socket
+
+    service.ws_connect = refuse_policy  # type: ignore[method-assign]
+    stream = plugin_with(service).stream()
+    stream.push_frame(frames(0, 1)[0])
+    with pytest.raises(APIStatusError, match="invalid service credentials"):
+        async for _event in stream:
+            pass
+    assert len(service.sockets) == 1
+    await stream.aclose()
+
+
+async def test_input_at_48khz_stereo_reaches_the_service_as_16khz_mono_chunks() -> None:
+    service = FakeService()
+    stream = plugin_with(service).stream()
+    tone = (np.sin(np.arange(48000) * 2 * np.pi * 440 / 48000) * 8000).astype(np.int16)
+    stereo = np.repeat(tone[:, None], 2, axis=1)
+    for i in range(0, 48000, 480):
+        stream.push_frame(rtc.AudioFrame(stereo[i : i + 480].tobytes(), 48000, 2, 480))
+    await until(lambda: bool(service.sockets) and len(service.sockets[0].sent) >= 45)
+    sent = service.sockets[0].sent
+    assert {len(chunk) for chunk in sent} == {CHUNK}
+    received = np.frombuffer(b"".join(sent), np.int16).astype(np.float32)
+    spectrum = np.abs(np.fft.rfft(received[1600:]))  # past the resampler's start
+    assert abs(float(np.argmax(spectrum)) * RATE / (received.size - 1600) - 440) < 5  # still a 440 Hz tone
+    await stream.aclose()
