@@ -13,6 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
+from api_service.domain.status import InvalidTransition
 from api_service.livekit_access import AgentDispatcher
 from api_service.llm import load_config
 from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
@@ -78,6 +79,10 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     async def unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
         # JSON allows lone surrogates ("\\ud800"); no database can store them.
         return JSONResponse({"detail": f"text is not valid Unicode: {exc.reason}"}, status_code=422)
+
+    @app.exception_handler(InvalidTransition)
+    async def invalid_transition(_request: Request, exc: InvalidTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(StorageError)
     async def storage_failed(_request: Request, exc: StorageError) -> JSONResponse:

@@ -119,6 +119,13 @@ async def emit(session: AsyncSession, user_id: str, data: EventData, job_id: str
     return [d.id for d in deliveries]
 
 
+async def notify(session: AsyncSession, user_id: str, data: EventData) -> None:
+    """Record deliveries in the caller's transaction, commit, then queue them."""
+    ids = await emit(session, user_id, data)
+    await session.commit()
+    await asyncio.to_thread(queue_deliveries, ids)
+
+
 def queue_deliveries(delivery_ids: list[str]) -> None:
     if delivery_ids:
         from api_service.jobs.deliveries import deliver_webhook  # the broker connects on import

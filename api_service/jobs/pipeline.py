@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import dramatiq
 from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import AudioFile, Job, MeetingSession, Template
+from api_service.domain.status import InvalidTransition, change_status, fail
 from api_service.jobs.assign import attribute, segments_from_words
 from api_service.jobs.broker import settings
 from api_service.llm import LLMUnavailable, load_config
@@ -30,8 +30,8 @@ from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
 from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable, SttClient
 from shared.clients.diarization import pcm_headers
 from shared.contracts.diarization import Turn
-from shared.contracts.internal import SegmentIn
-from shared.contracts.jobs import TranscribeParams
+from shared.contracts.internal import SegmentIn, SessionStatus
+from shared.contracts.jobs import JobStatus, TranscribeParams
 from shared.contracts.webhooks import JobFailed as JobFailedEvent
 from shared.contracts.webhooks import SessionCompleted
 from shared.pcm_file import PcmFile, decode_to_file
@@ -86,11 +86,11 @@ class Pipeline:
 
     async def fail(self, reason: str) -> None:
         """The job failed for good: so does its session, and the user is told (job.failed)."""
-        job = await self.update(status="failed", error=reason)
+        job = await self.update(status=JobStatus.failed, error=reason)
         async with self.sessions() as db:
             session = await db.get(MeetingSession, job.session_id)
             if session is not None:
-                session.status, session.error = "failed", reason
+                fail(session, reason)
             deliveries = await emit(
                 db, job.user_id, JobFailedEvent(job_id=job.id, session_id=job.session_id, error=reason), job_id=job.id
             )
@@ -130,7 +130,7 @@ class Pipeline:
             job = await db.get(Job, self.job_id)
             if job is None:
                 raise JobFailed("job vanished")
-            if job.status == "cancelled":
+            if job.status == JobStatus.cancelled:
                 raise JobCancelled
             for key, value in fields.items():
                 setattr(job, key, value)
@@ -138,7 +138,7 @@ class Pipeline:
             return job
 
     async def run(self) -> None:
-        job = await self.update(status="running", stage="decode", progress=2.0, error=None)
+        job = await self.update(status=JobStatus.running, stage="decode", progress=2.0, error=None)
         params = TranscribeParams.model_validate(job.params)
         async with self.sessions() as db:
             session = await db.get(MeetingSession, job.session_id)
@@ -162,7 +162,10 @@ class Pipeline:
             await add_segments(db, session.id, rows, version=version)
             stored = await db.get(MeetingSession, session.id)
             assert stored is not None
-            stored.status, stored.ended_at = "completed", datetime.now(UTC)
+            try:
+                change_status(stored, SessionStatus.completed)
+            except InvalidTransition as exc:  # cancelled (failed) while this job ran
+                raise JobFailed(str(exc)) from exc
             stored.duration_ms = audio.num_samples * 1000 // SAMPLE_RATE
             if language and not stored.language:
                 stored.language = language
@@ -179,7 +182,7 @@ class Pipeline:
             await db.commit()
         queue_deliveries(deliveries)
         await self.summarize_if_asked(session.id)
-        await self.update(status="completed", stage="done", progress=100.0)
+        await self.update(status=JobStatus.completed, stage="done", progress=100.0)
         log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
 
     async def summarize_if_asked(self, session_id: str) -> None:

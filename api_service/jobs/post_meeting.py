@@ -22,6 +22,7 @@ from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
 from shared.clients import file_chunks
 from shared.contracts.diarization import Turn
+from shared.contracts.jobs import JobStatus
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 class MeetingPostProcess(Pipeline):
     async def run(self) -> None:
-        job = await self.update(status="running", stage="diarize", progress=5.0, error=None)
+        job = await self.update(status=JobStatus.running, stage="diarize", progress=5.0, error=None)
         async with self.sessions() as db:
             recordings = list(
                 (
@@ -46,12 +47,12 @@ class MeetingPostProcess(Pipeline):
             await self.update(progress=5.0 + 85.0 * (n + 1) / max(1, len(recordings)))
         assert job.session_id is not None
         await self.summarize_if_asked(job.session_id)
-        await self.update(status="completed", stage="done", progress=100.0, params={**job.params, "relabelled": changed})
+        await self.update(status=JobStatus.completed, stage="done", progress=100.0, params={**job.params, "relabelled": changed})
         log.info("post-meeting %s: %d device recordings, %d segments relabelled", job.session_id, len(recordings), changed)
 
     async def fail(self, reason: str) -> None:
         """Only the refinement failed: the job says why, the meeting's transcript stands."""
-        await self.update(status="failed", error=reason)
+        await self.update(status=JobStatus.failed, error=reason)
 
     async def rediarize(self, recording: AudioFile) -> int:
         if recording.duration_ms < settings.min_audio_seconds * 1000:
@@ -126,7 +127,7 @@ async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSessio
         return None
     pending = await db_session.scalar(
         select(Job.id)
-        .where(Job.session_id == meeting.id, Job.kind == "post_meeting", Job.status.in_(("queued", "running")))
+        .where(Job.session_id == meeting.id, Job.kind == "post_meeting", Job.status.in_((JobStatus.queued, JobStatus.running)))
         .limit(1)
     )
     if pending:

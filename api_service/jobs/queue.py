@@ -13,6 +13,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import Job, MeetingSession
+from api_service.domain.status import fail
+from shared.contracts.internal import SessionStatus
+from shared.contracts.jobs import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +38,8 @@ async def enqueue(db: AsyncSession, job_id: str, send: Callable[[str], object]) 
     job = await db.get(Job, job_id)
     if job is None:
         return False
-    job.status, job.error = "failed", QUEUE_DOWN
-    if job.session_id and (row := await db.get(MeetingSession, job.session_id)) and row.status == "processing":
-        row.status, row.error = "failed", QUEUE_DOWN
+    job.status, job.error = JobStatus.failed, QUEUE_DOWN
+    if job.session_id and (row := await db.get(MeetingSession, job.session_id)) and row.status == SessionStatus.processing:
+        fail(row, QUEUE_DOWN)
     await db.commit()
     return False

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service import lifecycle
 from api_service.db.models import MeetingSession
-from api_service.routes.sessions import change_status
+from api_service.domain.status import change_status
 from api_service.settings import APISettings
+from shared.contracts.internal import SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ async def sweep_once(
             if row.room_name in rooms and await people_in(livekit, row.room_name):
                 continue
             await db.refresh(row)
-            if row.status != "live":
+            if row.status != SessionStatus.live:
                 continue  # completed meanwhile
-            change_status(row, "completed")
+            change_status(row, SessionStatus.completed)
             await db.commit()
             log.info("session %s was live with no meeting going on: completed", row.id)
             await lifecycle.completed(db, row, redis)

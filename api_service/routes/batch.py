@@ -21,6 +21,7 @@ from api_service import quotas
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import AudioFile, Job, MeetingSession, Webhook, WebhookDelivery
 from api_service.deps import StreamDB, db, not_found, owned_session
+from api_service.domain.status import change_status, fail
 from api_service.jobs import queue
 from api_service.ratelimit import limit
 from api_service.routes.sessions import check_template
@@ -29,7 +30,8 @@ from api_service.storage import AudioStorage
 from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.audio import probe_audio
-from shared.contracts.jobs import TranscribeParams
+from shared.contracts.internal import SessionStatus
+from shared.contracts.jobs import JobStatus, TranscribeParams
 from shared.contracts.webhooks import JOB_EVENTS
 
 router = APIRouter(tags=["batch"])
@@ -37,7 +39,6 @@ router = APIRouter(tags=["batch"])
 uploads = APIRouter(tags=["batch"])
 User = Annotated[CurrentUser, Depends(current_user)]
 DB = Annotated[AsyncSession, Depends(db)]
-FINISHED = {"completed", "failed", "cancelled"}
 
 
 class JobOut(BaseModel):
@@ -190,11 +191,11 @@ async def job_deliveries(job_id: str, user: User, session: DB) -> list[DeliveryO
 @router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut)
 async def cancel_job(job_id: str, user: User, session: DB) -> JobOut:
     job = await owned_job(session, job_id, user.id)
-    if job.status in FINISHED:
+    if JobStatus(job.status).finished:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the job is already {job.status}")
-    job.status = "cancelled"
+    job.status = JobStatus.cancelled
     if job.session_id and (row := await session.get(MeetingSession, job.session_id)) is not None:
-        row.status, row.error = "failed", "cancelled by the user"
+        fail(row, "cancelled by the user")
     await session.commit()
     return JobOut.model_validate(job)
 
@@ -215,7 +216,7 @@ async def job_events(job_id: str, request: Request, user: User, session: StreamD
             if snapshot != last:
                 last = snapshot
                 yield f"event: {'job.failed' if job.status == 'failed' else 'progress'}\ndata: {json.dumps(state)}\n\n"
-            if job.status in FINISHED:
+            if JobStatus(job.status).finished:
                 return
             await asyncio.sleep(0.5)
 
@@ -233,7 +234,8 @@ async def retranscribe(session_id: str, body: Retranscribe, user: User, session:
     )
     if audio is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this session has no stored recording to transcribe again")
-    if (await session.execute(select(Job).where(Job.session_id == row.id, Job.status.in_(["queued", "running"])))).first():
+    unfinished = select(Job).where(Job.session_id == row.id, Job.status.in_([JobStatus.queued, JobStatus.running]))
+    if (await session.execute(unfinished)).first():
         raise HTTPException(status.HTTP_409_CONFLICT, "a job for this session is already running")
     version = await latest_version(session, row.id) + 1
     job = Job(
@@ -244,7 +246,7 @@ async def retranscribe(session_id: str, body: Retranscribe, user: User, session:
             audio_file_id=audio.id, language=body.language or row.language, num_speakers=body.num_speakers, version=version
         ).model_dump(exclude_unset=True),
     )
-    row.status = "processing"
+    change_status(row, SessionStatus.processing)
     session.add(job)
     await session.commit()
     await enqueue_or_503(session, job)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service import lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import db, not_found
-from api_service.routes.sessions import change_status
+from api_service.domain.status import change_status
 from api_service.storage import AudioStorage, StreamReader
 from shared.audio import probe_audio
 from shared.contracts.internal import (
@@ -115,9 +115,7 @@ async def add_recording(
 async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> StatusOut:
     row = await _session(session, session_id)
     was = row.status
-    change_status(row, body.status)
-    if body.error:
-        row.error = body.error
+    change_status(row, body.status, error=body.error or None)
     if body.duration_ms is not None:
         row.duration_ms = max(row.duration_ms, body.duration_ms)
     await session.commit()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from api_service import exports, realtime, transcripts
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary, Template, TranscriptSegment
 from api_service.deps import db, not_found, owned_session
+from api_service.domain.status import change_status
 from api_service.schemas import (
     SessionCreate,
     SessionDetail,
@@ -32,33 +32,12 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 User = Annotated[CurrentUser, Depends(current_user)]
 DB = Annotated[AsyncSession, Depends(db)]
 
-# Which status may follow which (anything may fail; a failed session may be processed again).
-TRANSITIONS = {
-    SessionStatus.created: {SessionStatus.live, SessionStatus.processing, SessionStatus.failed},
-    SessionStatus.live: {SessionStatus.processing, SessionStatus.completed, SessionStatus.failed},
-    SessionStatus.processing: {SessionStatus.completed, SessionStatus.failed},
-    SessionStatus.completed: {SessionStatus.processing},
-    SessionStatus.failed: {SessionStatus.processing},
-}
-
 
 async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> None:
     if template_id:
         template = await session.get(Template, template_id)
         if template is None or (template.user_id not in (None, user_id)):
             raise not_found("template")
-
-
-def change_status(row: MeetingSession, new: str) -> None:
-    if new == row.status:
-        return
-    if SessionStatus(new) not in TRANSITIONS[SessionStatus(row.status)]:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"a {row.status} session cannot become {new}")
-    row.status = new
-    if new == SessionStatus.live and row.started_at is None:
-        row.started_at = datetime.now(UTC)
-    if new in (SessionStatus.completed, SessionStatus.failed):
-        row.ended_at = datetime.now(UTC)
 
 
 @router.post("/", response_model=SessionDetail, status_code=status.HTTP_201_CREATED)
@@ -124,7 +103,7 @@ async def update_session(session_id: str, body: SessionUpdate, user: User, sessi
     if body.language is not None:
         row.language = body.language
     if body.status is not None:
-        change_status(row, body.status)
+        change_status(row, SessionStatus(body.status))
     await session.commit()
     return await detail(session, row)
 

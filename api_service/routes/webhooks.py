@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.deps import db, not_found
-from api_service.webhooks import check_target, emit, queue_deliveries
-from shared.contracts.webhooks import Event, EventData
+from api_service.webhooks import check_target
+from shared.contracts.webhooks import Event
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 User = Annotated[CurrentUser, Depends(current_user)]
@@ -109,10 +108,3 @@ async def deliveries(webhook_id: str, user: User, session: DB) -> list[DeliveryO
         )
     ).scalars()
     return [DeliveryOut.model_validate(r) for r in rows]
-
-
-async def notify(session: AsyncSession, user_id: str, data: EventData) -> None:
-    """Record deliveries in the caller's transaction, commit, then queue them."""
-    ids = await emit(session, user_id, data)
-    await session.commit()
-    await asyncio.to_thread(queue_deliveries, ids)

@@ -1,6 +1,8 @@
-"""The parameters a batch job is stored and queued with (``Job.params``)."""
+"""A batch job's parameters (``Job.params``, stored and read by the worker) and its statuses."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -19,3 +21,15 @@ class PostMeetingParams(BaseModel):
     """A ``post_meeting`` job; ``relabelled`` is how many segments re-diarization changed."""
 
     relabelled: int | None = None
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
