@@ -74,6 +74,10 @@ lint: setup
 	@.tools/bin/uv run --frozen --project . ruff check .
 	@.tools/bin/uv run --frozen --project . ruff format --check .
 	@.tools/bin/uv run --frozen --project . mypy shared devstack api_service stt_service diarization_service agent_service plugins tests bench
+	@# Again in each service's environment, where its libraries (SQLAlchemy, dramatiq, LiveKit,
+	@# faster-whisper, pyannote) have their real types instead of Any.
+	@set -e; for svc in $(SERVICES); do extra=; [ $$svc = agent_service ] && extra=plugins; \
+	  .tools/bin/uv run --frozen --project . mypy --python-executable $$svc/.venv/bin/python $$svc $$extra; done
 
 clean: down
 	rm -rf .run

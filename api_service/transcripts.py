@@ -3,9 +3,9 @@ version, however often it is sent), speaker names, and full-text search across s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,7 +71,7 @@ async def read_segments(session: AsyncSession, session_id: str, version: int | N
             "segment_id": r.segment_id,
             "version": r.version,
             "speaker": r.speaker,
-            "speaker_name": names.get(r.speaker) or r.speaker,
+            "speaker_name": (names.get(r.speaker) if r.speaker else None) or r.speaker,
             "start_ms": r.start_ms,
             "end_ms": r.end_ms,
             "text": r.text,
@@ -88,7 +88,7 @@ async def rename_speaker(session: AsyncSession, session_id: str, label: str, dis
         .where(SessionSpeaker.session_id == session_id, SessionSpeaker.label == label)
         .values(display_name=display_name)
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def merge_speakers(session: AsyncSession, session_id: str, source: str, target: str) -> int:
@@ -106,10 +106,10 @@ async def merge_speakers(session: AsyncSession, session_id: str, source: str, ta
     ).scalar_one_or_none()
     if speaker is not None:
         await session.delete(speaker)
-    return int(moved.rowcount)
+    return int(cast(CursorResult[Any], moved).rowcount)
 
 
-def _fts_match(session: AsyncSession, query: str) -> ColumnElement[bool]:
+def _fts_match(session: AsyncSession, query: str) -> ColumnElement[bool] | TextClause:
     if session.get_bind().dialect.name == "postgresql":
         return text("to_tsvector('simple', segments.text) @@ plainto_tsquery('simple', :q)").bindparams(q=query)
     # FTS5 syntax would treat user input as operators; quote every term.

@@ -30,7 +30,7 @@ def http_ok(url: str, timeout: float = 1.0) -> ReadyCheck:
     def check() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL we built
-                return 200 <= resp.status < 300
+                return bool(200 <= resp.status < 300)
         except (urllib.error.URLError, OSError, ValueError):
             return False
 

@@ -21,7 +21,7 @@ from pyannote.audio.models.segmentation import PyanNet
 EMBEDDING_DIM, LDA_DIM = 256, 128
 
 
-def _save(model: torch.nn.Module, path: Path) -> None:
+def _save(model: pyannote.audio.Model, path: Path) -> None:
     # A Lightning checkpoint plus the "pyannote.audio" section Model.from_pretrained reads.
     checkpoint = {
         "state_dict": model.state_dict(),

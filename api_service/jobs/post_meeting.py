@@ -79,7 +79,7 @@ class MeetingPostProcess(Pipeline):
                 )
             ).all()
             current = {r[0]: r[3] for r in rows}
-            labels = relabel([(r[0], r[1], r[2], r[3]) for r in rows], turns, recording.track)
+            labels = relabel([(r[0], r[1], r[2], r[3] or "") for r in rows], turns, recording.track)
             moved = {sid: label for sid, label in labels.items() if label != current[sid]}
             for segment_id, label in moved.items():
                 await db.execute(

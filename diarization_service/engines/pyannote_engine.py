@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -34,21 +35,25 @@ class PyannoteEngine:
         if not (pipeline_dir / "config.yaml").exists():
             raise FileNotFoundError(f"{pipeline_dir}/config.yaml not found: not a pyannote pipeline folder")
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-        self._pipeline = Pipeline.from_pretrained(pipeline_dir, token=token or None)
-        self._pipeline.to(torch.device(self.device))
+        pipeline = Pipeline.from_pretrained(pipeline_dir, token=token or None)
+        if pipeline is None:
+            raise FileNotFoundError(f"{pipeline_dir} holds no pyannote pipeline")
+        self._pipeline = pipeline.to(torch.device(self.device))
         self.model = name or str(pipeline_dir.name)
         # The pipeline's own embedding model serves /embed, so live attribution and batch
         # diarization compare voices in the same space.
         embedding = Model.from_pretrained(pipeline_dir / "embedding", token=token or None)
+        if embedding is None:
+            raise FileNotFoundError(f"{pipeline_dir}/embedding holds no pyannote model")
         self._embedder = Inference(embedding, window="whole", device=torch.device(self.device))
-        self.embedding_dim = int(embedding.dimension)
+        self.embedding_dim = int(cast(int, embedding.dimension))
 
     def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
         # The pipeline slides its own windows over one waveform, so it gets the recording whole.
         samples = audio.read(0, audio.num_samples)
         waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).unsqueeze(0)
         kwargs = {k: v for k, v in vars(hints).items() if v is not None}
-        output = self._pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **kwargs)
+        output: Any = self._pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **kwargs)
         return Diarization(turns=_turns(output.speaker_diarization), exclusive=_turns(output.exclusive_speaker_diarization))
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:

@@ -41,7 +41,7 @@ class SummaryReady(EventData):
 class JobFailed(EventData):
     event: ClassVar[Event] = "job.failed"
     job_id: str
-    session_id: str
+    session_id: str | None
     error: str
 
 
