@@ -1,7 +1,8 @@
 """User authentication. Every request carries a bearer JWT whose signature, expiry and audience
 are verified: HS256 with the project secret (local accounts, and Supabase projects' legacy JWT
 secret), or RS256/ES256 against a JWKS (Supabase's asymmetric keys). Local accounts issue tokens
-of the same shape, so switching to Supabase Auth changes configuration, not code."""
+of the same shape, so switching to Supabase Auth changes configuration, not code. Routes get the signed-in user
+from ``deps.CurrentUserDep``."""
 
 from __future__ import annotations
 
@@ -15,16 +16,10 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import HTTPException, status
 
-from api_service.db.models import User
-from api_service.deps import db
 from api_service.settings import APISettings
 
-_bearer = HTTPBearer(auto_error=False)
 _hasher = PasswordHasher()
 ISSUER = "intrascribe"
 
@@ -77,7 +72,7 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -89,7 +84,7 @@ async def decode_token(settings: APISettings, token: str) -> dict[str, object]:
         elif algorithm in {"RS256", "ES256"} and settings.auth_jwks_url:
             key = (await asyncio.to_thread(_jwks_client(settings.auth_jwks_url).get_signing_key_from_jwt, token)).key
         else:
-            raise _unauthorized(f"unsupported token algorithm {algorithm!r}")
+            raise unauthorized(f"unsupported token algorithm {algorithm!r}")
         return jwt.decode(
             token,
             key,
@@ -99,23 +94,6 @@ async def decode_token(settings: APISettings, token: str) -> dict[str, object]:
             leeway=10,
         )
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("token expired") from None
+        raise unauthorized("token expired") from None
     except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
-        raise _unauthorized(f"invalid token: {exc}") from None
-
-
-async def current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer), session: AsyncSession = Depends(db)
-) -> CurrentUser:
-    if credentials is None:
-        raise _unauthorized("missing bearer token")
-    claims = await decode_token(request.app.state.settings, credentials.credentials)
-    user = CurrentUser(id=str(claims["sub"]), email=str(claims["email"]) if claims.get("email") else None)
-    # Users of an external identity provider get their row on first sight.
-    if await session.get(User, user.id) is None:
-        session.add(User(id=user.id, email=None))
-        try:
-            await session.commit()
-        except IntegrityError:  # a concurrent first request (a page loading several things) made it
-            await session.rollback()
-    return user
+        raise unauthorized(f"invalid token: {exc}") from None

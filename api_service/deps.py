@@ -1,4 +1,6 @@
-"""Request-scoped dependencies: a database session, and rows the caller owns (else 404)."""
+"""Request-scoped dependencies: what the app made in its lifespan (each read from ``app.state``
+here and only here, typed), a database session, the signed-in user, and rows the caller owns
+(else 404). Routes take them as the ``…Dep`` aliases below."""
 
 from __future__ import annotations
 
@@ -6,19 +8,85 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api_service.db.models import MeetingSession
+from api_service.auth import CurrentUser, decode_token, unauthorized
+from api_service.db.models import MeetingSession, Template, User
+from api_service.livekit_access import AgentDispatcher
+from api_service.llm import LLMConfig
+from api_service.settings import APISettings
+from api_service.storage import AudioStorage
 
 
-async def db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+async def settings(request: Request) -> APISettings:
+    return request.app.state.settings
+
+
+async def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessionmaker
+
+
+async def storage(request: Request) -> AudioStorage:
+    return request.app.state.storage
+
+
+async def redis(request: Request) -> Redis:
+    return request.app.state.redis
+
+
+async def dispatcher(request: Request) -> AgentDispatcher:
+    return request.app.state.dispatcher
+
+
+async def llm(request: Request) -> LLMConfig | None:
+    """None when no LLM_CONFIG_FILE is configured (summaries use the extractive fallback)."""
+    return request.app.state.llm
+
+
+SettingsDep = Annotated[APISettings, Depends(settings)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(sessionmaker)]
+StorageDep = Annotated[AudioStorage, Depends(storage)]
+RedisDep = Annotated[Redis, Depends(redis)]
+DispatcherDep = Annotated[AgentDispatcher, Depends(dispatcher)]
+LlmDep = Annotated[LLMConfig | None, Depends(llm)]
+
+
+async def db(sessions: SessionmakerDep) -> AsyncIterator[AsyncSession]:
+    """The one database-session dependency: FastAPI shares its value within a request by this
+    callable, so ``current_user`` and the route get the same session."""
+    async with sessions() as session:
         yield session
 
 
+DbDep = Annotated[AsyncSession, Depends(db)]
 # For routes that stream (server-sent events): the session closes when the route function returns,
 # before the body streams, so an open stream holds no database connection.
-StreamDB = Annotated[AsyncSession, Depends(db, scope="function")]
+StreamDbDep = Annotated[AsyncSession, Depends(db, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)], settings: SettingsDep, session: DbDep
+) -> CurrentUser:
+    if credentials is None:
+        raise unauthorized("missing bearer token")
+    claims = await decode_token(settings, credentials.credentials)
+    user = CurrentUser(id=str(claims["sub"]), email=str(claims["email"]) if claims.get("email") else None)
+    # Users of an external identity provider get their row on first sight.
+    if await session.get(User, user.id) is None:
+        session.add(User(id=user.id, email=None))
+        try:
+            await session.commit()
+        except IntegrityError:  # a concurrent first request (a page loading several things) made it
+            await session.rollback()
+    return user
+
+
+CurrentUserDep = Annotated[CurrentUser, Depends(current_user)]
 
 
 async def release(session: AsyncSession) -> None:
@@ -36,3 +104,17 @@ async def owned_session(session: AsyncSession, session_id: str, user_id: str) ->
     if row is None or row.user_id != user_id:
         raise not_found()  # another user's session looks exactly like a missing one
     return row
+
+
+async def readable_template(session: AsyncSession, template_id: str, user_id: str) -> Template:
+    """A system template or one of the user's own (another user's looks like a missing one)."""
+    template = await session.get(Template, template_id)
+    if template is None or template.user_id not in (None, user_id):
+        raise not_found("template")
+    return template
+
+
+async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> None:
+    """A template the user may name for a session, when one is named."""
+    if template_id:
+        await readable_template(session, template_id, user_id)

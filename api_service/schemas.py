@@ -102,3 +102,16 @@ class SpeakerRename(BaseModel):
 class SpeakerMerge(BaseModel):
     source: str = Field(min_length=1, max_length=128)
     target: str = Field(min_length=1, max_length=128)
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    event: str
+    status: str
+    attempts: int
+    response_status: int | None
+    error: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    delivered_at: datetime | None

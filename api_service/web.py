@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import Scope
 
 from api_service import __version__
+from api_service.deps import SettingsDep
 
 # Paths that belong to the API, never to the web app.
 RESERVED = ("api", "internal", "docs", "redoc", "openapi.json", "health", "metrics", "info")
@@ -71,9 +72,8 @@ router = APIRouter(tags=["web"])
 
 
 @router.get("/api/v1/config", response_model=WebConfig)
-async def web_config(request: Request) -> WebConfig:
+async def web_config(settings: SettingsDep) -> WebConfig:
     """Public settings the web app needs before anyone signs in."""
-    settings = request.app.state.settings
     if settings.auth_supabase_url and settings.auth_supabase_anon_key:
         auth = AuthConfig(
             provider="supabase", supabase_url=settings.auth_supabase_url, supabase_anon_key=settings.auth_supabase_anon_key

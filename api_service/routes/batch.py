@@ -11,22 +11,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import quotas
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import AudioFile, Job, MeetingSession, Webhook, WebhookDelivery
-from api_service.deps import StreamDB, db, not_found, owned_session
+from api_service.deps import (
+    CurrentUserDep,
+    DbDep,
+    SessionmakerDep,
+    SettingsDep,
+    StorageDep,
+    StreamDbDep,
+    check_template,
+    not_found,
+    owned_session,
+)
 from api_service.domain.status import change_status, fail
 from api_service.jobs import queue
 from api_service.ratelimit import limit
-from api_service.routes.sessions import check_template
-from api_service.routes.webhooks import DeliveryOut
-from api_service.storage import AudioStorage
+from api_service.schemas import DeliveryOut
 from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.audio import probe_audio
@@ -37,8 +44,6 @@ from shared.contracts.webhooks import JOB_EVENTS
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
 uploads = APIRouter(tags=["batch"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 class JobOut(BaseModel):
@@ -88,8 +93,10 @@ async def enqueue_or_503(session: AsyncSession, job: Job) -> None:
 @uploads.post("/api/v1/transcriptions/batch", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
 async def upload(
     request: Request,
-    user: User,
-    session: DB,
+    user: CurrentUserDep,
+    session: DbDep,
+    settings: SettingsDep,
+    storage: StorageDep,
     audio_file: Annotated[UploadFile, File(description="WAV, FLAC, OGG, MP3, M4A, WebM, …: checked by content")],
     title: Annotated[str | None, Form(max_length=200)] = None,
     language: Annotated[str | None, Form(max_length=16)] = None,
@@ -103,7 +110,6 @@ async def upload(
         ),
     ] = None,
 ) -> Accepted:
-    settings = request.app.state.settings
     await limit(request, "upload", settings.upload_rate_limit_per_minute, user.id)
     await quotas.charge(request, user.id, "uploads")
     await check_template(session, template_id, user.id)
@@ -120,7 +126,6 @@ async def upload(
     )
     session.add(row)
     await session.flush()
-    storage: AudioStorage = request.app.state.storage
     webhook_secret = secrets.token_urlsafe(32) if webhook_url else None
     try:
         # Leaving this block with an exception removes what was stored: nothing is half-created.
@@ -168,12 +173,12 @@ async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:
 
 
 @router.get("/api/v1/jobs/{job_id}", response_model=JobOut)
-async def get_job(job_id: str, user: User, session: DB) -> JobOut:
+async def get_job(job_id: str, user: CurrentUserDep, session: DbDep) -> JobOut:
     return JobOut.model_validate(await owned_job(session, job_id, user.id))
 
 
 @router.get("/api/v1/jobs/{job_id}/deliveries", response_model=list[DeliveryOut])
-async def job_deliveries(job_id: str, user: User, session: DB) -> list[DeliveryOut]:
+async def job_deliveries(job_id: str, user: CurrentUserDep, session: DbDep) -> list[DeliveryOut]:
     """The delivery log of the job's own webhook_url (empty when the upload named none)."""
     await owned_job(session, job_id, user.id)
     rows = (
@@ -189,7 +194,7 @@ async def job_deliveries(job_id: str, user: User, session: DB) -> list[DeliveryO
 
 
 @router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut)
-async def cancel_job(job_id: str, user: User, session: DB) -> JobOut:
+async def cancel_job(job_id: str, user: CurrentUserDep, session: DbDep) -> JobOut:
     job = await owned_job(session, job_id, user.id)
     if JobStatus(job.status).finished:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the job is already {job.status}")
@@ -201,9 +206,10 @@ async def cancel_job(job_id: str, user: User, session: DB) -> JobOut:
 
 
 @router.get("/api/v1/jobs/{job_id}/events")
-async def job_events(job_id: str, request: Request, user: User, session: StreamDB) -> StreamingResponse:
+async def job_events(
+    job_id: str, request: Request, user: CurrentUserDep, session: StreamDbDep, sessions: SessionmakerDep
+) -> StreamingResponse:
     await owned_job(session, job_id, user.id)
-    sessions = request.app.state.sessionmaker
 
     async def feed() -> AsyncIterator[str]:
         last = None
@@ -224,7 +230,7 @@ async def job_events(job_id: str, request: Request, user: User, session: StreamD
 
 
 @router.post("/api/v1/sessions/{session_id}/retranscribe", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
-async def retranscribe(session_id: str, body: Retranscribe, user: User, session: DB) -> Accepted:
+async def retranscribe(session_id: str, body: Retranscribe, user: CurrentUserDep, session: DbDep) -> Accepted:
     """Run the pipeline again; the result is a new transcript version, the earlier one is kept."""
     row = await owned_session(session, session_id, user.id)
     audio = (

@@ -8,21 +8,18 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Device, MeetingSession
-from api_service.deps import db, not_found
+from api_service.deps import CurrentUserDep, DbDep, DispatcherDep, SettingsDep, not_found
 from api_service.livekit_access import participant_token
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, ConnectionDetails
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 ONLINE_WINDOW = timedelta(seconds=90)
 TOKEN_PREFIX = "isd_"  # noqa: S105 - a prefix that makes leaked device tokens recognisable
 
@@ -61,7 +58,7 @@ def out(device: Device) -> DeviceOut:
 
 
 @router.post("/", response_model=DeviceCreated, status_code=status.HTTP_201_CREATED)
-async def register(body: DeviceIn, user: User, session: DB) -> DeviceCreated:
+async def register(body: DeviceIn, user: CurrentUserDep, session: DbDep) -> DeviceCreated:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     device = Device(user_id=user.id, name=body.name, token_hash=token_hash(token))
     session.add(device)
@@ -70,13 +67,13 @@ async def register(body: DeviceIn, user: User, session: DB) -> DeviceCreated:
 
 
 @router.get("/", response_model=list[DeviceOut])
-async def list_devices(user: User, session: DB) -> list[DeviceOut]:
+async def list_devices(user: CurrentUserDep, session: DbDep) -> list[DeviceOut]:
     rows = (await session.execute(select(Device).where(Device.user_id == user.id).order_by(Device.created_at))).scalars()
     return [out(d) for d in rows]
 
 
 @router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke(device_id: str, user: User, session: DB) -> Response:
+async def revoke(device_id: str, user: CurrentUserDep, session: DbDep) -> Response:
     device = await session.get(Device, device_id)
     if device is None or device.user_id != user.id:
         raise not_found("device")
@@ -98,7 +95,7 @@ DeviceToken = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(
 
 
 @router.post("/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
-async def device_heartbeat(session: DB, credentials: DeviceToken) -> Response:
+async def device_heartbeat(session: DbDep, credentials: DeviceToken) -> Response:
     """A streaming device is alive (the bridge relays its heartbeats): it shows as online."""
     device = await device_from_token(session, credentials.credentials if credentials else None)
     device.last_seen_at = datetime.now(UTC)
@@ -108,14 +105,14 @@ async def device_heartbeat(session: DB, credentials: DeviceToken) -> Response:
 
 @router.post("/connection-details", response_model=ConnectionDetails)
 async def device_connection_details(
-    request: Request,
-    session: DB,
+    session: DbDep,
     credentials: DeviceToken,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
 ) -> ConnectionDetails:
     """For devices that join the room themselves (LiveKit's ESP32 SDK): the device token in
     `Authorization: Bearer`, answered with the fields the SDK's token component reads."""
     device = await device_from_token(session, credentials.credentials if credentials else None)
-    settings = request.app.state.settings
     current = await session.get(MeetingSession, device.current_session_id) if device.current_session_id else None
     if current is None or current.status not in ("created", "live"):
         current = MeetingSession(
@@ -130,7 +127,7 @@ async def device_connection_details(
     device.last_seen_at = datetime.now(UTC)
     await session.commit()
     try:
-        await request.app.state.dispatcher.ensure_dispatched(current.room_name, current.id, new_room=new_room)
+        await dispatcher.ensure_dispatched(current.room_name, current.id, new_room=new_room)
     except Exception as exc:  # no LiveKit, no transcription
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}

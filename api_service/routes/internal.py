@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
-from api_service.deps import db, not_found
+from api_service.deps import DbDep, RedisDep, SettingsDep, StorageDep, not_found
 from api_service.domain.status import change_status
-from api_service.storage import AudioStorage, StreamReader
+from api_service.storage import StreamReader
 from shared.audio import probe_audio
 from shared.contracts.internal import (
     RecordingStored,
@@ -30,7 +30,6 @@ from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
 uploads = APIRouter(prefix="/internal/v1", tags=["internal"])
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 async def _session(session: AsyncSession, session_id: str) -> MeetingSession:
@@ -41,7 +40,7 @@ async def _session(session: AsyncSession, session_id: str) -> MeetingSession:
 
 
 @router.get("/sessions/{session_id}", response_model=SessionInfo)
-async def session_info(session_id: str, session: DB) -> SessionInfo:
+async def session_info(session_id: str, session: DbDep) -> SessionInfo:
     row = await _session(session, session_id)
     return SessionInfo(
         id=row.id,
@@ -55,7 +54,7 @@ async def session_info(session_id: str, session: DB) -> SessionInfo:
 
 
 @router.post("/sessions/{session_id}/segments", response_model=SegmentsStored)
-async def add_segments(session_id: str, body: SegmentBatch, request: Request, session: DB) -> SegmentsStored:
+async def add_segments(session_id: str, body: SegmentBatch, session: DbDep, redis: RedisDep) -> SegmentsStored:
     """Idempotent: a segment id already stored is ignored, so retries never duplicate."""
     row = await _session(session, session_id)
     inserted = set(await transcripts.add_segments(session, session_id, body.segments))
@@ -65,7 +64,7 @@ async def add_segments(session_id: str, body: SegmentBatch, request: Request, se
     await session.commit()
     for segment in body.segments:
         if segment.segment_id in inserted:
-            await realtime.publish(request.app.state.redis, session_id, "segment", segment.model_dump())
+            await realtime.publish(redis, session_id, "segment", segment.model_dump())
     return SegmentsStored(stored=len(inserted), duplicates=len(body.segments) - len(inserted))
 
 
@@ -73,7 +72,9 @@ async def add_segments(session_id: str, body: SegmentBatch, request: Request, se
 async def add_recording(
     session_id: str,
     request: Request,
-    session: DB,
+    session: DbDep,
+    settings: SettingsDep,
+    storage: StorageDep,
     track: Annotated[str, Query(min_length=1, max_length=128)],
     offset_ms: Annotated[int, Query(ge=0)] = 0,
 ) -> RecordingStored:
@@ -86,8 +87,6 @@ async def add_recording(
         async for _chunk in request.stream():  # read to the end, so the sender sees an answer, not a reset
             pass
         return RecordingStored(id=existing.id, duration_ms=existing.duration_ms)
-    settings = request.app.state.settings
-    storage: AudioStorage = request.app.state.storage
     async with storage.receive(StreamReader(request), session_id, ".wav", settings.batch_max_upload_bytes) as received:
         info = await asyncio.to_thread(
             probe_audio, received.path, settings.audio_limits(settings.batch_max_upload_bytes, min_seconds=0)
@@ -112,7 +111,7 @@ async def add_recording(
 
 
 @router.post("/sessions/{session_id}/status", response_model=StatusOut)
-async def set_status(session_id: str, body: StatusChange, request: Request, session: DB) -> StatusOut:
+async def set_status(session_id: str, body: StatusChange, session: DbDep, redis: RedisDep) -> StatusOut:
     row = await _session(session, session_id)
     was = row.status
     change_status(row, body.status, error=body.error or None)
@@ -120,7 +119,7 @@ async def set_status(session_id: str, body: StatusChange, request: Request, sess
         row.duration_ms = max(row.duration_ms, body.duration_ms)
     await session.commit()
     if row.status == SessionStatus.completed and was != SessionStatus.completed:
-        await lifecycle.completed(session, row, request.app.state.redis)
+        await lifecycle.completed(session, row, redis)
     else:
-        await realtime.publish(request.app.state.redis, session_id, "status", {"status": row.status})
+        await realtime.publish(redis, session_id, "status", {"status": row.status})
     return StatusOut(status=SessionStatus(row.status))

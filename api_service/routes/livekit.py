@@ -4,15 +4,21 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import MeetingSession, new_invite_code
-from api_service.deps import db, not_found, owned_session, release
+from api_service.deps import (
+    CurrentUserDep,
+    DbDep,
+    DispatcherDep,
+    SettingsDep,
+    check_template,
+    not_found,
+    owned_session,
+    release,
+)
 from api_service.livekit_access import participant_token
-from api_service.routes.sessions import check_template
 from shared.contracts.rooms import ConnectionDetails
 
 log = logging.getLogger(__name__)
@@ -34,11 +40,11 @@ class ConnectionRequest(BaseModel):
 @router.post("/connection-details", response_model=ConnectionDetails)
 async def connection_details(
     body: ConnectionRequest,
-    request: Request,
-    user: Annotated[CurrentUser, Depends(current_user)],
-    session: Annotated[AsyncSession, Depends(db)],
+    user: CurrentUserDep,
+    session: DbDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
 ) -> ConnectionDetails:
-    settings = request.app.state.settings
     if body.session_id:
         row = await session.get(MeetingSession, body.session_id)
         invited = (
@@ -63,7 +69,7 @@ async def connection_details(
         session.add(row)
         await session.commit()
     try:
-        await request.app.state.dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
+        await dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
     except Exception as exc:
         log.error("agent dispatch to %s failed: %s", row.room_name, exc)
         raise HTTPException(
@@ -87,9 +93,7 @@ class InviteCode(BaseModel):
 
 
 @meeting.post("/{session_id}/invite-code", response_model=InviteCode)
-async def rotate_invite_code(
-    session_id: str, user: Annotated[CurrentUser, Depends(current_user)], session: Annotated[AsyncSession, Depends(db)]
-) -> InviteCode:
+async def rotate_invite_code(session_id: str, user: CurrentUserDep, session: DbDep) -> InviteCode:
     """A new invite code (owner only); the old one no longer lets anyone join."""
     row = await owned_session(session, session_id, user.id)
     row.invite_code = new_invite_code()
@@ -101,16 +105,16 @@ async def rotate_invite_code(
 async def remove_participant(
     session_id: str,
     identity: Annotated[str, Path(max_length=200)],
-    request: Request,
-    user: Annotated[CurrentUser, Depends(current_user)],
-    session: Annotated[AsyncSession, Depends(db)],
+    user: CurrentUserDep,
+    session: DbDep,
+    dispatcher: DispatcherDep,
 ) -> None:
     """Remove someone from the live meeting (owner only). Rotate the invite code too, or they can
     ask for a new token and come back; the token they hold lasts until LIVEKIT_TOKEN_TTL_S."""
     row = await owned_session(session, session_id, user.id)
     await release(session)
     try:
-        removed = await request.app.state.dispatcher.remove_participant(row.room_name, identity)
+        removed = await dispatcher.remove_participant(row.room_name, identity)
     except Exception as exc:
         log.error("removing %s from %s failed: %s", identity, row.room_name, exc)
         raise HTTPException(

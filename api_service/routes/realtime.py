@@ -7,40 +7,34 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import realtime
-from api_service.auth import CurrentUser, current_user
-from api_service.deps import StreamDB, db, owned_session
+from api_service.deps import CurrentUserDep, DbDep, RedisDep, StreamDbDep, owned_session
 
 router = APIRouter(prefix="/api/v1/realtime/sessions", tags=["realtime"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 @router.get("/{session_id}/transcription")
 async def transcription(
     session_id: str,
-    request: Request,
-    user: User,
-    session: DB,
+    user: CurrentUserDep,
+    session: DbDep,
+    redis: RedisDep,
     after: Annotated[str, Query(pattern=r"^(-|\d{1,19}-\d{1,19})$", description="stream id to continue after")] = "-",
 ) -> dict[str, object]:
     await owned_session(session, session_id, user.id)
-    events = await realtime.read(request.app.state.redis, session_id, after)
+    events = await realtime.read(redis, session_id, after)
     segments = [e["data"] | {"event_id": e["id"]} for e in events if e["type"] == "segment"]
     return {"session_id": session_id, "segments": segments, "last_event_id": events[-1]["id"] if events else after}
 
 
 @router.get("/{session_id}/status")
-async def live_status(session_id: str, request: Request, user: User, session: DB) -> dict[str, object]:
+async def live_status(session_id: str, user: CurrentUserDep, session: DbDep, redis: RedisDep) -> dict[str, object]:
     row = await owned_session(session, session_id, user.id)
     info = (
-        await request.app.state.redis.xinfo_stream(realtime.stream_key(session_id))
-        if await request.app.state.redis.exists(realtime.stream_key(session_id))
-        else None
+        await redis.xinfo_stream(realtime.stream_key(session_id)) if await redis.exists(realtime.stream_key(session_id)) else None
     )
     return {
         "session_id": session_id,
@@ -59,12 +53,12 @@ async def live_status(session_id: str, request: Request, user: User, session: DB
 async def events(
     session_id: str,
     request: Request,
-    user: User,
-    session: StreamDB,
+    user: CurrentUserDep,
+    session: StreamDbDep,
+    redis: RedisDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=r"^\d{1,19}-\d{1,19}$")] = None,
 ) -> StreamingResponse:
     await owned_session(session, session_id, user.id)
-    redis = request.app.state.redis
 
     async def feed() -> AsyncIterator[str]:
         cursor = last_event_id or "0"

@@ -4,16 +4,15 @@ import json
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import exports, realtime, transcripts
-from api_service.auth import CurrentUser, current_user
-from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary, Template, TranscriptSegment
-from api_service.deps import db, not_found, owned_session
+from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary, TranscriptSegment
+from api_service.deps import CurrentUserDep, DbDep, RedisDep, StorageDep, check_template, not_found, owned_session
 from api_service.domain.status import change_status
 from api_service.schemas import (
     SessionCreate,
@@ -26,22 +25,13 @@ from api_service.schemas import (
     SpeakerRename,
     TranscriptOut,
 )
-from api_service.storage import AudioStorage, LocalStorage
+from api_service.storage import LocalStorage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
-
-
-async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> None:
-    if template_id:
-        template = await session.get(Template, template_id)
-        if template is None or (template.user_id not in (None, user_id)):
-            raise not_found("template")
 
 
 @router.post("/", response_model=SessionDetail, status_code=status.HTTP_201_CREATED)
-async def create_session(body: SessionCreate, user: User, session: DB) -> SessionDetail:
+async def create_session(body: SessionCreate, user: CurrentUserDep, session: DbDep) -> SessionDetail:
     await check_template(session, body.template_id, user.id)
     row = MeetingSession(
         user_id=user.id, title=body.title or "Untitled meeting", language=body.language, template_id=body.template_id
@@ -68,8 +58,8 @@ async def detail(session: AsyncSession, row: MeetingSession) -> SessionDetail:
 
 @router.get("/", response_model=SessionPage)
 async def list_sessions(
-    user: User,
-    session: DB,
+    user: CurrentUserDep,
+    session: DbDep,
     q: Annotated[str | None, Query(max_length=200, description="search titles and transcripts")] = None,
     status_filter: Annotated[
         Literal["created", "live", "processing", "completed", "failed"] | None, Query(alias="status")
@@ -88,12 +78,12 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionDetail)
-async def get_session(session_id: str, user: User, session: DB) -> SessionDetail:
+async def get_session(session_id: str, user: CurrentUserDep, session: DbDep) -> SessionDetail:
     return await detail(session, await owned_session(session, session_id, user.id))
 
 
 @router.patch("/{session_id}", response_model=SessionDetail)
-async def update_session(session_id: str, body: SessionUpdate, user: User, session: DB) -> SessionDetail:
+async def update_session(session_id: str, body: SessionUpdate, user: CurrentUserDep, session: DbDep) -> SessionDetail:
     row = await owned_session(session, session_id, user.id)
     if body.template_id is not None:
         await check_template(session, body.template_id, user.id)
@@ -109,21 +99,20 @@ async def update_session(session_id: str, body: SessionUpdate, user: User, sessi
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_session(session_id: str, request: Request, user: User, session: DB) -> Response:
+async def delete_session(session_id: str, user: CurrentUserDep, session: DbDep, storage: StorageDep, redis: RedisDep) -> Response:
     row = await owned_session(session, session_id, user.id)
     # The recordings go first: if storage refuses (503), the session stays and can be deleted again.
     keys = list((await session.execute(select(AudioFile.storage_key).where(AudioFile.session_id == row.id))).scalars())
-    storage: AudioStorage = request.app.state.storage
     await storage.delete(row.id, keys)
     await session.delete(row)
     await session.commit()
-    await realtime.drop(request.app.state.redis, session_id)
+    await realtime.drop(redis, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{session_id}/transcript", response_model=TranscriptOut)
 async def get_transcript(
-    session_id: str, user: User, session: DB, version: Annotated[int | None, Query(ge=1)] = None
+    session_id: str, user: CurrentUserDep, session: DbDep, version: Annotated[int | None, Query(ge=1)] = None
 ) -> TranscriptOut:
     row = await owned_session(session, session_id, user.id)
     used, segments = await transcripts.read_segments(session, row.id, version)
@@ -139,7 +128,7 @@ async def get_transcript(
 
 
 @router.patch("/{session_id}/speakers/{label}", response_model=SpeakerOut)
-async def rename_speaker(session_id: str, label: str, body: SpeakerRename, user: User, session: DB) -> SpeakerOut:
+async def rename_speaker(session_id: str, label: str, body: SpeakerRename, user: CurrentUserDep, session: DbDep) -> SpeakerOut:
     await owned_session(session, session_id, user.id)
     if not await transcripts.rename_speaker(session, session_id, label, body.display_name):
         raise not_found("speaker")
@@ -148,7 +137,7 @@ async def rename_speaker(session_id: str, label: str, body: SpeakerRename, user:
 
 
 @router.post("/{session_id}/speakers/merge")
-async def merge_speakers(session_id: str, body: SpeakerMerge, user: User, session: DB) -> dict[str, int]:
+async def merge_speakers(session_id: str, body: SpeakerMerge, user: CurrentUserDep, session: DbDep) -> dict[str, int]:
     await owned_session(session, session_id, user.id)
     if body.source == body.target:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "source and target are the same speaker")
@@ -170,7 +159,7 @@ class RecordingOut(BaseModel):
 
 
 @router.get("/{session_id}/recordings", response_model=list[RecordingOut])
-async def recordings(session_id: str, user: User, session: DB) -> list[RecordingOut]:
+async def recordings(session_id: str, user: CurrentUserDep, session: DbDep) -> list[RecordingOut]:
     """The session's audio: each participant's full recording (or the uploaded file)."""
     await owned_session(session, session_id, user.id)
     rows = (
@@ -187,14 +176,15 @@ async def recordings(session_id: str, user: User, session: DB) -> list[Recording
         307: {"description": "Supabase Storage: a redirect to a signed URL that expires after SUPABASE_SIGNED_URL_TTL_S"},
     },
 )
-async def recording_audio(session_id: str, recording_id: str, request: Request, user: User, session: DB) -> Response:
+async def recording_audio(
+    session_id: str, recording_id: str, user: CurrentUserDep, session: DbDep, storage: StorageDep
+) -> Response:
     """The audio file itself (byte ranges supported, for seeking in a player); with Supabase
     Storage, a redirect to a short-lived signed URL of the private bucket instead."""
     await owned_session(session, session_id, user.id)
     row = await session.get(AudioFile, recording_id)
     if row is None or row.session_id != session_id:
         raise not_found("recording")
-    storage: AudioStorage = request.app.state.storage
     if url := await storage.signed_url(row.storage_key):
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
     assert isinstance(storage, LocalStorage)
@@ -212,7 +202,10 @@ MEDIA = {
 
 @router.get("/{session_id}/export")
 async def export(
-    session_id: str, user: User, session: DB, format: Annotated[Literal["srt", "vtt", "json", "md", "docx"], Query()] = "json"
+    session_id: str,
+    user: CurrentUserDep,
+    session: DbDep,
+    format: Annotated[Literal["srt", "vtt", "json", "md", "docx"], Query()] = "json",
 ) -> Response:
     row = await owned_session(session, session_id, user.id)
     version, segments = await transcripts.read_segments(session, row.id)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import quotas, summaries, transcripts
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Summary
-from api_service.deps import db, not_found, owned_session, release
-from api_service.llm import LLMUnavailable
-from api_service.routes.templates import readable
+from api_service.deps import CurrentUserDep, DbDep, LlmDep, not_found, owned_session, readable_template, release
+from api_service.llm import LLMConfig, LLMUnavailable
 from api_service.webhooks import queue_deliveries
 
 router = APIRouter(tags=["summaries"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 class SummarizeText(BaseModel):
@@ -74,10 +70,12 @@ async def before_model_call(request: Request, user_id: str, session: AsyncSessio
     await release(session)
 
 
-async def _run(request: Request, segments: list[dict[str, Any]], language: str | None, template: Any) -> summaries.SummaryResult:
+async def _run(
+    llm: LLMConfig | None, segments: list[dict[str, Any]], language: str | None, template: Any
+) -> summaries.SummaryResult:
     try:
         return await summaries.summarize(
-            request.app.state.llm,
+            llm,
             segments,
             language,
             template.sections if template else None,
@@ -90,13 +88,13 @@ async def _run(request: Request, segments: list[dict[str, Any]], language: str |
 
 
 @router.post("/api/v1/summarize", response_model=SummaryOut)
-async def summarize_text(body: SummarizeText, request: Request, user: User, session: DB) -> SummaryOut:
+async def summarize_text(body: SummarizeText, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep) -> SummaryOut:
     """The seed's route: summarise plain text (not stored)."""
-    template = await readable(session, body.template_id, user.id) if body.template_id else None
+    template = await readable_template(session, body.template_id, user.id) if body.template_id else None
     lines = [line for line in body.transcription_text.splitlines() if line.strip()]
     segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
     await before_model_call(request, user.id, session)
-    result = await _run(request, segments, body.language, template)
+    result = await _run(llm, segments, body.language, template)
     return SummaryOut(
         template_id=body.template_id,
         model=result.model,
@@ -109,7 +107,9 @@ async def summarize_text(body: SummarizeText, request: Request, user: User, sess
 
 
 @router.post("/api/v1/generate-title")
-async def generate_title(body: TitleRequest, request: Request, user: User, session: DB) -> dict[str, str]:
+async def generate_title(
+    body: TitleRequest, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep
+) -> dict[str, str]:
     text, language = body.summary_text or body.transcription_text or "", None
     if body.session_id:
         row = await owned_session(session, body.session_id, user.id)
@@ -119,7 +119,7 @@ async def generate_title(body: TitleRequest, request: Request, user: User, sessi
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
     await before_model_call(request, user.id, session)
     try:
-        title, model = await summaries.generate_title(request.app.state.llm, text, language)
+        title, model = await summaries.generate_title(llm, text, language)
     except LLMUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
     if body.session_id:
@@ -130,16 +130,16 @@ async def generate_title(body: TitleRequest, request: Request, user: User, sessi
 
 @router.post("/api/v1/sessions/{session_id}/summaries", response_model=SummaryOut, status_code=status.HTTP_201_CREATED)
 async def summarize_session(
-    session_id: str, body: SessionSummaryRequest, request: Request, user: User, session: DB
+    session_id: str, body: SessionSummaryRequest, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep
 ) -> SummaryOut:
     row = await owned_session(session, session_id, user.id)
     template_id = body.template_id or row.template_id
-    template = await readable(session, template_id, user.id) if template_id else None
+    template = await readable_template(session, template_id, user.id) if template_id else None
     _version, segments = await transcripts.read_segments(session, row.id)
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
     await before_model_call(request, user.id, session)
-    result = await _run(request, segments, row.language or segments[0].get("language"), template)
+    result = await _run(llm, segments, row.language or segments[0].get("language"), template)
     stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
     await session.commit()
     await asyncio.to_thread(queue_deliveries, deliveries)
@@ -147,7 +147,7 @@ async def summarize_session(
 
 
 @router.get("/api/v1/sessions/{session_id}/summaries", response_model=list[SummaryOut])
-async def list_summaries(session_id: str, user: User, session: DB) -> list[SummaryOut]:
+async def list_summaries(session_id: str, user: CurrentUserDep, session: DbDep) -> list[SummaryOut]:
     await owned_session(session, session_id, user.id)
     rows = (
         await session.execute(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version.desc()))
@@ -156,7 +156,7 @@ async def list_summaries(session_id: str, user: User, session: DB) -> list[Summa
 
 
 @router.patch("/api/v1/sessions/{session_id}/summaries/{summary_id}", response_model=SummaryOut)
-async def edit_summary(session_id: str, summary_id: str, body: SummaryEdit, user: User, session: DB) -> SummaryOut:
+async def edit_summary(session_id: str, summary_id: str, body: SummaryEdit, user: CurrentUserDep, session: DbDep) -> SummaryOut:
     """Store an edited summary as the session's next version (the edited one is kept); an unchanged
     text stores nothing and answers the summary as it is. No ``summary.ready`` webhook fires."""
     await owned_session(session, session_id, user.id)

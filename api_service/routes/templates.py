@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Template
-from api_service.deps import db, not_found
+from api_service.deps import CurrentUserDep, DbDep, readable_template
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 class SectionIn(BaseModel):
@@ -57,22 +54,15 @@ class TemplateOut(BaseModel):
     updated_at: datetime
 
 
-async def readable(session: AsyncSession, template_id: str, user_id: str) -> Template:
-    template = await session.get(Template, template_id)
-    if template is None or template.user_id not in (None, user_id):
-        raise not_found("template")
-    return template
-
-
 async def writable(session: AsyncSession, template_id: str, user_id: str) -> Template:
-    template = await readable(session, template_id, user_id)
+    template = await readable_template(session, template_id, user_id)
     if template.is_system:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "system templates are read-only; copy one to change it")
     return template
 
 
 @router.get("/", response_model=list[TemplateOut])
-async def list_templates(user: User, session: DB, language: str | None = None) -> list[TemplateOut]:
+async def list_templates(user: CurrentUserDep, session: DbDep, language: str | None = None) -> list[TemplateOut]:
     statement = select(Template).where(or_(Template.user_id.is_(None), Template.user_id == user.id))
     if language:
         statement = statement.where(Template.language == language)
@@ -81,7 +71,7 @@ async def list_templates(user: User, session: DB, language: str | None = None) -
 
 
 @router.post("/", response_model=TemplateOut, status_code=status.HTTP_201_CREATED)
-async def create_template(body: TemplateIn, user: User, session: DB) -> TemplateOut:
+async def create_template(body: TemplateIn, user: CurrentUserDep, session: DbDep) -> TemplateOut:
     template = Template(
         user_id=user.id, **body.model_dump(exclude={"sections"}), sections=[s.model_dump() for s in body.sections]
     )
@@ -91,12 +81,12 @@ async def create_template(body: TemplateIn, user: User, session: DB) -> Template
 
 
 @router.get("/{template_id}", response_model=TemplateOut)
-async def get_template(template_id: str, user: User, session: DB) -> TemplateOut:
-    return TemplateOut.model_validate(await readable(session, template_id, user.id))
+async def get_template(template_id: str, user: CurrentUserDep, session: DbDep) -> TemplateOut:
+    return TemplateOut.model_validate(await readable_template(session, template_id, user.id))
 
 
 @router.patch("/{template_id}", response_model=TemplateOut)
-async def update_template(template_id: str, body: TemplatePatch, user: User, session: DB) -> TemplateOut:
+async def update_template(template_id: str, body: TemplatePatch, user: CurrentUserDep, session: DbDep) -> TemplateOut:
     template = await writable(session, template_id, user.id)
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():  # null means "unchanged"
         setattr(template, key, value)
@@ -105,7 +95,7 @@ async def update_template(template_id: str, body: TemplatePatch, user: User, ses
 
 
 @router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_template(template_id: str, user: User, session: DB) -> Response:
+async def delete_template(template_id: str, user: CurrentUserDep, session: DbDep) -> Response:
     await session.delete(await writable(session, template_id, user.id))
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

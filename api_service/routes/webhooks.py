@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service.auth import CurrentUser, current_user
 from api_service.db.models import Webhook, WebhookDelivery
-from api_service.deps import db, not_found
+from api_service.deps import CurrentUserDep, DbDep, SettingsDep, not_found
+from api_service.schemas import DeliveryOut
 from api_service.webhooks import check_target
 from shared.contracts.webhooks import Event
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-User = Annotated[CurrentUser, Depends(current_user)]
-DB = Annotated[AsyncSession, Depends(db)]
 
 
 class WebhookIn(BaseModel):
@@ -40,19 +37,6 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="shown once: verify X-Intrascribe-Signature with it")
 
 
-class DeliveryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    event: str
-    status: str
-    attempts: int
-    response_status: int | None
-    error: str | None
-    payload: dict[str, Any]
-    created_at: datetime
-    delivered_at: datetime | None
-
-
 async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook:
     hook = await session.get(Webhook, webhook_id)
     if hook is None or hook.user_id != user_id:
@@ -61,8 +45,7 @@ async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook
 
 
 @router.post("/", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
-async def create(body: WebhookIn, request: Request, user: User, session: DB) -> WebhookCreated:
-    settings = request.app.state.settings
+async def create(body: WebhookIn, user: CurrentUserDep, session: DbDep, settings: SettingsDep) -> WebhookCreated:
     if problem := await check_target(str(body.url), settings.webhook_allow_private_targets):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
     owned = await session.scalar(
@@ -80,7 +63,7 @@ async def create(body: WebhookIn, request: Request, user: User, session: DB) -> 
 
 
 @router.get("/", response_model=list[WebhookOut])
-async def list_webhooks(user: User, session: DB) -> list[WebhookOut]:
+async def list_webhooks(user: CurrentUserDep, session: DbDep) -> list[WebhookOut]:
     rows = (
         await session.execute(
             select(Webhook).where(Webhook.user_id == user.id, Webhook.job_id.is_(None)).order_by(Webhook.created_at)
@@ -90,14 +73,14 @@ async def list_webhooks(user: User, session: DB) -> list[WebhookOut]:
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(webhook_id: str, user: User, session: DB) -> Response:
+async def delete(webhook_id: str, user: CurrentUserDep, session: DbDep) -> Response:
     await session.delete(await owned(session, webhook_id, user.id))
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut])
-async def deliveries(webhook_id: str, user: User, session: DB) -> list[DeliveryOut]:
+async def deliveries(webhook_id: str, user: CurrentUserDep, session: DbDep) -> list[DeliveryOut]:
     await owned(session, webhook_id, user.id)
     rows = (
         await session.execute(
