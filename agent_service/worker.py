@@ -16,11 +16,10 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 from agent_service.outbox import Outbox
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
-from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
+from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
 from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
 from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
-from shared.service_auth import service_header
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +50,8 @@ class RoomTranscription:
         self.deliveries = InternalApiClient(
             settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30
         )
+        # One STT plugin for the room; each audio track gets its own stream of it.
+        self.stt = new_stt(settings.stt_url, settings.service_keys.get("agent"))
         self.outbox = Outbox(settings.agent_outbox_dir, self.session_id, self.deliveries)
         self.outbox.lock()
         self.outbox.start()
@@ -101,8 +102,7 @@ class RoomTranscription:
             self.ctx.room,
             track,
             Speaker(participant.identity, participant.name or participant.identity),
-            stt_url=self.settings.stt_url,
-            stt_headers=service_header("agent", self.settings.service_keys),
+            stt=self.stt,
             language=self.language,
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
@@ -134,6 +134,7 @@ class RoomTranscription:
         self.outbox.remove_if_empty()
         for client in (self.api, self.deliveries, self.diarization):
             await client.aclose()
+        await self.stt.aclose()
 
 
 async def room_entrypoint(ctx: JobContext) -> None:

@@ -315,3 +315,82 @@ async def test_input_at_48khz_stereo_reaches_the_service_as_16khz_mono_chunks() 
     spectrum = np.abs(np.fft.rfft(received[1600:]))  # past the resampler's start
     assert abs(float(np.argmax(spectrum)) * RATE / (received.size - 1600) - 440) < 5  # still a 440 Hz tone
     await stream.aclose()
+
+
+# --- what a stream tells its user: delays, recent audio, a service far behind ------------------
+
+
+def test_released_audio_stays_readable_for_the_history() -> None:
+    buffer = ResendBuffer(RATE, 120_000, history_ms=100)
+    for i in range(10):  # 200 ms, each chunk marked with its number
+        buffer.push(pcm(20, i))
+    assert buffer.audio(40, 100) == b"".join(pcm(20, i) for i in (2, 3, 4))  # chunks starting in [40, 100)
+    buffer.release(160)  # 0-160 ms released; the history keeps the last 100 ms of it
+    assert buffer.audio(0, 200) == b"".join(pcm(20, i) for i in range(3, 10))
+    assert buffer.audio(60, 100) == pcm(20, 3) + pcm(20, 4)
+    assert ResendBuffer(RATE, 120_000).audio(0, 100) == b""  # no history by default, nothing kept
+
+
+def test_skipped_audio_moves_the_clock_on() -> None:
+    buffer = ResendBuffer(RATE, 120_000)
+    buffer.push(pcm(30))
+    buffer.skip(RATE)  # a second never sent
+    assert buffer.dropped_ms == 1000 and buffer.start_ms == 0 and buffer.kept_ms == 1030
+    assert buffer.push(pcm(20)) == [pcm(20)]
+    assert buffer.release(1030) == 30 and buffer.start_ms == 1030
+
+
+async def test_a_stream_reports_delay_and_recovery_and_hands_back_a_finals_audio() -> None:
+    service = FakeService(on_end=lambda socket: socket.answer(StreamEnd()))
+    stream = plugin_with(service, audio_history_s=5).stream()
+    stream.start_time_offset = 10.0
+    reported: list[str] = []
+    stream.on("delayed", lambda error: reported.append(f"delayed: {type(error).__name__}"))
+    stream.on("recovered", lambda: reported.append("recovered"))
+    events: list[stt.SpeechEvent] = []
+
+    async def collect() -> None:
+        async for event in stream:
+            events.append(event)
+
+    collector = asyncio.create_task(collect())
+    for frame in frames(0, 100):  # 1 s
+        stream.push_frame(frame)
+    await until(lambda: len(service.sockets) == 1 and len(service.sockets[0].sent) == 50)
+    assert not stream.delayed and reported == []
+    service.sockets[0].answer(StreamFinal(segment_id="a", start_ms=200, end_ms=600, text="hello"))
+    await until(lambda: any(e.type == stt.SpeechEventType.FINAL_TRANSCRIPT for e in events))
+    final = next(e for e in events if e.type == stt.SpeechEventType.FINAL_TRANSCRIPT).alternatives[0]
+    audio = stream.audio(final.start_time, final.end_time)  # released by the final, kept in the history
+    assert (audio.sample_rate, audio.num_channels) == (RATE, 1)
+    assert bytes(audio.data) == b"".join(bytes(f.data) for f in frames(20, 40))
+    service.refuse = 2
+    service.sockets[0].close_with(1006)
+    await until(lambda: len(service.sockets) == 4)
+    await until(lambda: not stream.delayed)
+    assert reported == ["delayed: APIConnectionError", "recovered"]  # once each, however many attempts
+    stream.end_input()
+    await asyncio.wait_for(collector, 5)
+    await stream.aclose()
+
+
+async def test_input_waiting_beyond_the_buffer_is_dropped_oldest_first_keeping_the_clock() -> None:
+    gate = asyncio.Event()
+    service = FakeService()
+    connect = service.ws_connect
+
+    async def slow_connect(url: str, **kwargs: Any) -> FakeSocket:
+        await gate.wait()  # the service is slow to answer: input piles up
+        return await connect(url, **kwargs)
+
+    service.ws_connect = slow_connect  # type: ignore[method-assign]
+    stream = plugin_with(service, max_buffer_s=1.0).stream()
+    for frame in frames(0, 150):  # 1.5 s into a 1 s bound
+        stream.push_frame(frame)
+    assert stream.dropped_ms == 500
+    gate.set()
+    await until(lambda: bool(service.sockets) and len(service.sockets[0].sent) == 50)
+    socket = service.sockets[0]
+    assert socket.offset_ms == 500  # where the audio it gets starts
+    assert b"".join(socket.sent) == b"".join(bytes(f.data) for f in frames(50, 100))
+    await stream.aclose()

@@ -3,7 +3,11 @@
 Streaming uses the service's ``/v1/stream`` WebSocket, single clips ``POST /transcribe``; the
 messages are ``shared.contracts.stt``. If the WebSocket drops, the audio no final has covered yet
 is kept (bounded) and sent again on the next connection, with ``offset_ms`` set to where that
-audio starts, so no final is lost and times stay on one clock."""
+audio starts, so no final is lost and times stay on one clock.
+
+A stream also says when its transcripts are held up (``"delayed"``/``"recovered"`` events), and
+can hand back the audio of a recent final (``SpeechStream.audio``), e.g. to tell the speakers of a
+shared microphone apart."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import asyncio
 import collections
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 import aiohttp
 import numpy as np
@@ -26,6 +31,7 @@ from livekit.agents import (
     utils,
 )
 from livekit.agents.language import LanguageCode
+from livekit.agents.stt import RecognizeStream
 from livekit.agents.types import NOT_GIVEN, NotGivenOr, TimedString
 from livekit.agents.utils import AudioBuffer, is_given
 from pydantic import ValidationError
@@ -58,6 +64,7 @@ class _Options:
     sample_rate: int
     headers: dict[str, str]
     max_buffer_s: float
+    audio_history_s: float
 
 
 class STT(stt.STT):
@@ -70,6 +77,7 @@ class STT(stt.STT):
         caller: str = "agent",
         sample_rate: int = 16000,
         max_buffer_s: float = 120.0,
+        audio_history_s: float = 0.0,
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
         """``base_url``: the STT service, e.g. ``http://stt:8001``. ``language``: a language tag,
@@ -77,7 +85,9 @@ class STT(stt.STT):
         ``caller``/``api_key``: the service credential (``X-Service-Key: caller:api_key``), as
         listed in the service's ``SERVICE_KEYS``. ``sample_rate``: the rate audio is sent at
         (input is resampled to it). ``max_buffer_s``: the most audio kept for resending while the
-        service is unreachable. ``http_session``: defaults to the job's, else one of its own."""
+        service is unreachable (and the most input waiting to be sent while the service is
+        behind). ``audio_history_s``: how long a stream keeps the audio finals have covered, for
+        ``SpeechStream.audio()``. ``http_session``: defaults to the job's, else one of its own."""
         super().__init__(
             capabilities=stt.STTCapabilities(streaming=True, interim_results=True, aligned_transcript="word", manual_flush=True)
         )
@@ -87,6 +97,7 @@ class STT(stt.STT):
             sample_rate=sample_rate,
             headers=service_header(caller, {caller: api_key} if api_key else {}),
             max_buffer_s=max_buffer_s,
+            audio_history_s=audio_history_s,
         )
         self._session = http_session
         self._owns_session = False
@@ -239,15 +250,19 @@ class Transcripts:
 class ResendBuffer:
     """The stream's audio that no final has covered yet, as ``CHUNK_MS`` chunks of int16 mono PCM
     on the stream clock (ms from the stream's first sample). Bounded: beyond ``max_ms`` the oldest
-    chunks are dropped (and counted in ``dropped_ms``)."""
+    chunks are dropped (and counted in ``dropped_ms``). Released chunks stay readable by
+    ``audio()`` for another ``history_ms``."""
 
-    def __init__(self, sample_rate: int, max_ms: int) -> None:
+    def __init__(self, sample_rate: int, max_ms: int, history_ms: int = 0) -> None:
         self._rate = sample_rate
         self._chunk_bytes = 2 * sample_rate * CHUNK_MS // 1000
         self._max_chunks = max(1, max_ms // CHUNK_MS)
         self._chunks: collections.deque[tuple[int, bytes]] = collections.deque()  # (start sample, pcm)
         self._partial = b""  # the start of the next chunk
         self._samples = 0  # samples in complete chunks so far
+        self._history: collections.deque[tuple[int, bytes]] = collections.deque()  # released chunks
+        self._history_samples = 0
+        self._max_history_samples = history_ms * sample_rate // 1000
         self.dropped_ms = 0
 
     def _ms(self, sample: int) -> int:
@@ -296,7 +311,29 @@ class ResendBuffer:
                 break
             self._chunks.popleft()
             released += end - self._ms(start)
+            self._remember(start, chunk)
         return released
+
+    def _remember(self, start: int, chunk: bytes) -> None:
+        if not self._max_history_samples:
+            return
+        self._history.append((start, chunk))
+        self._history_samples += len(chunk) // 2
+        while self._history_samples > self._max_history_samples:
+            _start, old = self._history.popleft()
+            self._history_samples -= len(old) // 2
+
+    def skip(self, samples: int) -> None:
+        """Audio that never reached the buffer (dropped before it was sent): the clock moves on
+        by ``samples`` so later audio keeps its true time. The incomplete chunk before it is kept."""
+        self.flush()
+        self._samples += samples
+        self.dropped_ms += self._ms(samples)
+
+    def audio(self, start_ms: int, end_ms: int) -> bytes:
+        """The audio of the chunks that start in ``[start_ms, end_ms)``, released (within the
+        history) or still kept."""
+        return b"".join(chunk for start, chunk in (*self._history, *self._chunks) if start_ms <= self._ms(start) < end_ms)
 
 
 def to_mono(frame: rtc.AudioFrame) -> rtc.AudioFrame:
@@ -307,25 +344,67 @@ def to_mono(frame: rtc.AudioFrame) -> rtc.AudioFrame:
     return rtc.AudioFrame(mono.tobytes(), frame.sample_rate, 1, frame.samples_per_channel)
 
 
-class SpeechStream(stt.SpeechStream):
+StreamEvents = Literal["delayed", "recovered"]
+
+
+class SpeechStream(RecognizeStream, rtc.EventEmitter[StreamEvents]):
     """One ``/v1/stream`` session, reconnected (with backoff) whenever it drops; the audio no
     final has covered is sent again first. Reconnects without limit while input is open (the
-    buffer is bounded); after ``end_input()``, at most ``conn_options.max_retry`` times."""
+    buffer is bounded); after ``end_input()``, at most ``conn_options.max_retry`` times.
+
+    Events (``stream.on(...)``): ``"delayed"`` (with the error) when the connection is lost, so
+    transcripts are held up until it is back; ``"recovered"`` when a new connection is ready
+    (the held-back audio is being transcribed again)."""
 
     def __init__(self, *, stt: STT, opts: _Options, conn_options: APIConnectOptions) -> None:
-        super().__init__(stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
+        rtc.EventEmitter.__init__(self)
+        RecognizeStream.__init__(self, stt=stt, conn_options=conn_options, sample_rate=opts.sample_rate)
         self._client = stt
         self._opts = opts
-        self._buffer = ResendBuffer(opts.sample_rate, int(opts.max_buffer_s * 1000))
+        self._buffer = ResendBuffer(opts.sample_rate, int(opts.max_buffer_s * 1000), int(opts.audio_history_s * 1000))
         self._transcripts = Transcripts(opts.language)
         self._stream_id = utils.shortuuid()
         self._connections = 0
         self._readies = 0
         self._input_ended = False
+        self._delayed = False
+
+    @property
+    def delayed(self) -> bool:
+        """True from a lost connection until the next one is ready."""
+        return self._delayed
+
+    @property
+    def dropped_ms(self) -> int:
+        """Audio dropped (never transcribed) because more than ``max_buffer_s`` waited."""
+        return self._buffer.dropped_ms
+
+    def audio(self, start_time: float, end_time: float) -> rtc.AudioFrame:
+        """The audio sent between two times on the session clock (as in ``SpeechData``): the
+        chunks that start in ``[start_time, end_time)``, as int16 mono at the stream's rate.
+        A final's audio stays available for ``audio_history_s`` after it arrived, and audio no
+        final has covered yet until one does."""
+        offset = self.start_time_offset
+        pcm = self._buffer.audio(round((start_time - offset) * 1000), round((end_time - offset) * 1000))
+        return rtc.AudioFrame(pcm, self._opts.sample_rate, 1, len(pcm) // 2)
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:
-        """Push audio (any rate and channel count: downmixed here, resampled by the base class)."""
+        """Push audio (any rate and channel count: downmixed here, resampled by the base class).
+        Never blocks: if the service falls more than ``max_buffer_s`` behind, the oldest input
+        is dropped (its time still passes on the stream clock)."""
         super().push_frame(to_mono(frame))
+        limit_frames = self._opts.max_buffer_s * frame.sample_rate / max(1, frame.samples_per_channel)
+        while self._input_ch.qsize() > max(1.0, limit_frames):
+            item = self._input_ch.recv_nowait()
+            if isinstance(item, rtc.AudioFrame):
+                before = self._buffer.dropped_ms
+                self._buffer.skip(item.samples_per_channel * self._opts.sample_rate // item.sample_rate)
+                if before // 1000 != self._buffer.dropped_ms // 1000:
+                    logger.warning(
+                        "STT stream is %.0f s behind: dropping its oldest input (%d ms so far)",
+                        self._opts.max_buffer_s,
+                        self._buffer.dropped_ms,
+                    )
 
     async def _run(self) -> None:
         failures = 0
@@ -345,6 +424,9 @@ class SpeechStream(stt.SpeechStream):
                     "STT stream dropped (%s); %d ms of audio kept, reconnecting in %.1fs", exc, self._buffer.kept_ms, delay
                 )
                 self._emit_error(exc, recoverable=True)
+                if not self._delayed:
+                    self._delayed = True
+                    self.emit("delayed", exc)
                 await self._keep_input_for(delay)
 
     async def _keep_input_for(self, seconds: float) -> None:
@@ -403,6 +485,9 @@ class SpeechStream(stt.SpeechStream):
             greeting = await ws.receive(timeout=timeout)
             if greeting.type == aiohttp.WSMsgType.TEXT and isinstance(stream_event.validate_json(greeting.data), StreamReady):
                 self._readies += 1
+                if self._delayed:
+                    self._delayed = False
+                    self.emit("recovered")
                 return ws
         except BaseException:
             await ws.close()
