@@ -7,8 +7,6 @@ the unconfirmed audio resent, and every frame is recorded."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -18,12 +16,12 @@ import numpy as np
 import pytest
 from livekit import rtc
 from livekit.plugins import intrascribe
-from pydantic import BaseModel
+from livekit.plugins.intrascribe.testing import FakeService, FakeSocket, until
 
 from agent_service import track_transcriber
 from agent_service.track_transcriber import Speaker, TrackTranscriber
 from shared.contracts.internal import SegmentIn
-from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial, StreamReady
+from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial
 from shared.contracts.transcript import Word
 
 pytestmark = [pytest.mark.unit]
@@ -34,59 +32,6 @@ RATE = 16000
 def frame(value: int) -> rtc.AudioFrame:
     """20 ms at 16 kHz, every sample ``value``."""
     return rtc.AudioFrame(np.full(320, value, np.int16).tobytes(), RATE, 1, 320)
-
-
-class Socket:
-    def __init__(self, params: dict[str, str], on_end: Callable[[Socket], None]) -> None:
-        self.params = params
-        self.offset_ms = int(params["offset_ms"])
-        self.sent: list[bytes] = []
-        self.controls: list[str] = []
-        self.close_code: int | None = None
-        self._incoming: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
-        self._on_end = on_end
-
-    async def send_bytes(self, data: bytes) -> None:
-        if self.close_code is not None:
-            raise ConnectionResetError("closed")
-        self.sent.append(data)
-
-    async def send_str(self, data: str) -> None:
-        if self.close_code is not None:
-            raise ConnectionResetError("closed")
-        self.controls.append(json.loads(data)["type"])
-        if self.controls[-1] == "end":
-            self._on_end(self)
-
-    async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:  # noqa: ASYNC109 - aiohttp's signature
-        return await self._incoming.get()
-
-    async def close(self) -> None:
-        self.close_code = self.close_code or 1000
-
-    def exception(self) -> BaseException | None:
-        return None
-
-    def answer(self, event: BaseModel) -> None:
-        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, event.model_dump_json(), None))
-
-    def drop(self) -> None:
-        self.close_code = 1006
-        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, 1006, ""))
-
-
-class Service:
-    closed = False
-
-    def __init__(self, on_end: Callable[[Socket], None]) -> None:
-        self.sockets: list[Socket] = []
-        self._on_end = on_end
-
-    async def ws_connect(self, url: str, *, params: dict[str, str], headers: dict[str, str], heartbeat: float) -> Socket:
-        socket = Socket(params, self._on_end)
-        self.sockets.append(socket)
-        socket.answer(StreamReady(engine="fake", model="fake", sample_rate=RATE))
-        return socket
 
 
 class Room:
@@ -136,22 +81,16 @@ class AudioStream:
         pass
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - polling what the tasks change
-            await asyncio.sleep(0.01)
-
-
 async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across_an_stt_drop(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(track_transcriber.rtc, "AudioStream", AudioStream)
 
-    def finish(socket: Socket) -> None:
+    def finish(socket: FakeSocket) -> None:
         socket.answer(StreamFinal(segment_id="c2-00000", start_ms=1000, end_ms=2000, text=" world", language="en"))
         socket.answer(StreamEnd())
 
-    service = Service(on_end=finish)
+    service = FakeService(on_end=finish)
     plugin = intrascribe.STT("http://stt.test:8001", http_session=cast(aiohttp.ClientSession, service), audio_history_s=60)
     room, track = Room(), Track()
     stored: list[SegmentIn] = []
@@ -195,7 +134,7 @@ async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across
     words = [Word(start_ms=200, end_ms=500, text=" hello", prob=0.5), Word(start_ms=500, end_ms=900, text="!")]
     first.answer(StreamFinal(segment_id="c1-00000", start_ms=200, end_ms=1000, text=" hello!", language="en", words=words))
     await until(lambda: len(stored) == 1)
-    first.drop()
+    first.close_with(1006)
     await until(lambda: delays == [True, False] and len(service.sockets) == 2 and len(service.sockets[1].sent) == 50)
     second = service.sockets[1]
     assert second.offset_ms == 1000 and second.sent == first.sent[50:]  # what no final covered, again
@@ -243,7 +182,7 @@ async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across
 
 async def test_without_a_recording_sink_the_recording_is_removed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(track_transcriber.rtc, "AudioStream", AudioStream)
-    service = Service(on_end=lambda socket: socket.answer(StreamEnd()))
+    service = FakeService(on_end=lambda socket: socket.answer(StreamEnd()))
     plugin = intrascribe.STT("http://stt.test:8001", http_session=cast(aiohttp.ClientSession, service))
     track = Track()
     stored: list[SegmentIn] = []

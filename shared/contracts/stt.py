@@ -40,22 +40,22 @@ class StreamReady(BaseModel):
     sample_rate: int
 
 
-class StreamPartial(BaseModel):
+class _Hypothesis(BaseModel):
+    """What a partial and a final of one utterance share (the same ``segment_id``)."""
+
+    segment_id: str
+    start_ms: int
+    end_ms: int
+    text: str
+    language: str | None = None
+
+
+class StreamPartial(_Hypothesis):
     type: Literal["partial"] = "partial"
-    segment_id: str
-    start_ms: int
-    end_ms: int
-    text: str
-    language: str | None = None
 
 
-class StreamFinal(BaseModel):
+class StreamFinal(_Hypothesis):
     type: Literal["final"] = "final"
-    segment_id: str
-    start_ms: int
-    end_ms: int
-    text: str
-    language: str | None = None
     words: list[Word] = Field(default_factory=list)
 
 

@@ -6,8 +6,6 @@ Run in the agent's environment: ``agent_service/.venv/bin/python -m pytest plugi
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable
 from typing import Any, cast
 
 import aiohttp
@@ -17,9 +15,9 @@ from livekit import rtc
 from livekit.agents import APIStatusError, stt
 from livekit.plugins import intrascribe
 from livekit.plugins.intrascribe.stt import ResendBuffer, Transcripts, to_mono
-from pydantic import BaseModel
+from livekit.plugins.intrascribe.testing import FakeService, FakeSocket, until
 
-from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial, StreamReady
+from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial
 from shared.contracts.transcript import Word
 
 pytestmark = [pytest.mark.unit]
@@ -143,81 +141,8 @@ def test_stereo_is_downmixed() -> None:
 # --- reconnecting, against an in-memory WebSocket ---------------------------------------------
 
 
-class FakeSocket:
-    """Stands in for one ``/v1/stream`` connection: records what the plugin sends; the test (or
-    ``on_end``) decides what the service answers."""
-
-    def __init__(self, params: dict[str, str], headers: dict[str, str], on_end: Callable[[FakeSocket], None]) -> None:
-        self.params, self.headers = params, headers
-        self.offset_ms = int(params["offset_ms"])
-        self.sent: list[bytes] = []
-        self.controls: list[str] = []
-        self.close_code: int | None = None
-        self._incoming: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
-        self._on_end = on_end
-
-    async def send_bytes(self, data: bytes) -> None:
-        if self.close_code is not None:
-            raise ConnectionResetError("closed")
-        self.sent.append(data)
-
-    async def send_str(self, data: str) -> None:
-        if self.close_code is not None:
-            raise ConnectionResetError("closed")
-        self.controls.append(json.loads(data)["type"])
-        if self.controls[-1] == "end":
-            self._on_end(self)
-
-    async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:  # noqa: ASYNC109 - aiohttp's signature
-        return await self._incoming.get()
-
-    async def close(self) -> None:
-        self.close_code = self.close_code or 1000
-
-    def exception(self) -> BaseException | None:
-        return None
-
-    def answer(self, event: BaseModel) -> None:
-        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, event.model_dump_json(), None))
-
-    def close_with(self, code: int, reason: str = "") -> None:
-        """The service closes the connection (1013: model loading; 1006: the connection dropped)."""
-        self.close_code = code
-        self._incoming.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, code, reason))
-
-
-class FakeService:
-    """Stands in for the aiohttp session the plugin opens WebSockets with: each connection is a
-    FakeSocket that greets with ``ready``, or, while ``refuse`` > 0, closes with 1013 instead."""
-
-    closed = False
-
-    def __init__(self, on_end: Callable[[FakeSocket], None] = lambda socket: None) -> None:
-        self.sockets: list[FakeSocket] = []
-        self.urls: list[str] = []
-        self.refuse = 0
-        self._on_end = on_end
-
-    async def ws_connect(self, url: str, *, params: dict[str, str], headers: dict[str, str], heartbeat: float) -> FakeSocket:
-        socket = FakeSocket(params, headers, self._on_end)
-        self.sockets.append(socket)
-        self.urls.append(url)
-        if self.refuse:
-            self.refuse -= 1
-            socket.close_with(1013, "model is loading")
-        else:
-            socket.answer(StreamReady(engine="fake", model="fake", sample_rate=16000))
-        return socket
-
-
 def plugin_with(service: FakeService, **options: Any) -> intrascribe.STT:
     return intrascribe.STT("http://stt.test:8001/", http_session=cast(aiohttp.ClientSession, service), **options)
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - polling what the stream's tasks change
-            await asyncio.sleep(0.01)
 
 
 def frames(start: int, count: int) -> list[rtc.AudioFrame]:
@@ -284,14 +209,7 @@ async def test_a_dropped_stream_resends_what_no_final_covered_from_its_offset() 
 
 async def test_bad_credentials_end_the_stream_without_retrying() -> None:
     service = FakeService()
-
-    async def refuse_policy(url: str, **kwargs: Any) -> FakeSocket:
-        socket = FakeSocket(kwargs["params"], kwargs["headers"], lambda s: None)
-        service.sockets.append(socket)
-        socket.close_with(1008, "invalid service credentials")
-        return socket
-
-    service.ws_connect = refuse_policy  # type: ignore[method-assign]
+    service.refuse, service.refusal = 5, (1008, "invalid service credentials")  # a retry would be refused again
     stream = plugin_with(service).stream()
     stream.push_frame(frames(0, 1)[0])
     with pytest.raises(APIStatusError, match="invalid service credentials"):
@@ -377,13 +295,7 @@ async def test_a_stream_reports_delay_and_recovery_and_hands_back_a_finals_audio
 async def test_input_waiting_beyond_the_buffer_is_dropped_oldest_first_keeping_the_clock() -> None:
     gate = asyncio.Event()
     service = FakeService()
-    connect = service.ws_connect
-
-    async def slow_connect(url: str, **kwargs: Any) -> FakeSocket:
-        await gate.wait()  # the service is slow to answer: input piles up
-        return await connect(url, **kwargs)
-
-    service.ws_connect = slow_connect  # type: ignore[method-assign]
+    service.gate = gate  # the service is slow to answer: input piles up
     stream = plugin_with(service, max_buffer_s=1.0).stream()
     for frame in frames(0, 150):  # 1.5 s into a 1 s bound
         stream.push_frame(frame)
