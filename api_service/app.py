@@ -14,6 +14,7 @@ from sqlalchemy.exc import StatementError
 from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.domain.status import InvalidTransition
+from api_service.jobs import broker
 from api_service.livekit_access import AgentDispatcher
 from api_service.llm import load_config
 from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
@@ -28,6 +29,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     settings = settings or APISettings()
     if not settings.auth_jwt_secret:
         raise RuntimeError("AUTH_JWT_SECRET must be set: user tokens cannot be verified without it")
+    broker.configure(settings)  # jobs and webhook deliveries are sent through it; no connection yet
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from api_service.auth import CurrentUser, decode_token, unauthorized
 from api_service.db.models import MeetingSession, Template, User
 from api_service.livekit_access import AgentDispatcher
 from api_service.llm import LLMConfig
+from api_service.quotas import Quotas
 from api_service.settings import APISettings
 from api_service.storage import AudioStorage
 
@@ -52,6 +53,13 @@ StorageDep = Annotated[AudioStorage, Depends(storage)]
 RedisDep = Annotated[Redis, Depends(redis)]
 DispatcherDep = Annotated[AgentDispatcher, Depends(dispatcher)]
 LlmDep = Annotated[LLMConfig | None, Depends(llm)]
+
+
+async def quotas(settings: SettingsDep, redis: RedisDep) -> Quotas:
+    return Quotas(settings, redis)
+
+
+QuotasDep = Annotated[Quotas, Depends(quotas)]
 
 
 async def db(sessions: SessionmakerDep) -> AsyncIterator[AsyncSession]:

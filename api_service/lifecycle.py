@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service import realtime
 from api_service.db.models import MeetingSession
 from api_service.jobs import queue
+from api_service.jobs.deliveries import notify
 from api_service.jobs.post_meeting import process_meeting, queue_post_processing
-from api_service.webhooks import notify
 from shared.contracts.webhooks import SessionCompleted
 
 

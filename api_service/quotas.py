@@ -8,8 +8,11 @@ import logging
 import time
 from typing import Literal
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from api_service.settings import APISettings
 
 log = logging.getLogger(__name__)
 
@@ -17,39 +20,38 @@ Quota = Literal["uploads", "audio_minutes", "summaries"]
 WHAT = {"uploads": "uploads", "audio_minutes": "minutes of uploaded audio", "summaries": "summaries and titles"}
 
 
-def _limit(request: Request, quota: Quota) -> float:
-    settings = request.app.state.settings
-    return float(
-        {
+class Quotas:
+    """The quotas of API_QUOTA_* for the users of one app, counted in its Redis."""
+
+    def __init__(self, settings: APISettings, redis: Redis) -> None:
+        self.redis = redis
+        self.limits: dict[Quota, float] = {
             "uploads": settings.quota_uploads_per_day,
             "audio_minutes": settings.quota_audio_minutes_per_day,
             "summaries": settings.quota_summaries_per_day,
-        }[quota]
-    )
+        }
 
-
-async def charge(request: Request, user_id: str, quota: Quota, amount: float = 1.0) -> None:
-    """Count ``amount`` against the user's quota for today; 429 with a sentence when it would
-    pass it. While Redis is away nothing is counted (the request goes on)."""
-    limit = _limit(request, quota)
-    if not limit:
-        return
-    day = int(time.time() // 86400)
-    key = f"quota:{quota}:{user_id}:{day}"
-    redis = request.app.state.redis
-    try:
-        total = float(await redis.incrbyfloat(key, amount))
-        if total == amount:
-            await redis.expire(key, 2 * 86400)
+    async def charge(self, user_id: str, quota: Quota, amount: float = 1.0) -> None:
+        """Count ``amount`` against the user's quota for today; 429 with a sentence when it would
+        pass it. While Redis is away nothing is counted (the request goes on)."""
+        limit = self.limits[quota]
+        if not limit:
+            return
+        day = int(time.time() // 86400)
+        key = f"quota:{quota}:{user_id}:{day}"
+        try:
+            total = float(await self.redis.incrbyfloat(key, amount))
+            if total == amount:
+                await self.redis.expire(key, 2 * 86400)
+            if total > limit:
+                await self.redis.incrbyfloat(key, -amount)
+        except RedisError as exc:
+            log.warning("quota %s not checked: Redis unavailable (%s)", quota, exc)
+            return
         if total > limit:
-            await redis.incrbyfloat(key, -amount)
-    except RedisError as exc:
-        log.warning("quota %s not checked: Redis unavailable (%s)", quota, exc)
-        return
-    if total > limit:
-        retry = 86400 - int(time.time() % 86400)
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"You have used today's quota of {limit:g} {WHAT[quota]}; it starts again at midnight UTC.",
-            headers={"Retry-After": str(retry)},
-        )
+            retry = 86400 - int(time.time() % 86400)
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"You have used today's quota of {limit:g} {WHAT[quota]}; it starts again at midnight UTC.",
+                headers={"Retry-After": str(retry)},
+            )

@@ -8,16 +8,17 @@ import logging
 import time
 
 from fastapi import HTTPException, Request, status
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
 
-async def limit(request: Request, bucket: str, per_minute: int, user_id: str | None = None) -> None:
+async def limit(request: Request, redis: Redis, bucket: str, per_minute: int, user_id: str | None = None) -> None:
+    """429 with a sentence when the caller passed ``per_minute`` requests to ``bucket`` this minute."""
     client = request.client.host if request.client else "unknown"
     window = int(time.time() // 60)
     keys = [f"ratelimit:{bucket}:{client}:{window}"] + ([f"ratelimit:{bucket}:user:{user_id}:{window}"] if user_id else [])
-    redis = request.app.state.redis
     try:
         counts = []
         for key in keys:

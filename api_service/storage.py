@@ -6,7 +6,8 @@
   and then ``store``s it. Leaving ``receive`` without storing, or with an exception, removes
   everything it made (for Supabase: the spooled file, and the object if it was already sent).
 - ``local_copy`` gives a local path to a stored recording (for decoding in the worker);
-- ``signed_url`` gives a short-lived URL for playback, or None where the API serves the bytes;
+- ``playback`` answers a request for the audio: the file itself (byte ranges for seeking), or
+  a redirect to a short-lived signed URL;
 - ``delete`` removes a session's recordings; ``check`` is the readiness check.
 
 Nothing holds a whole recording in memory: Supabase uploads and downloads stream between the
@@ -28,6 +29,7 @@ from urllib.parse import quote
 import anyio
 import httpx
 from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from shared.audio import AudioTooLarge, too_large
 
@@ -102,7 +104,7 @@ class AudioStorage(Protocol):
 
     def local_copy(self, key: str) -> AbstractAsyncContextManager[Path]: ...
 
-    async def signed_url(self, key: str) -> str | None: ...
+    async def playback(self, key: str, content_type: str) -> Response: ...
 
     async def delete(self, session_id: str, keys: list[str]) -> None: ...
 
@@ -147,8 +149,8 @@ class LocalStorage:
     async def local_copy(self, key: str) -> AsyncIterator[Path]:
         yield self.path(key)
 
-    async def signed_url(self, key: str) -> str | None:
-        return None
+    async def playback(self, key: str, content_type: str) -> Response:
+        return FileResponse(self.path(key), media_type=content_type)
 
     async def delete(self, session_id: str, keys: list[str]) -> None:
         for key in keys:
@@ -275,12 +277,14 @@ class SupabaseStorage:
         except (KeyError, TypeError, ValueError):
             return StorageApiError(f"Unable to parse error message: {response.text}", "InternalError", response.status_code)
 
-    async def signed_url(self, key: str) -> str | None:
+    async def playback(self, key: str, content_type: str) -> Response:
         try:
             signed = await self.files.create_signed_url(key, self.ttl_s)
         except Exception as exc:
             raise self._error(exc, "signing a playback URL") from exc
-        return signed["signedURL"]
+        if not (url := signed["signedURL"]):
+            raise StorageError("the storage gave no playback URL", retryable=True)
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
     async def delete(self, session_id: str, keys: list[str]) -> None:
         if not keys:

@@ -107,7 +107,7 @@ def payload_bytes(delivery: WebhookDelivery) -> bytes:
 async def emit(session: AsyncSession, user_id: str, data: EventData, job_id: str | None = None) -> list[str]:
     """Record a delivery of ``data``'s event for each of the user's webhooks that wants it (and
     for the webhook of job ``job_id``, if it has one); returns their ids (the caller commits,
-    then queues them with ``queue_deliveries``)."""
+    then queues them with ``jobs.deliveries.queue_deliveries``)."""
     event, payload = data.event, data.model_dump(mode="json", exclude_unset=True)
     scope = Webhook.job_id.is_(None) if job_id is None else or_(Webhook.job_id.is_(None), Webhook.job_id == job_id)
     hooks = (await session.execute(select(Webhook).where(Webhook.user_id == user_id, Webhook.active.is_(True), scope))).scalars()
@@ -117,18 +117,3 @@ async def emit(session: AsyncSession, user_id: str, data: EventData, job_id: str
     session.add_all(deliveries)
     await session.flush()
     return [d.id for d in deliveries]
-
-
-async def notify(session: AsyncSession, user_id: str, data: EventData) -> None:
-    """Record deliveries in the caller's transaction, commit, then queue them."""
-    ids = await emit(session, user_id, data)
-    await session.commit()
-    await asyncio.to_thread(queue_deliveries, ids)
-
-
-def queue_deliveries(delivery_ids: list[str]) -> None:
-    if delivery_ids:
-        from api_service.jobs.deliveries import deliver_webhook  # the broker connects on import
-
-        for delivery_id in delivery_ids:
-            deliver_webhook.send(delivery_id)

@@ -16,9 +16,10 @@ from fastapi import FastAPI
 
 from api_service import __version__
 from api_service.db.engine import make_engine, sessionmaker
+from api_service.jobs import broker as job_queue
 from api_service.jobs import deliveries, pipeline, post_meeting  # noqa: F401 - registers the actors
-from api_service.jobs.broker import broker, settings
 from api_service.jobs.sweep import sweep_forever
+from api_service.settings import APISettings
 from api_service.storage import make_storage
 from shared.service import create_service_app
 
@@ -26,6 +27,8 @@ log = logging.getLogger("api_service.worker")
 
 
 def main() -> None:
+    settings = APISettings()
+    broker = job_queue.configure(settings)
     client = redis.from_url(settings.redis_url)
 
     @asynccontextmanager

@@ -64,14 +64,6 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assemble(name: str, cache_dir: Path) -> Path:
     """The folder of embedded model ``name``, assembled on first use and verified."""
     model = EMBEDDED[name]
@@ -87,7 +79,8 @@ def assemble(name: str, cache_dir: Path) -> Path:
         for package, rel in model.parts:
             with open(_package_dir(package) / rel, "rb") as part:
                 shutil.copyfileobj(part, out, 1 << 20)
-    actual = _sha256(tmp / "model.bin")
+    with open(tmp / "model.bin", "rb") as joined:
+        actual = hashlib.file_digest(joined, "sha256").hexdigest()
     if actual != model.sha256:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelUnavailable(f"embedded Whisper {name}: sha256 {actual} does not match {model.sha256}")

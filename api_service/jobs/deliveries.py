@@ -13,11 +13,13 @@ from typing import Any
 
 import dramatiq
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import Webhook, WebhookDelivery
-from api_service.jobs.broker import settings
-from api_service.webhooks import payload_bytes, post_pinned, resolve_target, sign
+from api_service.jobs import broker
+from api_service.webhooks import emit, payload_bytes, post_pinned, resolve_target, sign
+from shared.contracts.webhooks import EventData
 
 MAX_ATTEMPTS = 6
 
@@ -27,6 +29,7 @@ class DeliveryFailed(Exception):
 
 
 async def _deliver(delivery_id: str) -> None:
+    settings = broker.settings()
     engine = make_engine(settings.database_url)
     try:
         async with sessionmaker(engine)() as db:
@@ -75,3 +78,16 @@ def _retry_when(retries: int, exception: Exception) -> bool:
 @dramatiq.actor(queue_name="webhooks", max_retries=MAX_ATTEMPTS, min_backoff=1_000, max_backoff=600_000, retry_when=_retry_when)
 def deliver_webhook(delivery_id: str, **_: Any) -> None:
     asyncio.run(_deliver(delivery_id))
+
+
+def queue_deliveries(delivery_ids: list[str]) -> None:
+    """Hand recorded (committed) deliveries to the webhook queue."""
+    for delivery_id in delivery_ids:
+        deliver_webhook.send(delivery_id)
+
+
+async def notify(session: AsyncSession, user_id: str, data: EventData) -> None:
+    """Record deliveries of ``data`` in the caller's transaction, commit, then queue them."""
+    ids = await emit(session, user_id, data)
+    await session.commit()
+    await asyncio.to_thread(queue_deliveries, ids)

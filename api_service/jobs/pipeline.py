@@ -8,26 +8,22 @@ worker left half-done and another worker runs again never writes duplicates."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 
-from api_service import summaries
-from api_service.db.engine import make_engine, sessionmaker
-from api_service.db.models import AudioFile, Job, MeetingSession, Template
+from api_service.db.models import AudioFile, MeetingSession
 from api_service.domain.status import InvalidTransition, change_status, fail
 from api_service.jobs.assign import attribute, segments_from_words
-from api_service.jobs.broker import settings
-from api_service.llm import LLMUnavailable, load_config
-from api_service.storage import StorageError, make_storage
-from api_service.transcripts import add_segments, latest_version, read_segments
-from api_service.webhooks import emit, queue_deliveries
+from api_service.jobs.deliveries import queue_deliveries
+from api_service.jobs.runner import JobFailed, JobRunner, execute, fail_after_retries
+from api_service.transcripts import add_segments, latest_version
+from api_service.webhooks import emit
 from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
-from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable, SttClient
+from shared.clients import ServiceRefused, SttClient
 from shared.clients.diarization import pcm_headers
 from shared.contracts.diarization import Turn
 from shared.contracts.internal import SegmentIn, SessionStatus
@@ -38,14 +34,6 @@ from shared.pcm_file import PcmFile, decode_to_file
 
 log = logging.getLogger(__name__)
 PIECE_S = 300  # STT request size: progress is reported per piece
-
-
-class JobCancelled(Exception):
-    pass
-
-
-class JobFailed(Exception):
-    """A failure that retrying will not fix (bad audio, a refused request)."""
 
 
 def cut_points(audio: PcmFile, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
@@ -67,22 +55,18 @@ async def pcm_chunks(audio: PcmFile, chunk_s: int = 30) -> AsyncIterator[bytes]:
         yield await asyncio.to_thread(audio.read_pcm, start, start + step)
 
 
-class Pipeline:
+class Pipeline(JobRunner):
+    """Batch transcription of an uploaded recording (the module's docstring)."""
+
     def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.engine = make_engine(settings.database_url)
-        self.sessions = sessionmaker(self.engine)
-        self.stt = SttClient(settings.stt_url, caller="worker", service_keys=settings.service_keys, timeout=900, retries=4)
-        self.diarization = DiarizationClient(
-            settings.diarization_url, caller="worker", service_keys=settings.service_keys, timeout=1800, retries=4
+        super().__init__(job_id)
+        self.stt = SttClient(
+            self.settings.stt_url, caller="worker", service_keys=self.settings.service_keys, timeout=900, retries=4
         )
-        self.storage = make_storage(settings)
 
     async def aclose(self) -> None:
         await self.stt.aclose()
-        await self.diarization.aclose()
-        await self.storage.aclose()
-        await self.engine.dispose()
+        await super().aclose()
 
     async def fail(self, reason: str) -> None:
         """The job failed for good: so does its session, and the user is told (job.failed)."""
@@ -97,23 +81,11 @@ class Pipeline:
             await db.commit()
         queue_deliveries(deliveries)
 
-    @contextlib.asynccontextmanager
-    async def stored_copy(self, key: str, what: str) -> AsyncIterator[Path]:
-        """A local copy of a stored recording: storage outages are retried, a missing or
-        unreadable object fails the job."""
-        try:
-            async with self.storage.local_copy(key) as path:
-                yield path
-        except StorageError as exc:
-            if exc.retryable:
-                raise ServiceUnavailable(f"audio storage: {exc}") from exc
-            raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
-
     async def load_audio(self, key: str, what: str) -> PcmFile:
         """A stored recording decoded to 16 kHz mono int16 in a scratch file (an hour is 115 MB
         there, rather than 230 MB of float32 and more in decode buffers in this process);
         unreadable audio fails the job."""
-        limits = settings.audio_limits(settings.batch_max_upload_bytes, min_seconds=0)
+        limits = self.settings.audio_limits(self.settings.batch_max_upload_bytes, min_seconds=0)
 
         def decode(path: Path) -> PcmFile:
             with open(path, "rb") as file:
@@ -124,18 +96,6 @@ class Pipeline:
                 return await asyncio.to_thread(decode, path)
         except AudioError as exc:
             raise JobFailed(f"{what} could not be decoded: {exc}") from exc
-
-    async def update(self, **fields: Any) -> Job:
-        async with self.sessions() as db:
-            job = await db.get(Job, self.job_id)
-            if job is None:
-                raise JobFailed("job vanished")
-            if job.status == JobStatus.cancelled:
-                raise JobCancelled
-            for key, value in fields.items():
-                setattr(job, key, value)
-            await db.commit()
-            return job
 
     async def run(self) -> None:
         job = await self.update(status=JobStatus.running, stage="decode", progress=2.0, error=None)
@@ -185,31 +145,6 @@ class Pipeline:
         await self.update(status=JobStatus.completed, stage="done", progress=100.0)
         log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
 
-    async def summarize_if_asked(self, session_id: str) -> None:
-        """The summary with the session's template, when it has one. A summary that fails does
-        not fail the transcript: the job notes why."""
-        async with self.sessions() as db:
-            session = await db.get(MeetingSession, session_id)
-            template = await db.get(Template, session.template_id) if session and session.template_id else None
-            if session is None or template is None:
-                return
-            await self.update(stage="summarize", progress=95.0)
-            _version, segments = await read_segments(db, session_id)
-            try:
-                result = await summaries.summarize(
-                    load_config(settings.llm_config_file),
-                    segments,
-                    session.language,
-                    template.sections,
-                    template.template_content,
-                )
-            except (LLMUnavailable, ValueError) as exc:
-                await self.update(error=f"transcript done; summary failed: {exc}")
-                return
-            _stored, deliveries = await summaries.store(db, session_id, session.user_id, template.id, result)
-            await db.commit()
-        queue_deliveries(deliveries)
-
     async def transcribe(self, audio: PcmFile, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Words with times from the file start, and the language (detected on the first piece
         when none was given, then held for the rest)."""
@@ -229,43 +164,6 @@ class Pipeline:
     async def diarize(self, audio: PcmFile, num_speakers: int | None) -> list[Turn]:
         pcm = pcm_headers(SAMPLE_RATE, 2 * audio.num_samples)
         return await self.diarize_body(lambda: pcm_chunks(audio), pcm, num_speakers)
-
-    async def diarize_body(
-        self, stream: Callable[[], AsyncIterator[bytes]], headers: dict[str, str], num_speakers: int | None
-    ) -> list[Turn]:
-        """Exclusive speaker turns of the body that ``stream`` makes (an audio file, or PCM
-        described by ``headers``); a retry streams it again."""
-        try:
-            result = await self.diarization.diarize(stream, headers, num_speakers=num_speakers)
-        except ServiceRefused as exc:
-            raise JobFailed(f"diarization refused the audio: {exc}") from exc
-        return result.exclusive_turns
-
-
-async def execute(kind: type[Pipeline], job_id: str) -> None:
-    """Run a job: a cancelled one just stops, a lasting failure fails it, and an outage of a
-    service is re-raised for dramatiq to retry with backoff."""
-    process = kind(job_id)
-    try:
-        await process.run()
-    except JobCancelled:
-        log.info("job %s cancelled", job_id)
-    except JobFailed as exc:
-        log.warning("job %s failed: %s", job_id, exc)
-        await process.fail(str(exc))
-    except ServiceUnavailable as exc:
-        await process.update(error=f"retrying: {exc}")
-        raise
-    finally:
-        await process.aclose()
-
-
-async def fail_after_retries(kind: type[Pipeline], job_id: str, reason: str) -> None:
-    process = kind(job_id)
-    try:
-        await process.fail(reason)
-    finally:
-        await process.aclose()
 
 
 @dramatiq.actor(queue_name="batch")

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
 from api_service.jobs.assign import relabel
-from api_service.jobs.broker import settings
-from api_service.jobs.pipeline import Pipeline, execute, fail_after_retries
+from api_service.jobs.runner import JobRunner, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
 from shared.clients import file_chunks
 from shared.contracts.diarization import Turn
@@ -28,7 +27,7 @@ from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 log = logging.getLogger(__name__)
 
 
-class MeetingPostProcess(Pipeline):
+class MeetingPostProcess(JobRunner):
     async def run(self) -> None:
         job = await self.update(status=JobStatus.running, stage="diarize", progress=5.0, error=None)
         async with self.sessions() as db:
@@ -50,12 +49,8 @@ class MeetingPostProcess(Pipeline):
         await self.update(status=JobStatus.completed, stage="done", progress=100.0, params={**job.params, "relabelled": changed})
         log.info("post-meeting %s: %d device recordings, %d segments relabelled", job.session_id, len(recordings), changed)
 
-    async def fail(self, reason: str) -> None:
-        """Only the refinement failed: the job says why, the meeting's transcript stands."""
-        await self.update(status=JobStatus.failed, error=reason)
-
     async def rediarize(self, recording: AudioFile) -> int:
-        if recording.duration_ms < settings.min_audio_seconds * 1000:
+        if recording.duration_ms < self.settings.min_audio_seconds * 1000:
             return 0  # too short to diarize: the live labels stand
         # The stored WAV is streamed to the diarization service as it is: no decoding here.
         async with self.stored_copy(recording.storage_key, f"recording {recording.id}") as path:

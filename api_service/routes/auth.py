@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api_service.auth import check_password, hash_password, issue_token
 from api_service.db.models import User
-from api_service.deps import CurrentUserDep, DbDep, SettingsDep
+from api_service.deps import CurrentUserDep, DbDep, RedisDep, SettingsDep
 from api_service.ratelimit import limit
 from api_service.schemas import Credentials, TokenOut, UserOut
 from api_service.settings import APISettings
@@ -20,8 +20,8 @@ def token_for(settings: APISettings, user: User) -> TokenOut:
 
 
 @router.post("/signup", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
-async def signup(body: Credentials, request: Request, settings: SettingsDep, session: DbDep) -> TokenOut:
-    await limit(request, "signup", settings.auth_rate_limit_per_minute)
+async def signup(body: Credentials, request: Request, redis: RedisDep, settings: SettingsDep, session: DbDep) -> TokenOut:
+    await limit(request, redis, "signup", settings.auth_rate_limit_per_minute)
     email = body.email.lower()
     policy = settings.signup_policy
     if policy == "closed":
@@ -43,8 +43,8 @@ async def signup(body: Credentials, request: Request, settings: SettingsDep, ses
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(body: Credentials, request: Request, settings: SettingsDep, session: DbDep) -> TokenOut:
-    await limit(request, "login", settings.auth_rate_limit_per_minute)
+async def login(body: Credentials, request: Request, redis: RedisDep, settings: SettingsDep, session: DbDep) -> TokenOut:
+    await limit(request, redis, "login", settings.auth_rate_limit_per_minute)
     user = (await session.execute(select(User).where(User.email == body.email.lower()))).scalar_one_or_none()
     if not await check_password(user.password_hash if user else None, body.password) or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")

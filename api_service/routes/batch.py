@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
@@ -17,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import quotas
 from api_service.db.models import AudioFile, Job, MeetingSession, Webhook, WebhookDelivery
 from api_service.deps import (
     CurrentUserDep,
     DbDep,
+    QuotasDep,
+    RedisDep,
     SessionmakerDep,
     SettingsDep,
     StorageDep,
@@ -30,16 +29,16 @@ from api_service.deps import (
     not_found,
     owned_session,
 )
+from api_service.domain import uploads as uploads_domain
 from api_service.domain.status import change_status, fail
 from api_service.jobs import queue
+from api_service.jobs.pipeline import transcribe_upload
 from api_service.ratelimit import limit
 from api_service.schemas import DeliveryOut
 from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
-from shared.audio import probe_audio
 from shared.contracts.internal import SessionStatus
 from shared.contracts.jobs import JobStatus, TranscribeParams
-from shared.contracts.webhooks import JOB_EVENTS
 
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
@@ -70,23 +69,13 @@ class Accepted(BaseModel):
     )
 
 
-# Every upload is stored as "<session id>/<random>.audio", whatever the user called it.
-STORED_SUFFIX = ".audio"
-
-
 class Retranscribe(BaseModel):
     language: str | None = None
     num_speakers: int | None = None
 
 
-def send_transcription(job_id: str) -> None:
-    from api_service.jobs.pipeline import transcribe_upload  # the broker connects on import
-
-    transcribe_upload.send(job_id)
-
-
 async def enqueue_or_503(session: AsyncSession, job: Job) -> None:
-    if not await queue.enqueue(session, job.id, send_transcription):
+    if not await queue.enqueue(session, job.id, transcribe_upload.send):
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, queue.QUEUE_DOWN, headers={"Retry-After": "60"})
 
 
@@ -97,6 +86,8 @@ async def upload(
     session: DbDep,
     settings: SettingsDep,
     storage: StorageDep,
+    redis: RedisDep,
+    quotas: QuotasDep,
     audio_file: Annotated[UploadFile, File(description="WAV, FLAC, OGG, MP3, M4A, WebM, …: checked by content")],
     title: Annotated[str | None, Form(max_length=200)] = None,
     language: Annotated[str | None, Form(max_length=16)] = None,
@@ -110,59 +101,16 @@ async def upload(
         ),
     ] = None,
 ) -> Accepted:
-    await limit(request, "upload", settings.upload_rate_limit_per_minute, user.id)
-    await quotas.charge(request, user.id, "uploads")
+    await limit(request, redis, "upload", settings.upload_rate_limit_per_minute, user.id)
+    await quotas.charge(user.id, "uploads")
     await check_template(session, template_id, user.id)
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
-    row = MeetingSession(
-        user_id=user.id,
-        title=title or Path(audio_file.filename or "Upload").stem[:200] or "Upload",
-        language=language,
-        template_id=template_id,
-        source="upload",
-        status="processing",
-    )
-    session.add(row)
-    await session.flush()
-    webhook_secret = secrets.token_urlsafe(32) if webhook_url else None
-    try:
-        # Leaving this block with an exception removes what was stored: nothing is half-created.
-        # The stored name and suffix are the server's: the user's file name never reaches a decoder.
-        async with storage.receive(audio_file.file, row.id, STORED_SUFFIX, settings.batch_max_upload_bytes) as received:
-            info = await asyncio.to_thread(probe_audio, received.path, settings.audio_limits(settings.batch_max_upload_bytes))
-            await quotas.charge(request, user.id, "audio_minutes", (info.duration_s or 0) / 60)
-            content_type = f"audio/{info.container.split(',')[0]}"
-            await storage.store(received, content_type)
-            audio = AudioFile(
-                session_id=row.id,
-                track="upload",
-                storage_key=received.key,
-                content_type=content_type,
-                bytes=received.size,
-                duration_ms=int((info.duration_s or 0) * 1000),
-            )
-            session.add(audio)
-            await session.flush()
-            job = Job(
-                user_id=user.id,
-                session_id=row.id,
-                kind="transcribe",
-                params=TranscribeParams(
-                    audio_file_id=audio.id, language=language, num_speakers=num_speakers, version=1, webhook_url=webhook_url
-                ).model_dump(),
-            )
-            session.add(job)
-            await session.flush()
-            if webhook_url and webhook_secret:
-                session.add(Webhook(user_id=user.id, url=webhook_url, secret=webhook_secret, events=JOB_EVENTS, job_id=job.id))
-            await session.commit()
-    except Exception:
-        await session.rollback()
-        raise
-    await enqueue_or_503(session, job)
-    return Accepted(job_id=job.id, session_id=row.id, webhook_secret=webhook_secret)
+    upload = uploads_domain.Upload(audio_file.file, audio_file.filename, title, language, template_id, num_speakers, webhook_url)
+    accepted = await uploads_domain.accept(session, storage, settings, quotas, user.id, upload)
+    await enqueue_or_503(session, accepted.job)
+    return Accepted(job_id=accepted.job.id, session_id=accepted.session.id, webhook_secret=accepted.webhook_secret)
 
 
 async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:

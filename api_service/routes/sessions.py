@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +24,6 @@ from api_service.schemas import (
     SpeakerRename,
     TranscriptOut,
 )
-from api_service.storage import LocalStorage
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -185,10 +183,7 @@ async def recording_audio(
     row = await session.get(AudioFile, recording_id)
     if row is None or row.session_id != session_id:
         raise not_found("recording")
-    if url := await storage.signed_url(row.storage_key):
-        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Cache-Control": "no-store"})
-    assert isinstance(storage, LocalStorage)
-    return FileResponse(storage.path(row.storage_key), media_type=row.content_type)
+    return await storage.playback(row.storage_key, row.content_type)
 
 
 MEDIA = {

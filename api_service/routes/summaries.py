@@ -6,17 +6,18 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import quotas, summaries, transcripts
+from api_service import summaries, transcripts
 from api_service.db.models import Summary
-from api_service.deps import CurrentUserDep, DbDep, LlmDep, not_found, owned_session, readable_template, release
+from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, not_found, owned_session, readable_template, release
+from api_service.jobs.deliveries import queue_deliveries
 from api_service.llm import LLMConfig, LLMUnavailable
-from api_service.webhooks import queue_deliveries
+from api_service.quotas import Quotas
 
 router = APIRouter(tags=["summaries"])
 
@@ -63,10 +64,10 @@ class SummaryOut(BaseModel):
     created_at: datetime | None = None
 
 
-async def before_model_call(request: Request, user_id: str, session: AsyncSession) -> None:
+async def before_model_call(quotas: Quotas, user_id: str, session: AsyncSession) -> None:
     """Count the call against the user's summaries quota, then give the database connection back
     for the length of the call."""
-    await quotas.charge(request, user_id, "summaries")
+    await quotas.charge(user_id, "summaries")
     await release(session)
 
 
@@ -88,12 +89,12 @@ async def _run(
 
 
 @router.post("/api/v1/summarize", response_model=SummaryOut)
-async def summarize_text(body: SummarizeText, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep) -> SummaryOut:
+async def summarize_text(body: SummarizeText, quotas: QuotasDep, user: CurrentUserDep, session: DbDep, llm: LlmDep) -> SummaryOut:
     """The seed's route: summarise plain text (not stored)."""
     template = await readable_template(session, body.template_id, user.id) if body.template_id else None
     lines = [line for line in body.transcription_text.splitlines() if line.strip()]
     segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
-    await before_model_call(request, user.id, session)
+    await before_model_call(quotas, user.id, session)
     result = await _run(llm, segments, body.language, template)
     return SummaryOut(
         template_id=body.template_id,
@@ -108,7 +109,7 @@ async def summarize_text(body: SummarizeText, request: Request, user: CurrentUse
 
 @router.post("/api/v1/generate-title")
 async def generate_title(
-    body: TitleRequest, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep
+    body: TitleRequest, quotas: QuotasDep, user: CurrentUserDep, session: DbDep, llm: LlmDep
 ) -> dict[str, str]:
     text, language = body.summary_text or body.transcription_text or "", None
     if body.session_id:
@@ -117,7 +118,7 @@ async def generate_title(
         text, language = text or "\n".join(s["text"] for s in segments), row.language
     if not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
-    await before_model_call(request, user.id, session)
+    await before_model_call(quotas, user.id, session)
     try:
         title, model = await summaries.generate_title(llm, text, language)
     except LLMUnavailable as exc:
@@ -130,7 +131,7 @@ async def generate_title(
 
 @router.post("/api/v1/sessions/{session_id}/summaries", response_model=SummaryOut, status_code=status.HTTP_201_CREATED)
 async def summarize_session(
-    session_id: str, body: SessionSummaryRequest, request: Request, user: CurrentUserDep, session: DbDep, llm: LlmDep
+    session_id: str, body: SessionSummaryRequest, quotas: QuotasDep, user: CurrentUserDep, session: DbDep, llm: LlmDep
 ) -> SummaryOut:
     row = await owned_session(session, session_id, user.id)
     template_id = body.template_id or row.template_id
@@ -138,7 +139,7 @@ async def summarize_session(
     _version, segments = await transcripts.read_segments(session, row.id)
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
-    await before_model_call(request, user.id, session)
+    await before_model_call(quotas, user.id, session)
     result = await _run(llm, segments, row.language or segments[0].get("language"), template)
     stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
     await session.commit()
