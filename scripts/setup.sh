@@ -2,7 +2,7 @@
 # Installs whatever this machine is missing, then returns. Idempotent: a second run takes seconds.
 #   - Debian packages (when root): servers and tools the system and its tests use
 #   - livekit-server (Go module, pinned) into ./bin
-#   - uv (pinned) into ./.tools, then every Python environment from its committed lock file
+#   - uv (pinned) into ./.tools, then every Python environment from the workspace's one lock file
 #   - the web app (npm ci + vite build from web/package-lock.json) when web/ changed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,9 @@ LIVEKIT_VERSION=v1.13.5
 UV_VERSION=0.13.8
 GO_TOOLCHAIN=go1.26.8   # livekit-server v1.13.5 needs Go >= 1.26
 APT_PACKAGES=(redis-server postgresql ffmpeg espeak-ng sox chromium cmake libcmocka-dev golang-go)
-PY_ENVS=(. api_service stt_service diarization_service agent_service)
+# Python environments: folder (its .venv) and the workspace member installed there, alone.
+PY_ENVS=(.:intrascribe-dev api_service:intrascribe-api stt_service:intrascribe-stt
+         diarization_service:intrascribe-diarization agent_service:intrascribe-agent)
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -49,8 +51,10 @@ if ! [ -x "$UV" ] || ! "$UV" --version | grep -q "$UV_VERSION"; then
   python3 -m venv .tools
   .tools/bin/pip install -q "uv==${UV_VERSION}"
 fi
+# One lock (uv.lock) for the whole workspace; each environment gets only its member's dependencies
+# and that member's dev group (--exact by default: anything else is removed).
 for env in "${PY_ENVS[@]}"; do
-  "$UV" sync --quiet --frozen --project "$env"
+  UV_PROJECT_ENVIRONMENT="${env%%:*}/.venv" "$UV" sync --quiet --frozen --package "${env#*:}"
 done
 
 # --- the web app: web/dist, served by the API at / (rebuilt only when web/ changed) -------------
