@@ -4,7 +4,7 @@ PY := .venv/bin/python
 SERVICES := api_service stt_service diarization_service agent_service
 PYTEST_ARGS ?=
 
-.PHONY: run up down health logs test test-unit test-services test-e2e tests-of bench lint models setup clean help
+.PHONY: run up down health logs test test-environments test-root test-unit test-services test-e2e tests-of bench lint models setup clean help
 
 help:
 	@echo "make run     set up (first time) and start everything in the foreground; Ctrl-C stops it"
@@ -36,8 +36,16 @@ health:
 logs:
 	@$(PY) -m devstack logs $(if $(FOLLOW),-f)
 
-# Each service's own tests run in that service's environment; tests/ runs in the root one.
+# Each service's own tests run in that service's environment; tests/ runs in the root one. The two
+# halves run at once (most tests wait on servers, not on the CPU), and the root suite in two pytest
+# workers (pytest-xdist, a file per worker at a time, each worker with servers of its own); each
+# half's output is printed whole when it ends.
+ROOT_WORKERS ?= 2
+
 test: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-environments test-root
+
+test-environments:
 	@set -e; for svc in $(SERVICES); do \
 	  if [ -d $$svc/tests ]; then echo "==> $$svc tests"; $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_ARGS); fi; \
 	done
@@ -45,8 +53,10 @@ test: setup
 	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests $(PYTEST_ARGS)
 	@echo "==> firmware host tests (C, cmocka)"
 	@bash firmware/test/run.sh
+
+test-root:
 	@echo "==> shared and cross-service tests"
-	@$(PY) -m pytest shared/tests tests $(PYTEST_ARGS)
+	@$(PY) -m pytest shared/tests tests -n $(ROOT_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # One category of the suite in every environment (pytest exits 5 where none of it is collected).
 test-unit test-services test-e2e: setup

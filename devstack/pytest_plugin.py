@@ -61,8 +61,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """livekit.rtc's native runtime can abort the process while it disposes itself at exit (a Rust
     panic in a tokio worker; seen once in four full runs, after every test had passed), which
     would turn a reported result into exit code 134. Everything is reported and every server
-    stopped by now, so leave with pytest's own status before that runs."""
-    if "livekit.rtc" in sys.modules:
+    stopped by now, so leave with pytest's own status before that runs. Not in a pytest-xdist
+    worker: it still has to hand its results to the controller."""
+    if "livekit.rtc" in sys.modules and not hasattr(config, "workerinput"):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(config.stash.get(_exit_status, 0)))
