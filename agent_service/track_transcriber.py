@@ -194,6 +194,7 @@ class TrackTranscriber:
         return SegmentIn(
             segment_id=segment_id,
             speaker=self._current.identity,
+            speaker_name=self._current.name,
             start_ms=to_ms(data.start_time),
             end_ms=to_ms(data.end_time),
             text=text,

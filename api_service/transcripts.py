@@ -18,12 +18,17 @@ def _insert(session: AsyncSession, model: type) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
-async def ensure_speakers(session: AsyncSession, session_id: str, labels: set[str]) -> None:
-    if labels:
+async def ensure_speakers(session: AsyncSession, session_id: str, names: dict[str, str | None]) -> None:
+    """A speaker row for each label, named when a name is given and the speaker has none yet (so
+    a name the user gave is never replaced)."""
+    if names:
         statement = _insert(session, SessionSpeaker).values(
-            [{"session_id": session_id, "label": label} for label in sorted(labels)]
+            [{"session_id": session_id, "label": label, "display_name": names[label]} for label in sorted(names)]
         )
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["session_id", "label"]))
+        keep_a_name = func.coalesce(SessionSpeaker.display_name, statement.excluded.display_name)
+        await session.execute(
+            statement.on_conflict_do_update(index_elements=["session_id", "label"], set_={"display_name": keep_a_name})
+        )
 
 
 async def add_segments(session: AsyncSession, session_id: str, segments: list[SegmentIn], version: int = 1) -> list[str]:
@@ -31,7 +36,12 @@ async def add_segments(session: AsyncSession, session_id: str, segments: list[Se
     if not segments:
         return []
     rows = [
-        {"session_id": session_id, "version": version, **s.model_dump(), "words": [w.model_dump() for w in s.words]}
+        {
+            "session_id": session_id,
+            "version": version,
+            **s.model_dump(exclude={"speaker_name"}),
+            "words": [w.model_dump() for w in s.words],
+        }
         for s in segments
     ]
     statement = (
@@ -41,7 +51,11 @@ async def add_segments(session: AsyncSession, session_id: str, segments: list[Se
         .returning(TranscriptSegment.segment_id)
     )
     inserted = list((await session.execute(statement)).scalars())
-    await ensure_speakers(session, session_id, {s.speaker for s in segments if s.speaker})
+    names: dict[str, str | None] = {}
+    for s in segments:
+        if s.speaker:
+            names[s.speaker] = names.get(s.speaker) or s.speaker_name
+    await ensure_speakers(session, session_id, names)
     return inserted
 
 
@@ -98,7 +112,7 @@ async def merge_speakers(session: AsyncSession, session_id: str, source: str, ta
         .where(TranscriptSegment.session_id == session_id, TranscriptSegment.speaker == source)
         .values(speaker=target)
     )
-    await ensure_speakers(session, session_id, {target})
+    await ensure_speakers(session, session_id, {target: None})
     speaker = (
         await session.execute(
             select(SessionSpeaker).where(SessionSpeaker.session_id == session_id, SessionSpeaker.label == source)

@@ -165,9 +165,9 @@ async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across
         "6000",
         "device-1:S2",
     )
-    assert [(s.segment_id, s.speaker, s.start_ms, s.end_ms, s.text, s.language) for s in stored] == [
-        ("c1-00000", "device-1:S2", 5200, 6000, "hello!", "en"),
-        ("c2-00000", "device-1:S2", 6000, 7000, "world", "en"),
+    assert [(s.segment_id, s.speaker, s.speaker_name, s.start_ms, s.end_ms, s.text, s.language) for s in stored] == [
+        ("c1-00000", "device-1:S2", "Boardroom mic · Speaker 2", 5200, 6000, "hello!", "en"),
+        ("c2-00000", "device-1:S2", "Boardroom mic · Speaker 2", 6000, 7000, "world", "en"),
     ]
     assert [(w.start_ms, w.end_ms, w.text, w.prob) for w in stored[0].words] == [
         (5200, 5500, " hello", 0.5),

@@ -86,7 +86,7 @@ class MeetingPostProcess(JobRunner):
                     )
                     .values(speaker=label)
                 )
-            await ensure_speakers(db, recording.session_id, set(moved.values()))
+            await ensure_speakers(db, recording.session_id, dict.fromkeys(moved.values()))
             await db.commit()
         return len(moved)
 

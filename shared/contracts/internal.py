@@ -41,6 +41,9 @@ class SegmentIn(BaseModel):
 
     segment_id: str = Field(min_length=1, max_length=96)
     speaker: str | None = Field(default=None, max_length=128)
+    # The name people see for ``speaker`` (a participant's name at join, never its identity): the
+    # session keeps the first one it is given, and a rename by the user wins over it.
+    speaker_name: str | None = Field(default=None, max_length=200)
     start_ms: int = Field(ge=0)
     end_ms: int = Field(ge=0)
     text: str = Field(max_length=20000)
