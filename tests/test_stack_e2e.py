@@ -386,3 +386,5 @@ async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Ser
     ) as api:
         stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
     assert [s["speaker"] for s in stored] == ["user-turn-alice", "user-turn-bob", "user-turn-alice"]
+    # After the meeting, people keep the names they joined with (never their identities).
+    assert [s["speaker_name"] for s in stored] == ["alice@example.com", "bob@example.com", "alice@example.com"]
