@@ -35,13 +35,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- livekit-server -------------------------------------------------------------------------
-if ! [ -x bin/livekit-server ] || ! bin/livekit-server --version 2>/dev/null | grep -q "${LIVEKIT_VERSION#v}"; then
-  step "go install livekit-server ${LIVEKIT_VERSION} (a few minutes on 2 cores)"
+# Built once per machine: the binary is kept in the user's cache, so a fresh checkout copies it.
+LIVEKIT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/intrascribe/livekit-server-${LIVEKIT_VERSION}"
+has_livekit() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -q "${LIVEKIT_VERSION#v}"; }
+if ! has_livekit bin/livekit-server; then
   mkdir -p bin
-  # GOTOOLCHAIN fetches a new enough Go from the module proxy when the local one is older.
-  GOTOOLCHAIN="${GO_TOOLCHAIN}+auto" GOBIN="$PWD/bin" GOFLAGS=-mod=mod \
-    go install "github.com/livekit/livekit-server/cmd/server@${LIVEKIT_VERSION}"
-  mv bin/server bin/livekit-server
+  if has_livekit "$LIVEKIT_CACHE"; then
+    cp "$LIVEKIT_CACHE" bin/livekit-server
+  else
+    step "go install livekit-server ${LIVEKIT_VERSION} (a few minutes on 2 cores)"
+    # GOTOOLCHAIN fetches a new enough Go from the module proxy when the local one is older.
+    GOTOOLCHAIN="${GO_TOOLCHAIN}+auto" GOBIN="$PWD/bin" GOFLAGS=-mod=mod \
+      go install "github.com/livekit/livekit-server/cmd/server@${LIVEKIT_VERSION}"
+    mv bin/server bin/livekit-server
+    mkdir -p "$(dirname "$LIVEKIT_CACHE")" && cp bin/livekit-server "$LIVEKIT_CACHE"
+  fi
 fi
 
 # --- uv and the Python environments -----------------------------------------------------------
