@@ -4,7 +4,7 @@ PY := .venv/bin/python
 SERVICES := api_service stt_service diarization_service agent_service
 PYTEST_ARGS ?=
 
-.PHONY: run up down health logs test test-environments test-root test-unit test-services test-e2e tests-of bench lint models setup clean help
+.PHONY: run up down health logs test test-environments test-root test-unit test-services test-e2e bench lint models setup clean help
 
 help:
 	@echo "make run     set up (first time) and start everything in the foreground; Ctrl-C stops it"
@@ -39,38 +39,32 @@ logs:
 # Each service's own tests run in that service's environment; tests/ runs in the root one. The two
 # halves run at once (most tests wait on servers, not on the CPU), and the root suite in two pytest
 # workers (pytest-xdist, a file per worker at a time, each worker with servers of its own); each
-# half's output is printed whole when it ends.
+# half's output is printed whole when it ends. CATEGORY=unit|service|e2e runs one category (pytest
+# exits 5 where none of it is collected; the firmware's host tests run with the whole suite only).
 ROOT_WORKERS ?= 2
+CATEGORY ?=
+PYTEST_SELECT = $(if $(CATEGORY),--category $(CATEGORY)) $(PYTEST_ARGS)
+NONE_COLLECTED_IS_OK = $(if $(CATEGORY),|| [ $$? -eq 5 ])
 
 test: setup
 	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-environments test-root
 
+test-unit test-services test-e2e: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-environments test-root \
+	  CATEGORY=$(patsubst test-%,%,$(patsubst test-services,test-service,$@))
+
 test-environments:
 	@set -e; for svc in $(SERVICES); do \
-	  if [ -d $$svc/tests ]; then echo "==> $$svc tests"; $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_ARGS); fi; \
-	done
-	@echo "==> LiveKit plugin tests"
-	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests $(PYTEST_ARGS)
-	@echo "==> firmware host tests (C, cmocka)"
-	@bash firmware/test/run.sh
-
-test-root:
-	@echo "==> shared and cross-service tests"
-	@$(PY) -m pytest shared/tests tests -n $(ROOT_WORKERS) --dist loadfile $(PYTEST_ARGS)
-
-# One category of the suite in every environment (pytest exits 5 where none of it is collected).
-test-unit test-services test-e2e: setup
-	@$(MAKE) --no-print-directory tests-of CATEGORY=$(patsubst test-%,%,$(patsubst test-services,test-service,$@))
-
-tests-of:
-	@set -e; for svc in $(SERVICES); do \
 	  if [ -d $$svc/tests ]; then echo "==> $$svc $(CATEGORY) tests"; \
-	    $$svc/.venv/bin/python -m pytest $$svc/tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]; fi; \
+	    $$svc/.venv/bin/python -m pytest $$svc/tests $(PYTEST_SELECT) $(NONE_COLLECTED_IS_OK); fi; \
 	done
 	@echo "==> LiveKit plugin $(CATEGORY) tests"
-	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@agent_service/.venv/bin/python -m pytest plugins/livekit-plugins-intrascribe/tests $(PYTEST_SELECT) $(NONE_COLLECTED_IS_OK)
+	@if [ -z "$(CATEGORY)" ]; then echo "==> firmware host tests (C, cmocka)"; bash firmware/test/run.sh; fi
+
+test-root:
 	@echo "==> shared and cross-service $(CATEGORY) tests"
-	@$(PY) -m pytest shared/tests tests --category $(CATEGORY) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@$(PY) -m pytest shared/tests tests -n $(ROOT_WORKERS) --dist loadfile $(PYTEST_SELECT) $(NONE_COLLECTED_IS_OK)
 
 # Where a network exists: fetch (or update) the hub models the settings name, for air-gapped installs.
 models: setup
