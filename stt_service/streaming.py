@@ -44,6 +44,16 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
 PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for the VAD's padding
 Send = Callable[[StreamEvent], Awaitable[None]]
+# A partial is shown only when most of what it shows is letters (of any script): a short decode
+# of noise or of a word's first syllable comes out as "S9", "...", "♪" or "$5", which people
+# read as junk. The final, decoded over the whole utterance, always comes and is never filtered.
+PARTIAL_MIN_LETTERS = 0.6
+
+
+def readable(text: str) -> bool:
+    """Whether a partial's text is worth showing: mostly letters, ignoring spaces."""
+    shown = [c for c in text if not c.isspace()]
+    return bool(shown) and sum(c.isalpha() for c in shown) >= PARTIAL_MIN_LETTERS * len(shown)
 
 
 class StreamSession:
@@ -129,7 +139,7 @@ class StreamSession:
         if utterance != self._utterance:
             return  # that utterance has ended; its final supersedes this
         text = "".join(s.text for s in to_segments(result, 0, self._language.chinese_conversion, "")).strip()
-        if text:
+        if readable(text):
             await self._send(
                 StreamPartial(
                     segment_id=self._segment_id(),
