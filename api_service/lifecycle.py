@@ -15,20 +15,25 @@ from api_service.jobs.post_meeting import process_meeting, queue_post_processing
 from shared.contracts.webhooks import SessionCompleted
 
 
-async def completed(db: AsyncSession, row: MeetingSession, redis: Redis) -> None:
-    """After ``row`` became completed and was committed."""
+async def completed(db: AsyncSession, row: MeetingSession, redis: Redis, *, delay_s: float = 0) -> None:
+    """After ``row`` became completed and was committed. ``delay_s``: how long post-meeting
+    processing waits (a meeting ended by its owner: the agent's last finals are still coming)."""
     await notify(
         db,
         row.user_id,
         SessionCompleted(session_id=row.id, title=row.title, source=row.source, duration_ms=row.duration_ms),
     )
-    await post_process(db, row)
+    await post_process(db, row, delay_s=delay_s)
     await realtime.publish(redis, row.id, "status", {"status": row.status})
 
 
-async def post_process(db: AsyncSession, row: MeetingSession) -> None:
+async def post_process(db: AsyncSession, row: MeetingSession, *, delay_s: float = 0) -> None:
     """Re-diarize room microphones and write the template's summary, in the batch worker (when
-    there is something to do and no such job is pending)."""
+    there is something to do and no such job is pending), after ``delay_s``."""
+
+    def send(job_id: str) -> object:
+        return process_meeting.send_with_options(args=(job_id,), delay=int(delay_s * 1000) or None)
+
     if job_id := await queue_post_processing(db, row):
         await db.commit()
-        await queue.enqueue(db, job_id, process_meeting.send)
+        await queue.enqueue(db, job_id, send)

@@ -81,6 +81,14 @@ class AgentDispatcher:
             raise
         return True
 
+    async def close_room(self, room: str) -> None:
+        """Close ``room`` for everyone in it (LiveKit's DeleteRoom); a room already gone is fine."""
+        try:
+            await self._client().room.delete_room(api.DeleteRoomRequest(room=room))
+        except api.TwirpError as exc:
+            if exc.code != "not_found":
+                raise
+
     async def aclose(self) -> None:
         if self._api is not None:
             await self._api.aclose()

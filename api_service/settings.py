@@ -63,6 +63,8 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # whose LiveKit room is gone or empty are completed (their agent crashed or its call was lost).
     live_session_sweep_s: float = 60.0
     live_session_grace_s: float = 300.0
+    # After "End meeting", post-meeting processing waits this long for the agent's last finals.
+    meeting_end_grace_s: float = Field(default=10.0, ge=0)
     # Batch worker threads (jobs at once per worker process) and its health endpoint.
     worker_threads: int = 2
     worker_http_port: int = 8003

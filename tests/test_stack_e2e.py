@@ -388,3 +388,47 @@ async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Ser
     assert [s["speaker"] for s in stored] == ["user-turn-alice", "user-turn-bob", "user-turn-alice"]
     # After the meeting, people keep the names they joined with (never their identities).
     assert [s["speaker_name"] for s in stored] == ["alice@example.com", "bob@example.com", "alice@example.com"]
+
+
+async def test_the_owner_ends_the_meeting_for_everyone_and_nothing_said_is_lost(stack: Servers) -> None:
+    """The owner ends the meeting while its last sentence is still being transcribed: both are
+    disconnected, the session is completed at once and cannot be joined again, only the owner
+    may end it, and the sentence the agent was hearing still reaches the stored transcript."""
+    from tests.speech import ENGLISH, silence, synth, wer
+
+    owner_token, guest_token = stack.user_token("end-owner", "owner@example.com"), stack.user_token("end-guest")
+    details = _details(stack, owner_token, title="Ended by its owner", language="en").json()
+    session_id = details["sessionId"]
+    invite = await invite_code(stack, owner_token, session_id)
+    guest_details = _details(stack, guest_token, session_id=session_id, invite_code=invite).json()
+    owner, guest = rtc.Room(), rtc.Room()
+    left = {"owner": asyncio.Event(), "guest": asyncio.Event()}
+    owner.on("disconnected", lambda *_: left["owner"].set())
+    guest.on("disconnected", lambda *_: left["guest"].set())
+    await owner.connect(stack.livekit_url, details["participantToken"])
+    await guest.connect(stack.livekit_url, guest_details["participantToken"])
+    voice, text = ENGLISH[0]
+    async with httpx.AsyncClient(base_url=stack.url("api"), timeout=30) as api:
+        try:
+            sources = await publish_microphones({"owner": owner})
+            await agent_listening(owner)
+            await _play(sources["owner"], np.concatenate([synth(text, voice), silence(0.2)]))
+            by_guest = await api.post(f"/api/v1/sessions/{session_id}/end", headers={"Authorization": f"Bearer {guest_token}"})
+            assert by_guest.status_code == 404  # another user's session looks like a missing one
+            ended = await api.post(f"/api/v1/sessions/{session_id}/end", headers={"Authorization": f"Bearer {owner_token}"})
+            assert ended.status_code == 200, ended.text
+            assert ended.json()["status"] == "completed" and ended.json()["ended_at"] is not None
+            await asyncio.wait_for(asyncio.gather(left["owner"].wait(), left["guest"].wait()), timeout=15)
+        finally:
+            await guest.disconnect()
+            await owner.disconnect()
+        owner_auth = {"Authorization": f"Bearer {owner_token}"}
+        again = await api.post(f"/api/v1/sessions/{session_id}/end", headers=owner_auth)
+        assert again.status_code == 409 and "already ended" in again.json()["detail"]
+        assert _details(stack, guest_token, session_id=session_id, invite_code=invite).status_code == 409
+        deadline, stored = time.monotonic() + 60, list[dict]()
+        while time.monotonic() < deadline and not stored:
+            stored = (await api.get(f"/api/v1/sessions/{session_id}/transcript", headers=owner_auth)).json()["segments"]
+            await asyncio.sleep(0.5)
+    assert stored and wer(text, " ".join(s["text"] for s in stored)) <= 0.3, stored
+    assert {s["speaker_name"] for s in stored} == {"owner@example.com"}

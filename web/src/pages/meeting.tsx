@@ -229,6 +229,17 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
     await roomRef.current?.disconnect();
     props.onLeft();
   };
+  // The owner closes the room for everyone; the transcript keeps what was said up to then.
+  const endForEveryone = async () => {
+    if (!window.confirm(t("endConfirm"))) return;
+    try {
+      await api(`/api/v1/sessions/${details.sessionId}/end`, { method: "POST" });
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    await leave();
+  };
 
   const stateLabel = {
     [ConnectionState.Connecting]: t("connecting"),
@@ -258,6 +269,11 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
         <button type="button" class="danger" onClick={leave}>
           {t("leave")}
         </button>
+        {props.owner && (
+          <button type="button" class="danger" onClick={endForEveryone}>
+            {t("endForEveryone")}
+          </button>
+        )}
       </div>
       <ErrorText error={error} />
       {micError && (
