@@ -19,7 +19,7 @@ from sqlalchemy import select
 from api_service.auth import hash_password
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.db.models import User
-from api_service.schemas import Credentials
+from api_service.schemas.auth import Credentials
 from api_service.settings import APISettings
 
 

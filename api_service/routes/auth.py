@@ -8,7 +8,7 @@ from api_service.auth import check_password, hash_password, issue_token
 from api_service.db.models import User
 from api_service.deps import CurrentUserDep, DbDep, RedisDep, SettingsDep
 from api_service.ratelimit import limit
-from api_service.schemas import Credentials, TokenOut, UserOut
+from api_service.schemas.auth import Credentials, TokenOut, UserOut
 from api_service.settings import APISettings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

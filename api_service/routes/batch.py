@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +32,8 @@ from api_service.domain.status import change_status, fail
 from api_service.jobs import queue
 from api_service.jobs.pipeline import transcribe_upload
 from api_service.ratelimit import limit
-from api_service.schemas import DeliveryOut
+from api_service.schemas.jobs import Accepted, JobOut, Retranscribe
+from api_service.schemas.webhooks import DeliveryOut
 from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.contracts.internal import SessionStatus
@@ -43,35 +42,6 @@ from shared.contracts.jobs import JobStatus, TranscribeParams
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
 uploads = APIRouter(tags=["batch"])
-
-
-class JobOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    session_id: str | None
-    kind: str
-    status: str
-    stage: str | None
-    progress: float
-    error: str | None
-    webhook_url: str | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
-class Accepted(BaseModel):
-    job_id: str
-    session_id: str
-    status: str = "queued"
-    webhook_secret: str | None = Field(
-        default=None,
-        description="with a webhook_url only, shown once: deliveries to it are signed with this secret (X-Intrascribe-Signature)",
-    )
-
-
-class Retranscribe(BaseModel):
-    language: str | None = None
-    num_speakers: int | None = None
 
 
 async def enqueue_or_503(session: AsyncSession, job: Job) -> None:

@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import Device, MeetingSession
 from api_service.deps import CurrentUserDep, DbDep, DispatcherDep, SettingsDep, not_found
 from api_service.livekit_access import participant_token
+from api_service.schemas.devices import DeviceCreated, DeviceIn, DeviceOut
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, ConnectionDetails
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -26,25 +26,6 @@ TOKEN_PREFIX = "isd_"  # noqa: S105 - a prefix that makes leaked device tokens r
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class DeviceIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-
-
-class DeviceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    name: str
-    online: bool = False
-    revoked: bool = False
-    current_session_id: str | None
-    last_seen_at: datetime | None
-    created_at: datetime
-
-
-class DeviceCreated(DeviceOut):
-    token: str = Field(description="shown once; store it in the device's NVS")
 
 
 def out(device: Device) -> DeviceOut:

@@ -5,7 +5,6 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
-from pydantic import BaseModel, Field
 
 from api_service.db.models import MeetingSession, new_invite_code
 from api_service.deps import (
@@ -19,22 +18,13 @@ from api_service.deps import (
     release,
 )
 from api_service.livekit_access import participant_token
+from api_service.schemas.livekit import ConnectionRequest, InviteCode
 from shared.contracts.rooms import ConnectionDetails
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
 # Control of a session's meeting by its owner.
 meeting = APIRouter(prefix="/api/v1/sessions", tags=["livekit"])
-
-
-class ConnectionRequest(BaseModel):
-    title: str | None = Field(default=None, max_length=200)
-    language: str | None = Field(default=None, max_length=16)
-    template_id: str | None = Field(default=None, max_length=36)
-    # Join an existing session: your own, or another user's with its invite code.
-    session_id: str | None = Field(default=None, max_length=36)
-    invite_code: str | None = Field(default=None, max_length=64)
-    participant_name: str | None = Field(default=None, max_length=100)
 
 
 @router.post("/connection-details", response_model=ConnectionDetails)
@@ -86,10 +76,6 @@ async def connection_details(
         participantToken=token,
         sessionId=row.id,
     )
-
-
-class InviteCode(BaseModel):
-    invite_code: str
 
 
 @meeting.post("/{session_id}/invite-code", response_model=InviteCode)

@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +22,8 @@ from api_service.deps import (
     owned_session,
 )
 from api_service.domain.status import change_status
-from api_service.schemas import (
+from api_service.schemas.sessions import (
+    RecordingOut,
     SessionCreate,
     SessionDetail,
     SessionOut,
@@ -179,16 +179,6 @@ async def merge_speakers(session_id: str, body: SpeakerMerge, user: CurrentUserD
         raise not_found("speaker")
     await session.commit()
     return {"moved_segments": moved}
-
-
-class RecordingOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    track: str
-    offset_ms: int
-    duration_ms: int
-    content_type: str
-    bytes: int
 
 
 @router.get("/{session_id}/recordings", response_model=list[RecordingOut])

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import Webhook, WebhookDelivery
 from api_service.deps import CurrentUserDep, DbDep, SettingsDep, not_found
-from api_service.schemas import DeliveryOut
+from api_service.schemas.webhooks import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut
 from api_service.webhooks import check_target
-from shared.contracts.webhooks import Event
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-
-
-class WebhookIn(BaseModel):
-    url: AnyHttpUrl
-    events: list[Event] = Field(min_length=1)
-
-
-class WebhookOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    url: str
-    events: list[str]
-    active: bool
-    created_at: datetime
-
-
-class WebhookCreated(WebhookOut):
-    secret: str = Field(description="shown once: verify X-Intrascribe-Signature with it")
 
 
 async def owned(session: AsyncSession, webhook_id: str, user_id: str) -> Webhook:

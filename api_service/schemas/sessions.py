@@ -1,28 +1,11 @@
-"""Request and response bodies of the public API."""
+"""Sessions, their speakers, transcripts and recordings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
-
-
-class Credentials(BaseModel):
-    email: EmailStr
-    password: str = Field(min_length=8, max_length=256)
-
-
-class UserOut(BaseModel):
-    id: str
-    email: str | None
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-    user: UserOut
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SessionCreate(BaseModel):
@@ -104,14 +87,11 @@ class SpeakerMerge(BaseModel):
     target: str = Field(min_length=1, max_length=128)
 
 
-class DeliveryOut(BaseModel):
+class RecordingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    event: str
-    status: str
-    attempts: int
-    response_status: int | None
-    error: str | None
-    payload: dict[str, Any]
-    created_at: datetime
-    delivered_at: datetime | None
+    track: str
+    offset_ms: int
+    duration_ms: int
+    content_type: str
+    bytes: int

@@ -1,0 +1,19 @@
+"""Joining a meeting: the connection request and invite codes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ConnectionRequest(BaseModel):
+    title: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    template_id: str | None = Field(default=None, max_length=36)
+    # Join an existing session: your own, or another user's with its invite code.
+    session_id: str | None = Field(default=None, max_length=36)
+    invite_code: str | None = Field(default=None, max_length=64)
+    participant_name: str | None = Field(default=None, max_length=100)
+
+
+class InviteCode(BaseModel):
+    invite_code: str
