@@ -6,19 +6,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from api_service.db.models import MeetingSession, new_invite_code
+from api_service import lifecycle
+from api_service.db.models import MeetingSession, SessionStatus, new_invite_code
 from api_service.deps import (
     CurrentUserDep,
     DbDep,
     DispatcherDep,
+    RedisDep,
     SettingsDep,
     check_template,
     not_found,
     owned_session,
     release,
 )
+from api_service.domain.sessions import session_detail
+from api_service.domain.status import change_status
 from api_service.livekit_access import participant_token
 from api_service.schemas.livekit import ConnectionRequest, InviteCode
+from api_service.schemas.sessions import SessionDetail
 from shared.contracts.rooms import ConnectionDetails
 
 log = logging.getLogger(__name__)
@@ -108,3 +113,28 @@ async def remove_participant(
         ) from exc
     if not removed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{identity} is not in this meeting.")
+
+
+@meeting.post("/{session_id}/end", response_model=SessionDetail)
+async def end_meeting(
+    session_id: str, user: CurrentUserDep, session: DbDep, settings: SettingsDep, redis: RedisDep, dispatcher: DispatcherDep
+) -> SessionDetail:
+    """End a live meeting for everyone (its owner only): the LiveKit room closes, so every
+    participant is disconnected and the agent finalises (its last finals and recordings still
+    arrive and are stored); the session is completed at once, and post-meeting processing starts
+    MEETING_END_GRACE_S later."""
+    row = await owned_session(session, session_id, user.id)
+    if row.source == "upload":
+        raise HTTPException(status.HTTP_409_CONFLICT, "An uploaded recording has no meeting to end.")
+    if row.status not in (SessionStatus.created, SessionStatus.live):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"The meeting has already ended (the session is {row.status}).")
+    try:
+        await dispatcher.close_room(row.room_name)
+    except Exception as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
+        ) from exc
+    change_status(row, SessionStatus.completed)
+    await session.commit()
+    await lifecycle.completed(session, row, redis, delay_s=settings.meeting_end_grace_s)
+    return await session_detail(session, row)

@@ -6,21 +6,19 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import exports, lifecycle, realtime, transcripts
-from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary, TranscriptSegment
+from api_service import exports, realtime, transcripts
+from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary
 from api_service.deps import (
     CurrentUserDep,
     DbDep,
-    DispatcherDep,
     RedisDep,
-    SettingsDep,
     StorageDep,
     check_template,
     not_found,
     owned_session,
 )
+from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
 from api_service.schemas.sessions import (
     RecordingOut,
@@ -46,22 +44,7 @@ async def create_session(body: SessionCreate, user: CurrentUserDep, session: DbD
     )
     session.add(row)
     await session.commit()
-    return await detail(session, row)
-
-
-async def detail(session: AsyncSession, row: MeetingSession) -> SessionDetail:
-    count = await session.scalar(
-        select(func.count()).select_from(TranscriptSegment).where(TranscriptSegment.session_id == row.id)
-    )
-    await session.refresh(row, ["speakers"])
-    return SessionDetail.model_validate(
-        {
-            **SessionOut.model_validate(row).model_dump(),
-            "invite_code": row.invite_code,
-            "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
-            "segment_count": count or 0,
-        }
-    )
+    return await session_detail(session, row)
 
 
 @router.get("/", response_model=SessionPage)
@@ -87,7 +70,7 @@ async def list_sessions(
 
 @router.get("/{session_id}", response_model=SessionDetail)
 async def get_session(session_id: str, user: CurrentUserDep, session: DbDep) -> SessionDetail:
-    return await detail(session, await owned_session(session, session_id, user.id))
+    return await session_detail(session, await owned_session(session, session_id, user.id))
 
 
 @router.patch("/{session_id}", response_model=SessionDetail)
@@ -103,32 +86,7 @@ async def update_session(session_id: str, body: SessionUpdate, user: CurrentUser
     if body.status is not None:
         change_status(row, SessionStatus(body.status))
     await session.commit()
-    return await detail(session, row)
-
-
-@router.post("/{session_id}/end", response_model=SessionDetail)
-async def end_meeting(
-    session_id: str, user: CurrentUserDep, session: DbDep, settings: SettingsDep, redis: RedisDep, dispatcher: DispatcherDep
-) -> SessionDetail:
-    """End a live meeting for everyone (its owner only): the LiveKit room closes, so every
-    participant is disconnected and the agent finalises (its last finals and recordings still
-    arrive and are stored); the session is completed at once, and post-meeting processing starts
-    MEETING_END_GRACE_S later."""
-    row = await owned_session(session, session_id, user.id)
-    if row.source == "upload":
-        raise HTTPException(status.HTTP_409_CONFLICT, "An uploaded recording has no meeting to end.")
-    if row.status not in (SessionStatus.created, SessionStatus.live):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"The meeting has already ended (the session is {row.status}).")
-    try:
-        await dispatcher.close_room(row.room_name)
-    except Exception as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
-        ) from exc
-    change_status(row, SessionStatus.completed)
-    await session.commit()
-    await lifecycle.completed(session, row, redis, delay_s=settings.meeting_end_grace_s)
-    return await detail(session, row)
+    return await session_detail(session, row)
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
