@@ -284,11 +284,22 @@ async def test_sign_up_sign_in_language_and_search(stack: Servers, web_dist: Pat
             assert (await call("POST", f"{base}/api/v1/sessions/", json={"title": title}, headers=auth)).status_code == 201
         await page.reload()
         await expect(page.locator(".session-title")).to_have_text(["Hiring plan", "Budget review"])
+        await expect(page.get_by_text("2 sessions", exact=True)).to_be_visible()
         await page.get_by_placeholder("Search titles and transcripts").fill("hiring")
         await expect(page.locator(".session-title")).to_have_text(["Hiring plan"])
+        await expect(page.get_by_text("1 session", exact=True)).to_be_visible()  # not "1 sessions"
         await page.locator(".session-link").first.click()
         await expect(page.get_by_role("heading", name="Hiring plan")).to_be_visible()
         assert "/sessions/" in page.url
+
+        # The top menu marks the page being shown, whichever way it was reached.
+        menu = page.get_by_role("navigation")
+        await menu.get_by_role("link", name="Templates").click()
+        await expect(menu.get_by_role("link", name="Templates")).to_have_attribute("aria-current", "page")
+        await expect(menu.locator("[aria-current]")).to_have_count(1)
+        await menu.get_by_role("link", name="Sessions").click()
+        await expect(menu.get_by_role("link", name="Sessions")).to_have_attribute("aria-current", "page")
+        await expect(menu.locator("[aria-current]")).to_have_count(1)
 
         # Chinese UI, remembered across a reload; then back to English.
         await page.get_by_label("Language").select_option("zh")

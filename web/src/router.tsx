@@ -48,7 +48,9 @@ export function Link(props: { href: string; children: ComponentChildren } & JSX.
     event.preventDefault();
     navigate(href);
   };
-  const current = location.pathname === href ? "page" : undefined;
+  // Subscribed to navigation, so a link outside the routed page (the top menu) follows it too.
+  const { path } = useLocation();
+  const current = path === href ? "page" : undefined;
   return (
     <a href={href} onClick={onClick} aria-current={current} {...rest}>
       {children}

@@ -72,7 +72,7 @@ export function SessionsPage() {
       ) : (
         <>
           <p class="muted" aria-live="polite">
-            {t("sessionCount", { count: total })}
+            {t(total === 1 ? "sessionCountOne" : "sessionCount", { count: total })}
           </p>
           <ul class="session-list">
             {items.map((session) => (
