@@ -62,6 +62,11 @@ class SchedulerMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.merged_finals = Counter(
+            "stt_merged_finals_total",
+            "Live fragment finals (under three words) held back and joined to the speaker's next utterance",
+            registry=registry,
+        )
         self.queue_wait = Histogram(
             "stt_queue_wait_seconds",
             "Time a clip waited before inference",

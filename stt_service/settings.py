@@ -41,6 +41,9 @@ class STTSettings(ServiceSettings):
     # Streaming: a partial at least this often while speech continues; silence that ends an utterance.
     stt_partial_interval_ms: int = 600
     stt_endpoint_silence_ms: int = 500
+    # An utterance of a word or two waits this much more audio for its speaker to go on, and
+    # continues if they do instead of being shown alone (0: never; see streaming.py).
+    stt_final_merge_ms: int = Field(default=1000, ge=0)
     # Live clips are encoded without Whisper's padding to 30 s: 2-3x faster, about 1 point of WER.
     stt_live_short_window: bool = True
     stt_max_utterance_s: float = 25.0

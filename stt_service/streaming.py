@@ -6,7 +6,13 @@ decoded again over the whole utterance with word timings.
 
 The final's decode starts early, when a pause begins, while the service is idle: if the pause
 becomes the endpoint the final is ready (or nearly) when the endpoint is reached; if speech
-resumes the early decode is dropped."""
+resumes the early decode is dropped.
+
+An utterance shorter than FRAGMENT_S (two words or so: "And so", "ask not") is a fragment people
+cannot read on its own: its endpoint waits another STT_FINAL_MERGE_MS of audio, and if the
+speaker goes on within it the utterance simply continues (one final, one segment id). If they do
+not, it is final as it is: then that was all they said. Measured in audio, not in wall time, so a
+busy service merges exactly as an idle one."""
 
 from __future__ import annotations
 
@@ -43,6 +49,8 @@ from stt_service.transcriber import to_segments
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
 PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for the VAD's padding
+# Utterances shorter than this (VAD padding included) are fragments that wait for more speech.
+FRAGMENT_S = 1.2
 Send = Callable[[StreamEvent], Awaitable[None]]
 # A partial is shown only when most of what it shows is letters (of any script): a short decode
 # of noise or of a word's first syllable comes out as "S9", "...", "♪" or "$5", which people
@@ -85,6 +93,9 @@ class StreamSession:
         self._last_final: asyncio.Task[None] | None = None
         # The final's decode, started when the pause that became (or may become) its end began.
         self._early: asyncio.Task[list[ClipResult]] | None = None
+        self._merge_samples = settings.stt_final_merge_ms * SAMPLE_RATE // 1000
+        self._held_end: int | None = None  # a fragment's endpoint, waiting for its speaker to go on
+        self._held_until = 0  # the sample where that wait ends
 
     def _ms(self, sample: int) -> int:
         return self._offset_ms + sample * 1000 // SAMPLE_RATE
@@ -99,15 +110,24 @@ class StreamSession:
         self._buffer = np.concatenate([self._buffer, audio])
         for kind, sample in self._endpointer.feed(audio):
             if kind == "start":
-                self._utterance_start = sample
+                if self._held_end is None:
+                    self._utterance_start = sample
+                else:  # the fragment's speaker went on: it is the start of this utterance
+                    self._held_end = None
+                    self._drop_early()
+                    self._scheduler.metrics.merged_finals.inc()
                 self._next_partial_at = sample + self._partial_every
             elif kind == "pause":
                 self._decode_early(sample)
             elif kind == "resume":  # that pause was not the end
                 self._drop_early()
+            elif self._merge_samples and sample - self._utterance_start < FRAGMENT_S * SAMPLE_RATE:
+                self._held_end, self._held_until = sample, self._endpointer.position + self._merge_samples
             else:
                 self._finalize(sample)
         position = self._endpointer.position
+        if self._held_end is not None and position >= self._held_until:
+            self._release_held()
         # No partials during a pause: the early final is decoding that same audio.
         if self._endpointer.in_speech and not self._endpointer.paused and position >= self._next_partial_at:
             # A saturated service answers partials slowly: space them at least twice that far
@@ -116,7 +136,8 @@ class StreamSession:
             if self._partial_task is None or self._partial_task.done():
                 self._partial_task = asyncio.create_task(self._partial(self._utterance, self._utterance_start, position))
         # Keep only what a future utterance (or the one in progress) can still need.
-        keep_from = (self._utterance_start if self._endpointer.in_speech else position) - PREROLL
+        utterance_open = self._endpointer.in_speech or self._held_end is not None
+        keep_from = (self._utterance_start if utterance_open else position) - PREROLL
         if keep_from > self._buffer_start:
             self._buffer = self._buffer[keep_from - self._buffer_start :]
             self._buffer_start = keep_from
@@ -212,7 +233,14 @@ class StreamSession:
             )
         )
 
+    def _release_held(self) -> None:
+        """No more speech came: the fragment is final as it is."""
+        if self._held_end is not None:
+            end, self._held_end = self._held_end, None
+            self._finalize(end)
+
     def flush(self) -> None:
+        self._release_held()
         for _kind, sample in self._endpointer.flush():
             self._finalize(sample)
 
