@@ -11,7 +11,7 @@ from shared.contracts.internal import SessionStatus
 
 # Anything unfinished may fail; a finished session may be processed again.
 TRANSITIONS = {
-    SessionStatus.created: {SessionStatus.live, SessionStatus.processing, SessionStatus.completed, SessionStatus.failed},
+    SessionStatus.created: {SessionStatus.live, SessionStatus.processing, SessionStatus.failed},
     SessionStatus.live: {SessionStatus.processing, SessionStatus.completed, SessionStatus.failed},
     SessionStatus.processing: {SessionStatus.completed, SessionStatus.failed},
     SessionStatus.completed: {SessionStatus.processing},

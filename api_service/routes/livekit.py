@@ -134,6 +134,8 @@ async def end_meeting(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
         ) from exc
+    if row.status == SessionStatus.created:  # people were in the room, nobody had spoken yet
+        change_status(row, SessionStatus.live)
     change_status(row, SessionStatus.completed)
     await session.commit()
     await lifecycle.completed(session, row, redis, delay_s=settings.meeting_end_grace_s)
