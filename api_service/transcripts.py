@@ -105,12 +105,20 @@ async def rename_speaker(session: AsyncSession, session_id: str, label: str, dis
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
-async def merge_speakers(session: AsyncSession, session_id: str, source: str, target: str) -> int:
-    """Every segment of ``source`` becomes ``target``'s; returns how many moved."""
-    moved = await session.execute(
-        update(TranscriptSegment)
-        .where(TranscriptSegment.session_id == session_id, TranscriptSegment.speaker == source)
-        .values(speaker=target)
+async def merge_speakers(
+    session: AsyncSession, session_id: str, source: str, target: str
+) -> tuple[list[tuple[str, int]], str | None]:
+    """Every segment of ``source`` becomes ``target``'s. Returns the (segment id, version) of each
+    that moved and the name ``source`` had, which is all an undo needs (``assign_segments``)."""
+    moved = list(
+        (
+            await session.execute(
+                update(TranscriptSegment)
+                .where(TranscriptSegment.session_id == session_id, TranscriptSegment.speaker == source)
+                .values(speaker=target)
+                .returning(TranscriptSegment.segment_id, TranscriptSegment.version)
+            )
+        ).tuples()
     )
     await ensure_speakers(session, session_id, {target: None})
     speaker = (
@@ -118,9 +126,31 @@ async def merge_speakers(session: AsyncSession, session_id: str, source: str, ta
             select(SessionSpeaker).where(SessionSpeaker.session_id == session_id, SessionSpeaker.label == source)
         )
     ).scalar_one_or_none()
+    name = speaker.display_name if speaker else None
     if speaker is not None:
         await session.delete(speaker)
-    return int(cast(CursorResult[Any], moved).rowcount)
+    return moved, name
+
+
+async def assign_segments(
+    session: AsyncSession, session_id: str, label: str, display_name: str | None, segments: list[tuple[str, int]]
+) -> int:
+    """Give these segments to speaker ``label`` (made, with ``display_name``, if it is gone)."""
+    moved = 0
+    for segment_id, version in segments:
+        result = await session.execute(
+            update(TranscriptSegment)
+            .where(
+                TranscriptSegment.session_id == session_id,
+                TranscriptSegment.segment_id == segment_id,
+                TranscriptSegment.version == version,
+            )
+            .values(speaker=label)
+        )
+        moved += cast(CursorResult[Any], result).rowcount
+    if moved:
+        await ensure_speakers(session, session_id, {label: display_name})
+    return moved
 
 
 def _fts_match(session: AsyncSession, query: str) -> ColumnElement[bool] | TextClause:

@@ -196,10 +196,19 @@ def test_speakers_rename_and_merge(alice: Client, meeting: str) -> None:
     assert segments[2]["speaker_name"] == "Dana"
     assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/nobody", json={"display_name": "X"}).status_code == 404
     merged = alice.post(f"/api/v1/sessions/{meeting}/speakers/merge", json={"source": "SPEAKER_02", "target": "user-bob"})
-    assert merged.json() == {"moved_segments": 1}
+    assert merged.json()["moved_segments"] == 1
     transcript = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()
     assert [s["speaker"] for s in transcript["segments"]] == ["user-alice", "user-bob", "user-bob"]
     assert "SPEAKER_02" not in {s["label"] for s in transcript["speakers"]}
+    # Undo: the merge's answer gives the segments back to their speaker, with the name it had.
+    undo = merged.json()["undo"]
+    assert undo["label"] == "SPEAKER_02" and undo["display_name"] == "Dana" and len(undo["segments"]) == 1
+    assert alice.post(f"/api/v1/sessions/{meeting}/speakers/split", json=undo).json() == {"moved_segments": 1}
+    transcript = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()
+    assert [s["speaker_name"] for s in transcript["segments"]][2] == "Dana"
+    assert [s["speaker"] for s in transcript["segments"]] == ["user-alice", "user-bob", "SPEAKER_02"]
+    nothing = {**undo, "segments": [{"segment_id": "no-such-segment", "version": 1}]}
+    assert alice.post(f"/api/v1/sessions/{meeting}/speakers/split", json=nothing).status_code == 404
 
 
 def test_exports(alice: Client, meeting: str) -> None:
@@ -246,6 +255,12 @@ def test_another_users_ids_answer_404(api: str, alice: Client, bob: Client, meet
         ("get", f"/api/v1/sessions/{meeting}/transcript", None),
         ("patch", f"/api/v1/sessions/{meeting}/speakers/user-alice", {"display_name": "x"}),
         ("post", f"/api/v1/sessions/{meeting}/speakers/merge", {"source": "user-alice", "target": "user-bob"}),
+        (
+            "post",
+            f"/api/v1/sessions/{meeting}/speakers/split",
+            {"label": "bob-now", "segments": [{"segment_id": "seg-1", "version": 1}]},
+        ),
+        ("post", f"/api/v1/sessions/{meeting}/end", None),
         ("get", f"/api/v1/sessions/{meeting}/export?format=json", None),
         ("get", f"/api/v1/realtime/sessions/{meeting}/transcription", None),
         ("get", f"/api/v1/realtime/sessions/{meeting}/status", None),

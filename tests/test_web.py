@@ -499,6 +499,25 @@ async def test_upload_shows_progress_then_a_transcript_that_plays_in_sync(
         assert set(await page.locator(f"ol.transcript li[data-speaker='{first_label}'] .line-speaker").all_text_contents()) == {
             "Carol"
         }
+
+        # Merge the other speaker into Carol: asked first, then undone from the notice.
+        other = next(label for label in speakers if label != first_label)
+        lines_of_other = await page.locator(f"ol.transcript li[data-speaker='{other}']").count()
+        asked: list[str] = []
+
+        async def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        page.once("dialog", answer)
+        await page.get_by_label("Merge", exact=True).select_option(other)
+        await page.get_by_label("into").select_option(first_label)
+        await page.locator("form.merge").get_by_role("button", name="Merge").click()
+        await expect(page.locator(f"ol.transcript li[data-speaker='{other}']")).to_have_count(0)
+        assert asked and "Carol" in asked[0], asked
+        await page.get_by_role("status").get_by_role("button", name="Undo").click()
+        await expect(page.locator(f"ol.transcript li[data-speaker='{other}']")).to_have_count(lines_of_other)
+        await expect(page.locator(f".speakers li[data-label='{other}']")).to_have_count(1)
     finally:
         await browser.close()
 

@@ -22,14 +22,17 @@ from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
 from api_service.schemas.sessions import (
     RecordingOut,
+    SegmentRef,
     SessionCreate,
     SessionDetail,
     SessionOut,
     SessionPage,
     SessionUpdate,
     SpeakerMerge,
+    SpeakerMerged,
     SpeakerOut,
     SpeakerRename,
+    SpeakerSplit,
     TranscriptOut,
 )
 
@@ -127,14 +130,28 @@ async def rename_speaker(session_id: str, label: str, body: SpeakerRename, user:
     return SpeakerOut(label=label, display_name=body.display_name)
 
 
-@router.post("/{session_id}/speakers/merge")
-async def merge_speakers(session_id: str, body: SpeakerMerge, user: CurrentUserDep, session: DbDep) -> dict[str, int]:
+@router.post("/{session_id}/speakers/merge", response_model=SpeakerMerged)
+async def merge_speakers(session_id: str, body: SpeakerMerge, user: CurrentUserDep, session: DbDep) -> SpeakerMerged:
+    """Every segment of ``source`` becomes ``target``'s; the answer carries what undoes it."""
     await owned_session(session, session_id, user.id)
     if body.source == body.target:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "source and target are the same speaker")
-    moved = await transcripts.merge_speakers(session, session_id, body.source, body.target)
-    if moved == 0:
+    moved, name = await transcripts.merge_speakers(session, session_id, body.source, body.target)
+    if not moved:
         raise not_found("speaker")
+    await session.commit()
+    undo = SpeakerSplit(label=body.source, display_name=name, segments=[SegmentRef(segment_id=s, version=v) for s, v in moved])
+    return SpeakerMerged(moved_segments=len(moved), undo=undo)
+
+
+@router.post("/{session_id}/speakers/split")
+async def split_speaker(session_id: str, body: SpeakerSplit, user: CurrentUserDep, session: DbDep) -> dict[str, int]:
+    """Give segments to a speaker of their own again (the ``undo`` of a merge)."""
+    await owned_session(session, session_id, user.id)
+    segments = [(s.segment_id, s.version) for s in body.segments]
+    moved = await transcripts.assign_segments(session, session_id, body.label, body.display_name, segments)
+    if not moved:
+        raise not_found("segments")
     await session.commit()
     return {"moved_segments": moved}
 

@@ -87,6 +87,24 @@ class SpeakerMerge(BaseModel):
     target: str = Field(min_length=1, max_length=128)
 
 
+class SegmentRef(BaseModel):
+    segment_id: str = Field(min_length=1, max_length=96)
+    version: int = Field(ge=1)
+
+
+class SpeakerSplit(BaseModel):
+    """Segments given (back) to ``label``, named ``display_name``: the undo of a merge."""
+
+    label: str = Field(min_length=1, max_length=128)
+    display_name: str | None = Field(default=None, max_length=200)
+    segments: list[SegmentRef] = Field(min_length=1, max_length=20000)
+
+
+class SpeakerMerged(BaseModel):
+    moved_segments: int
+    undo: SpeakerSplit = Field(description="POST it to …/speakers/split to undo the merge")
+
+
 class RecordingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str

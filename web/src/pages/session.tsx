@@ -192,6 +192,8 @@ function SpeakersPanel(props: { sessionId: string; speakers: Speaker[]; onChange
   const [source, setSource] = useState("");
   const [target, setTarget] = useState("");
   const [error, setError] = useState<unknown>(null);
+  // The last merge, until undone or another change: its answer says how to undo it.
+  const [lastMerge, setLastMerge] = useState<{ source: string; target: string; undo: unknown } | null>(null);
   const run = async (action: () => Promise<unknown>) => {
     setError(null);
     try {
@@ -207,22 +209,43 @@ function SpeakersPanel(props: { sessionId: string; speakers: Speaker[]; onChange
     if (!display_name) return;
     void run(() => api(`/api/v1/sessions/${props.sessionId}/speakers/${encodeURIComponent(label)}`, { method: "PATCH", body: { display_name } }));
   };
+  const label = (speaker: Speaker) => speaker.display_name ?? speaker.label;
+  const nameOf = (value: string) => label(props.speakers.find((speaker) => speaker.label === value) ?? { label: value, display_name: null });
   const merge = (event: Event) => {
     event.preventDefault();
-    if (source && target && source !== target) {
-      void run(async () => {
-        await api(`/api/v1/sessions/${props.sessionId}/speakers/merge`, { method: "POST", body: { source, target } });
-        setSource("");
-        setTarget("");
+    if (!source || !target || source === target) return;
+    if (!confirm(t("confirmMerge", { source: nameOf(source), target: nameOf(target) }))) return;
+    void run(async () => {
+      const merged = await api<{ undo: unknown }>(`/api/v1/sessions/${props.sessionId}/speakers/merge`, {
+        method: "POST",
+        body: { source, target },
       });
-    }
+      setLastMerge({ source: nameOf(source), target: nameOf(target), undo: merged.undo });
+      setSource("");
+      setTarget("");
+    });
   };
-  const label = (speaker: Speaker) => speaker.display_name ?? speaker.label;
+  const undoMerge = () => {
+    const done = lastMerge;
+    if (!done) return;
+    void run(async () => {
+      await api(`/api/v1/sessions/${props.sessionId}/speakers/split`, { method: "POST", body: done.undo });
+      setLastMerge(null);
+    });
+  };
 
   return (
     <section class="card" aria-labelledby="speakers-heading">
       <h2 id="speakers-heading">{t("speakers")}</h2>
       <ErrorText error={error} />
+      {lastMerge && (
+        <p class="notice row wrap" role="status">
+          <span>{t("merged", { source: lastMerge.source, target: lastMerge.target })}</span>
+          <button type="button" class="secondary" onClick={undoMerge}>
+            {t("undo")}
+          </button>
+        </p>
+      )}
       {props.speakers.length === 0 && <p class="muted">{t("noSpeakers")}</p>}
       <ul class="speakers">
         {props.speakers.map((speaker, i) => (
