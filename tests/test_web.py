@@ -301,6 +301,16 @@ async def test_sign_up_sign_in_language_and_search(stack: Servers, web_dist: Pat
         await expect(menu.get_by_role("link", name="Sessions")).to_have_attribute("aria-current", "page")
         await expect(menu.locator("[aria-current]")).to_have_count(1)
 
+        # A session page left open follows its meeting to the end without a reload.
+        started = (await call("POST", f"{base}/api/v1/sessions/", json={"title": "Standup"}, headers=auth)).json()
+        await page.goto(f"/sessions/{started['id']}")
+        await expect(page.get_by_role("link", name="Join the meeting")).to_be_visible()
+        for status in ("live", "completed"):
+            changed = await call("PATCH", f"{base}/api/v1/sessions/{started['id']}", json={"status": status}, headers=auth)
+            assert changed.status_code == 200, changed.text
+            await expect(page.locator(".session-meta .badge").first).to_have_text(status, timeout=10_000)
+        await expect(page.get_by_role("link", name="Join the meeting")).to_have_count(0)
+
         # Chinese UI, remembered across a reload; then back to English.
         await page.get_by_label("Language").select_option("zh")
         await expect(page.get_by_role("navigation").get_by_role("link", name="会话")).to_be_visible()

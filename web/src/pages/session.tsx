@@ -27,8 +27,9 @@ export function SessionPage({ id }: { id: string }) {
     transcript.reload();
   };
 
-  // While the recording is processed (or the meeting runs), look again every few seconds.
-  const waiting = data?.status === "processing" || data?.status === "live";
+  // While the meeting may still run or the recording is processed, look again every few seconds,
+  // so the page follows the session to its end without a reload.
+  const waiting = data?.status === "created" || data?.status === "live" || data?.status === "processing";
   useEffect(() => {
     if (!waiting) return;
     const timer = setInterval(reloadAll, 3000);
