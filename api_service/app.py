@@ -15,7 +15,7 @@ from api_service import __version__
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.domain.status import InvalidTransition
 from api_service.jobs import broker
-from api_service.livekit_access import AgentDispatcher
+from api_service.livekit_access import AgentDispatcher, LiveKitUnavailable
 from api_service.llm import load_config
 from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
 from api_service.settings import APISettings
@@ -85,6 +85,14 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     @app.exception_handler(InvalidTransition)
     async def invalid_transition(_request: Request, exc: InvalidTransition) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(LiveKitUnavailable)
+    async def livekit_down(_request: Request, _exc: LiveKitUnavailable) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "The LiveKit server is unavailable; try again in a few seconds."},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(StorageError)
     async def storage_failed(_request: Request, exc: StorageError) -> JSONResponse:

@@ -37,6 +37,11 @@ def participant_token(
     )
 
 
+class LiveKitUnavailable(Exception):
+    """A server call to LiveKit failed (unreachable, or an error other than "not found"); the API
+    answers 503 with a sentence and Retry-After."""
+
+
 class AgentDispatcher:
     """Makes sure exactly one transcription agent is dispatched to a session's room, and removes
     participants from it (the server-side LiveKit calls of a meeting)."""
@@ -54,6 +59,13 @@ class AgentDispatcher:
         return self._api
 
     async def ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
+        try:
+            await self._ensure_dispatched(room, session_id, new_room=new_room)
+        except Exception as exc:
+            log.error("agent dispatch to %s failed: %s", room, exc)
+            raise LiveKitUnavailable from exc
+
+    async def _ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
         client = self._client()
         if not new_room:
             try:
@@ -78,7 +90,10 @@ class AgentDispatcher:
         except api.TwirpError as exc:
             if exc.code == "not_found":
                 return False
-            raise
+            raise LiveKitUnavailable from exc
+        except Exception as exc:
+            log.error("removing %s from %s failed: %s", identity, room, exc)
+            raise LiveKitUnavailable from exc
         return True
 
     async def close_room(self, room: str) -> None:
@@ -87,7 +102,10 @@ class AgentDispatcher:
             await self._client().room.delete_room(api.DeleteRoomRequest(room=room))
         except api.TwirpError as exc:
             if exc.code != "not_found":
-                raise
+                raise LiveKitUnavailable from exc
+        except Exception as exc:
+            log.error("closing %s failed: %s", room, exc)
+            raise LiveKitUnavailable from exc
 
     async def aclose(self) -> None:
         if self._api is not None:

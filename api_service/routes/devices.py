@@ -107,12 +107,7 @@ async def device_connection_details(
         new_room = False
     device.last_seen_at = datetime.now(UTC)
     await session.commit()
-    try:
-        await dispatcher.ensure_dispatched(current.room_name, current.id, new_room=new_room)
-    except Exception as exc:  # no LiveKit, no transcription
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}
-        ) from exc
+    await dispatcher.ensure_dispatched(current.room_name, current.id, new_room=new_room)  # no LiveKit: 503
     token = participant_token(
         settings,
         room=current.room_name,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -26,7 +25,6 @@ from api_service.schemas.livekit import ConnectionRequest, InviteCode
 from api_service.schemas.sessions import SessionDetail
 from shared.contracts.rooms import ConnectionDetails
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
 # Control of a session's meeting by its owner.
 meeting = APIRouter(prefix="/api/v1/sessions", tags=["livekit"])
@@ -63,13 +61,7 @@ async def connection_details(
         )
         session.add(row)
         await session.commit()
-    try:
-        await dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
-    except Exception as exc:
-        log.error("agent dispatch to %s failed: %s", row.room_name, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "LiveKit server unavailable", headers={"Retry-After": "5"}
-        ) from exc
+    await dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
     identity = f"user-{user.id}"
     token = participant_token(settings, room=row.room_name, identity=identity, name=name, metadata={"session_id": row.id})
@@ -104,14 +96,7 @@ async def remove_participant(
     ask for a new token and come back; the token they hold lasts until LIVEKIT_TOKEN_TTL_S."""
     row = await owned_session(session, session_id, user.id)
     await release(session)
-    try:
-        removed = await dispatcher.remove_participant(row.room_name, identity)
-    except Exception as exc:
-        log.error("removing %s from %s failed: %s", identity, row.room_name, exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
-        ) from exc
-    if not removed:
+    if not await dispatcher.remove_participant(row.room_name, identity):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{identity} is not in this meeting.")
 
 
@@ -128,12 +113,7 @@ async def end_meeting(
         raise HTTPException(status.HTTP_409_CONFLICT, "An uploaded recording has no meeting to end.")
     if row.status not in (SessionStatus.created, SessionStatus.live):
         raise HTTPException(status.HTTP_409_CONFLICT, f"The meeting has already ended (the session is {row.status}).")
-    try:
-        await dispatcher.close_room(row.room_name)
-    except Exception as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "The LiveKit server is unavailable; try again.", headers={"Retry-After": "5"}
-        ) from exc
+    await dispatcher.close_room(row.room_name)
     if row.status == SessionStatus.created:  # people were in the room, nobody had spoken yet
         change_status(row, SessionStatus.live)
     change_status(row, SessionStatus.completed)

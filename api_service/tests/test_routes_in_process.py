@@ -1,7 +1,8 @@
 """The API in process (``create_app`` on SQLite, called through ``httpx.ASGITransport``), for the
 rules that need no other server: accounts and token checks, another user's ids answering 404,
 which session status may follow which, the internal routes' service credentials and contract.
-Redis is left unreachable on purpose: none of these routes may need it."""
+Redis is left unreachable on purpose: none of these routes may need it; so is LiveKit, whose
+routes must then answer 503 with a sentence and change nothing."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.A
     settings = APISettings(
         database_url=f"sqlite+aiosqlite:///{folder}/api.db",
         redis_url="redis://127.0.0.1:9/0",  # nothing listens there
+        livekit_url="ws://127.0.0.1:9",  # nor there
         auth_jwt_secret="in-process-tests-secret-0123456789abcdef",  # noqa: S106 - a test secret
         audio_storage_dir=str(folder / "audio"),
         service_keys=AGENT_KEYS,
@@ -109,3 +111,18 @@ async def test_internal_routes_need_a_service_key_and_answer_their_contract(api:
     assert unknown.status_code == 404
     back = await api.post(f"{path}/status", json={"status": "created"}, headers=service_header("agent", AGENT_KEYS))
     assert back.status_code == 422 and "cannot be set back to created" in back.text
+
+
+async def test_without_livekit_meeting_routes_answer_503_and_change_nothing(api: httpx.AsyncClient) -> None:
+    alice = await signup(api)
+    session_id = (await api.post("/api/v1/sessions/", json={"title": "No LiveKit"}, headers=alice)).json()["id"]
+    for path, body in [
+        ("/api/v1/livekit/connection-details", {"session_id": session_id}),
+        (f"/api/v1/sessions/{session_id}/end", None),
+        (f"/api/v1/sessions/{session_id}/participants/user-x", None),
+    ]:
+        method = "DELETE" if "/participants/" in path else "POST"
+        answer = await api.request(method, path, json=body, headers=alice)
+        assert answer.status_code == 503, (path, answer.text)
+        assert answer.json()["detail"].startswith("The LiveKit server is unavailable") and answer.headers["Retry-After"] == "5"
+    assert (await api.get(f"/api/v1/sessions/{session_id}", headers=alice)).json()["status"] == "created"
