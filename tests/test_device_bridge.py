@@ -157,7 +157,9 @@ async def test_room_microphone_captions_tell_two_speakers_apart(stack: Servers) 
     device as sender and two distinct speakers, in the order they spoke."""
     device = await register_device(stack, "owner-e2e", "Boardroom mic")
     script = [(0, LINES[0]), (1, LINES[1]), (0, LINES[2]), (1, LINES[3])]
-    pieces = [silence(1.0)]
+    # Time for the agent to join and subscribe to the device on a busy machine (speech before that
+    # is not heard: the device streams from its first connection).
+    pieces = [silence(4.0)]
     for who, text in script:
         voice, pitch, speed = VOICES[who]
         pieces += [synth(text, voice, speed, pitch), silence(1.6)]
