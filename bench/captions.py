@@ -8,15 +8,13 @@ not words. (The AMI excerpts have no reference words here: WER is scored in `ben
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from typing import Any
 
-import aiohttp
 import numpy as np
 
 from bench.common import running_service, write_results
-from shared.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
+from bench.stt import stream_realtime
+from shared.audio import decode_audio
 from tests.speech import DEVSET
 
 SETTINGS = {"off": "0", "default (1000 ms)": "1000"}
@@ -28,30 +26,9 @@ def words(text: str) -> int:
 
 async def stream(url: str, auth: dict[str, str], audio: np.ndarray) -> tuple[list[str], list[str]]:
     """The finals' and the partials' texts of one real-time stream."""
-    finals: list[str] = []
-    partials: list[str] = []
-    frame = SAMPLE_RATE // 50
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url.replace("http", "ws") + "/v1/stream", params={"language": "en"}, headers=auth) as ws,
-    ):
-        await ws.receive()
-        started = time.monotonic()
-
-        async def reader() -> None:
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    body = json.loads(msg.data)
-                    if body["type"] in ("final", "partial") and body["text"].strip():
-                        (finals if body["type"] == "final" else partials).append(body["text"])
-
-        task = asyncio.create_task(reader())
-        for n, i in enumerate(range(0, audio.size, frame)):
-            await ws.send_bytes(float_to_pcm16(audio[i : i + frame]))
-            await asyncio.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
-        await ws.send_str(json.dumps({"type": "end"}))
-        await asyncio.wait_for(task, 300)
-    return finals, partials
+    messages = [body for _at, body in await stream_realtime(url, auth, audio)]
+    texts = {kind: [b["text"] for b in messages if b["type"] == kind and b["text"].strip()] for kind in ("final", "partial")}
+    return texts["final"], texts["partial"]
 
 
 async def one_setting(merge_ms: str, recordings: list[np.ndarray]) -> dict[str, Any]:

@@ -51,9 +51,10 @@ async def throughput(url: str, auth: dict[str, str], utterance: np.ndarray, clie
     }
 
 
-async def live_stream(url: str, auth: dict[str, str], audio: np.ndarray, ends_s: list[float]) -> dict[str, Any]:
-    finals: list[float] = []
-    partials = 0
+async def stream_realtime(url: str, auth: dict[str, str], audio: np.ndarray) -> list[tuple[float, dict[str, Any]]]:
+    """``audio`` through the service's ``/v1/stream`` at real-time pace (20 ms frames): every
+    message it sent back, with its arrival in seconds from the first frame."""
+    messages: list[tuple[float, dict[str, Any]]] = []
     frame = SAMPLE_RATE // 50
     async with (
         aiohttp.ClientSession() as session,
@@ -63,14 +64,9 @@ async def live_stream(url: str, auth: dict[str, str], audio: np.ndarray, ends_s:
         started = time.monotonic()
 
         async def reader() -> None:
-            nonlocal partials
             async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                body = json.loads(msg.data)
-                if body["type"] == "final":
-                    finals.append(time.monotonic() - started)
-                partials += body["type"] == "partial"
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    messages.append((time.monotonic() - started, json.loads(msg.data)))
 
         task = asyncio.create_task(reader())
         for n, i in enumerate(range(0, audio.size, frame)):
@@ -78,6 +74,13 @@ async def live_stream(url: str, auth: dict[str, str], audio: np.ndarray, ends_s:
             await asyncio.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
         await ws.send_str(json.dumps({"type": "end"}))
         await asyncio.wait_for(task, 300)
+    return messages
+
+
+async def live_stream(url: str, auth: dict[str, str], audio: np.ndarray, ends_s: list[float]) -> dict[str, Any]:
+    messages = await stream_realtime(url, auth, audio)
+    finals = [at for at, body in messages if body["type"] == "final"]
+    partials = sum(body["type"] == "partial" for _at, body in messages)
     # Latency of a final: from the end of the utterance's audio to its arrival.
     lags = [f - e for f, e in zip(finals, ends_s, strict=False)]
     return {"finals": len(finals), "partials": partials, "final_lag_s": lags}
