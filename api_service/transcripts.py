@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, func, or_, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -136,18 +136,15 @@ async def assign_segments(
     session: AsyncSession, session_id: str, label: str, display_name: str | None, segments: list[tuple[str, int]]
 ) -> int:
     """Give these segments to speaker ``label`` (made, with ``display_name``, if it is gone)."""
-    moved = 0
-    for segment_id, version in segments:
-        result = await session.execute(
-            update(TranscriptSegment)
-            .where(
-                TranscriptSegment.session_id == session_id,
-                TranscriptSegment.segment_id == segment_id,
-                TranscriptSegment.version == version,
-            )
-            .values(speaker=label)
+    result = await session.execute(
+        update(TranscriptSegment)
+        .where(
+            TranscriptSegment.session_id == session_id,
+            tuple_(TranscriptSegment.segment_id, TranscriptSegment.version).in_(segments),
         )
-        moved += cast(CursorResult[Any], result).rowcount
+        .values(speaker=label)
+    )
+    moved = int(cast(CursorResult[Any], result).rowcount)
     if moved:
         await ensure_speakers(session, session_id, {label: display_name})
     return moved
