@@ -89,7 +89,7 @@ class SpeakerMerge(BaseModel):
 
 class SegmentRef(BaseModel):
     segment_id: str = Field(min_length=1, max_length=96)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)  # a database integer
 
 
 class SpeakerSplit(BaseModel):
