@@ -21,11 +21,14 @@ help:
 setup:
 	@bash scripts/setup.sh
 
+# SCALE=2: the scaled topology on this machine (devstack/topology.py; README, "Scaled topology").
+SCALE ?= 1
+
 run: setup
-	@$(PY) -m devstack run
+	@SCALE=$(SCALE) $(PY) -m devstack run
 
 up: setup
-	@$(PY) -m devstack up
+	@SCALE=$(SCALE) $(PY) -m devstack up
 
 down:
 	@$(PY) -m devstack down

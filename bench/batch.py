@@ -22,8 +22,9 @@ from scipy.optimize import linear_sum_assignment
 
 from bench.common import peak_rss_mb, write_results
 from bench.real_speech import RealRecording, der_parts, devset, phone_call
-from devstack.components import StackPorts, StackSecrets, redis_server, service_processes
+from devstack.components import StackPorts, StackSecrets, redis_server
 from devstack.procs import ManagedProcess
+from devstack.topology import service_processes
 from shared.audio import SAMPLE_RATE
 from tests.speech import PHONE_CALL, ReferenceTurn, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
 

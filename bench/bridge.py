@@ -15,7 +15,8 @@ import numpy as np
 
 from agent_service.bridge.simulator import DeviceSimulator, pcm_frames
 from bench.common import cpu_seconds, peak_rss_mb, write_results
-from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
+from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, user_token
+from devstack.topology import service_processes
 from shared.service_auth import service_header
 
 DEVICE_COUNTS = (1, 8, 24, 48)

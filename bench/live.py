@@ -19,8 +19,9 @@ import numpy as np
 from livekit import rtc
 
 from bench.common import cpu_seconds, pct, process_tree, pss_mb, write_results
-from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, service_processes, user_token
+from devstack.components import StackPorts, StackSecrets, livekit_server, redis_server, user_token
 from devstack.procs import ManagedProcess
+from devstack.topology import service_processes
 from tests.speech import EVAL_ENGLISH, conversation, normalize, silence, wer
 
 # (rooms at once, times each room says the 8 sentences: 55 s each). The 8-room round runs three

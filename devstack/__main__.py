@@ -14,14 +14,13 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict
 
-from devstack.components import ROOT, StackPorts, StackSecrets, livekit_server, redis_server, service_processes
+from devstack.components import ROOT, LiveKitNode, StackPorts, StackSecrets
 from devstack.procs import ManagedProcess, ProcessFailed, pid_alive, stop_pid
+from devstack.topology import Topology, stack_groups
 
 RUN_DIR = ROOT / ".run"
 STATE = RUN_DIR / "stack.json"
 LOGS = RUN_DIR / "logs"
-# Start order, in groups that may start together; each group is ready before the next starts.
-GROUPS = [["redis", "livekit"], ["stt", "diarization"], ["api", "worker"], ["agent", "bridge"]]
 PORT_VARS = {
     "api": "API_PORT",
     "stt": "STT_PORT",
@@ -96,47 +95,43 @@ def running_pids(state: dict) -> dict[str, int]:
     return {name: pid for name, pid in state.get("pids", {}).items() if pid_alive(pid)}
 
 
-def build_processes(ports: StackPorts, keys: StackSecrets) -> dict[str, ManagedProcess]:
+def build_groups(ports: StackPorts, keys: StackSecrets, topology: Topology) -> list[list[ManagedProcess]]:
     config = dotenv()
     extra = {k: v for k, v in config.items() if k in {"DATABASE_URL", "AUDIO_STORAGE_DIR", "AGENT_OUTBOX_DIR"} and v}
-    extra.setdefault("DATABASE_URL", f"sqlite+aiosqlite:///{RUN_DIR / 'data' / 'intrascribe.db'}")
-    extra.setdefault("AUDIO_STORAGE_DIR", str(RUN_DIR / "data" / "audio"))
-    extra.setdefault("AGENT_OUTBOX_DIR", str(RUN_DIR / "data" / "agent-outbox"))
-    procs = {"redis": redis_server(ports.redis, RUN_DIR / "redis", persist=True), "livekit": livekit_server(ports, LOGS)}
-    procs["redis"].log_path = LOGS / "redis.log"
-    procs.update(service_processes(ports, keys, LOGS, extra))
-    return procs
+    return stack_groups(ports, keys, LOGS, topology, extra, data_dir=RUN_DIR / "data", persist_redis=True)
 
 
 def up() -> dict:
     state = load_state()
     alive = running_pids(state)
-    if alive and len(alive) == sum(map(len, GROUPS)):
+    scale = int(dotenv().get("SCALE") or 1)
+    if alive and len(alive) == len(state.get("pids", {})) and state.get("scale", 1) == scale:
         print("already running")
         return state
     if alive:
-        print(f"stopping a partial stack first: {', '.join(alive)}")
+        print(f"stopping the running stack first: {', '.join(alive)}")
         down()
     config = dotenv()
     ports = StackPorts(**{name: int(config.get(var, getattr(StackPorts(), name))) for name, var in PORT_VARS.items()})
     keys = ensure_dotenv_secrets()
-    procs = build_processes(ports, keys)
-    state = {"ports": asdict(ports), "secrets": asdict(keys), "pids": {}}
+    topology = Topology.plan(scale)
+    groups = build_groups(ports, keys, topology)
+    state = {"ports": asdict(ports), "secrets": asdict(keys), "scale": scale, "topology": asdict(topology), "pids": {}}
     started = time.monotonic()
     try:
-        for group in GROUPS:
-            for name in group:
-                procs[name].start()
-                state["pids"][name] = procs[name].pid
+        for group in groups:
+            for proc in group:
+                proc.start()
+                state["pids"][proc.name] = proc.pid
                 save_state(state)
-            for name in group:
-                procs[name].wait_ready()
-                print(f"  {name:<12} ready (pid {procs[name].pid})")
+            for proc in group:
+                proc.wait_ready()
+                print(f"  {proc.name:<14} ready (pid {proc.pid})")
     except (ProcessFailed, FileNotFoundError) as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         down()
         sys.exit(1)
-    print(f"Intrascribe is up in {time.monotonic() - started:.1f}s. Logs: {LOGS}")
+    print(f"Intrascribe is up in {time.monotonic() - started:.1f}s (scale {scale}). Logs: {LOGS}")
     print_urls(state)
     return state
 
@@ -147,17 +142,19 @@ def print_urls(state: dict) -> None:
     print(f"  API docs:       http://127.0.0.1:{p['api']}/docs")
     print(f"  STT API:        http://127.0.0.1:{p['stt']}/docs")
     print(f"  Diarization:    http://127.0.0.1:{p['diarization']}/docs")
-    print(f"  LiveKit:        ws://127.0.0.1:{p['livekit']}\n")
+    print(f"  LiveKit:        ws://127.0.0.1:{p['livekit']}")
+    if stats := state.get("topology", {}).get("balancer_stats"):
+        print(f"  Balancer:       http://127.0.0.1:{stats}/stats")
+    print()
 
 
 def down() -> None:
     state = load_state()
     pids = state.get("pids", {})
-    for group in reversed(GROUPS):
-        for name in group:
-            if name in pids and pid_alive(pids[name]):
-                stop_pid(pids[name])
-                print(f"  {name:<12} stopped (pid {pids[name]})")
+    for name, pid in reversed(pids.items()):  # started in order: stopped the other way round
+        if pid_alive(pid):
+            stop_pid(pid)
+            print(f"  {name:<14} stopped (pid {pid})")
     if state:
         state["pids"] = {}
         save_state(state)
@@ -168,8 +165,9 @@ def health() -> int:
     if not state.get("pids"):
         print("not running (make up)")
         return 1
-    ports = state["ports"]
-    urls = {name: ports[name] for name in ("api", "stt", "diarization", "agent", "worker", "bridge")}
+    topology = state.get("topology", {})
+    topology["livekit_nodes"] = [LiveKitNode(**node) for node in topology.get("livekit_nodes", [])]
+    urls = Topology(**topology).health_ports(StackPorts(**state["ports"]))
     failed = 0
     for name, pid in state["pids"].items():
         status = "running" if pid_alive(pid) else "DEAD"
@@ -182,8 +180,26 @@ def health() -> int:
             except OSError as err:
                 status = f"NOT ANSWERING ({err})"
         failed += not status.startswith(("ready", "running"))
-        print(f"{name:<12} pid {pid:<8} {status}")
+        print(f"{name:<14} pid {pid:<8} {status}")
+    if stats := state.get("topology", {}).get("balancer_stats"):
+        print(balancer_status(stats))
     return 1 if failed else 0
+
+
+def balancer_status(stats_port: int) -> str:
+    """Each replica as the balancer sees it (HAProxy's CSV stats: backend, server, status)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{stats_port}/stats;csv", timeout=3) as resp:
+            rows = resp.read().decode().splitlines()
+    except OSError as err:
+        return f"balancer stats unreachable ({err})"
+    header = rows[0].lstrip("# ").split(",")
+    lines = ["balancer:"]
+    for row in rows[1:]:
+        cells = dict(zip(header, row.split(","), strict=False))
+        if cells.get("svname") not in ("FRONTEND", "BACKEND") and cells.get("pxname") != "stats":
+            lines.append(f"  {cells['pxname']:<12} {cells['svname']:<16} {cells['status']}")
+    return "\n".join(lines)
 
 
 def logs(follow: bool, lines: int) -> None:

@@ -162,21 +162,35 @@ def postgres_server(port: int, workdir: Path) -> ManagedProcess:
     return ManagedProcess("postgres", argv, workdir / "postgres.log", ready, user=user, ready_timeout=60)
 
 
-def livekit_server(ports: StackPorts, workdir: Path) -> ManagedProcess:
-    config = {
-        "port": ports.livekit,
+@dataclass
+class LiveKitNode:
+    """One livekit-server's ports: signalling/API, ICE over TCP, and the one UDP port its media uses."""
+
+    port: int
+    tcp_port: int
+    udp_port: int
+
+
+def livekit_server(
+    ports: StackPorts, workdir: Path, *, node: LiveKitNode | None = None, name: str = "livekit", redis_port: int | None = None
+) -> ManagedProcess:
+    """A livekit-server on ``node``'s ports (default: the stack's). With ``redis_port`` it is one
+    node of a cluster: nodes sharing a Redis route rooms, signalling and agent jobs between them."""
+    node = node or LiveKitNode(ports.livekit, ports.livekit_tcp, ports.livekit_udp)
+    config: dict[str, object] = {
+        "port": node.port,
         "bind_addresses": ["127.0.0.1"],
-        "rtc": {"tcp_port": ports.livekit_tcp, "udp_port": ports.livekit_udp, "use_external_ip": False},
+        "rtc": {"tcp_port": node.tcp_port, "udp_port": node.udp_port, "use_external_ip": False},
         "keys": {LIVEKIT_DEV_KEY: LIVEKIT_DEV_SECRET},
         "logging": {"level": "info"},
     }
+    if redis_port is not None:
+        config["redis"] = {"address": f"127.0.0.1:{redis_port}"}
     binary = BIN / "livekit-server"
     if not binary.exists():
         raise FileNotFoundError(f"{binary} missing: run `make setup`")
     argv = [str(binary), "--config-body", json.dumps(config), "--node-ip", "127.0.0.1"]
-    return ManagedProcess(
-        "livekit", argv, workdir / "livekit.log", http_ok(f"http://127.0.0.1:{ports.livekit}/"), ready_timeout=30
-    )
+    return ManagedProcess(name, argv, workdir / f"{name}.log", http_ok(f"http://127.0.0.1:{node.port}/"), ready_timeout=30)
 
 
 def python_service(
@@ -201,24 +215,3 @@ def python_service(
         cwd=ROOT,
         ready_timeout=ready_timeout,
     )
-
-
-def service_processes(
-    ports: StackPorts, keys: StackSecrets, workdir: Path, extra_env: dict[str, str] | None = None
-) -> dict[str, ManagedProcess]:
-    env = {
-        **service_env(ports, keys),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'intrascribe.db'}",
-        "AUDIO_STORAGE_DIR": str(workdir / "audio"),
-        "AGENT_OUTBOX_DIR": str(workdir / "agent-outbox"),
-        **(extra_env or {}),
-    }
-    url = "http://127.0.0.1:{}/health/ready".format
-    return {
-        "stt": python_service("stt", "stt_service", env, url(ports.stt), workdir),
-        "diarization": python_service("diarization", "diarization_service", env, url(ports.diarization), workdir),
-        "api": python_service("api", "api_service", env, url(ports.api), workdir),
-        "worker": python_service("worker", "api_service", env, url(ports.worker), workdir, module="api_service.worker"),
-        "agent": python_service("agent", "agent_service", env, url(ports.agent), workdir),
-        "bridge": python_service("bridge", "agent_service", env, url(ports.bridge), workdir, module="agent_service.bridge"),
-    }

@@ -19,15 +19,14 @@ from devstack.components import (
     LIVEKIT_DEV_SECRET,
     StackPorts,
     StackSecrets,
-    livekit_server,
     postgres_server,
     python_service,
     redis_server,
     service_env,
-    service_processes,
     user_token,
 )
 from devstack.procs import ManagedProcess, free_port
+from devstack.topology import Topology, stack_groups
 from shared.service_auth import service_header
 
 _started: list[ManagedProcess] = []
@@ -105,6 +104,7 @@ class Servers:
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
     ports: StackPorts | None = None
     secrets: StackSecrets | None = None
+    topology: Topology = field(default_factory=Topology)
 
     def url(self, service: str) -> str:
         assert self.ports is not None
@@ -180,27 +180,37 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceFactor
     factory.stop_all()
 
 
+# A dead batch worker's job moves on after 5 s instead of a minute, and a silent device is dropped
+# after 3 × 3 s instead of 30 s; webhook receivers in the tests listen on loopback.
+STACK_TEST_ENV = {"JOB_HEARTBEAT_TIMEOUT_S": "5", "BRIDGE_HEARTBEAT_S": "3", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+
+
+def _run_stack(workdir: Path, topology: Topology, extra_env: dict[str, str]) -> Iterator[Servers]:
+    ports, keys = StackPorts.free(), StackSecrets()
+    started: list[ManagedProcess] = []
+    try:
+        for group in stack_groups(ports, keys, workdir, topology, {**STACK_TEST_ENV, **extra_env}):
+            started += group
+            _start(*group)
+        yield Servers({p.name: p for p in started}, ports, keys, topology)
+    finally:
+        _stop(*started)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     """The whole system: Redis, livekit-server and every service, each a real process."""
-    workdir: Path = tmp_path_factory.mktemp("stack")
-    ports, keys = StackPorts.free(), StackSecrets()
-    infra = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
-    # A dead batch worker's job moves on after 5 s instead of a minute, and a silent device is
-    # dropped after 3 × 3 s instead of 30 s; webhook receivers in the tests listen on loopback.
-    services = service_processes(
-        ports,
-        keys,
-        workdir,
-        {"JOB_HEARTBEAT_TIMEOUT_S": "5", "BRIDGE_HEARTBEAT_S": "3", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"},
-    )
-    _start(*infra)
-    started = list(infra)
+    yield from _run_stack(tmp_path_factory.mktemp("stack"), Topology(), {})
+
+
+@pytest.fixture(scope="session")
+def scaled_stack() -> Iterator[Servers]:
+    """The scaled topology (devstack/topology.py) at scale 2: two of each behind HAProxy, two
+    LiveKit nodes sharing Redis, PostgreSQL."""
+    # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
+    workdir = Path(tempfile.mkdtemp(prefix="intrascribe-scaled-"))
+    workdir.chmod(0o755)
     try:
-        for group in (["stt", "diarization"], ["api", "worker"], ["agent", "bridge"]):
-            procs = [services[name] for name in group]
-            started += procs
-            _start(*procs)
-        yield Servers({p.name: p for p in started}, ports, keys)
+        yield from _run_stack(workdir, Topology.plan(2), {})
     finally:
-        _stop(*started)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 LIVEKIT_VERSION=v1.13.5
 UV_VERSION=0.13.8
 GO_TOOLCHAIN=go1.26.8   # livekit-server v1.13.5 needs Go >= 1.26
-APT_PACKAGES=(redis-server postgresql ffmpeg espeak-ng sox chromium cmake libcmocka-dev golang-go)
+APT_PACKAGES=(redis-server postgresql haproxy ffmpeg espeak-ng sox chromium cmake libcmocka-dev golang-go)
 # Python environments: folder (its .venv) and the workspace member installed there, alone.
 PY_ENVS=(.:intrascribe-dev api_service:intrascribe-api stt_service:intrascribe-stt
          diarization_service:intrascribe-diarization agent_service:intrascribe-agent)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api_service.db.models import Base
@@ -23,9 +24,16 @@ def url() -> str:
     return APISettings().database_url
 
 
+# Replicas starting together migrate one at a time: on PostgreSQL each upgrade holds this advisory
+# lock for its transaction (DDL is transactional there), so the next one finds the schema at head.
+MIGRATION_LOCK = 7_212_026
+
+
 def do_run_migrations(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
