@@ -319,7 +319,12 @@ def test_an_uploads_own_webhook_url_hears_its_job_signed_with_its_own_secret(sta
     assert not verify("another secret", payload, headers["x-intrascribe-signature"])
     assert json.loads(payload)["data"]["job_id"] == body["job_id"]
     api = stack.url("api")
-    [delivery] = httpx.get(f"{api}/api/v1/jobs/{body['job_id']}/deliveries", headers=auth).json()
+    # The worker records the attempt once the receiver has answered: look until it has.
+    deadline = time.monotonic() + 10
+    while (delivery := httpx.get(f"{api}/api/v1/jobs/{body['job_id']}/deliveries", headers=auth).json()[0])[
+        "status"
+    ] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert delivery["status"] == "delivered" and delivery["attempts"] == 2 and delivery["response_status"] == 204
     assert httpx.get(f"{api}/api/v1/jobs/{body['job_id']}", headers=auth).json()["webhook_url"] == receiver.url
     assert httpx.get(f"{api}/api/v1/webhooks/", headers=auth).json() == []  # not one of the user's webhooks
