@@ -3,6 +3,7 @@ version, however often it is sent), speaker names, and full-text search across s
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, func, or_, select, text, tuple_, update
@@ -159,6 +160,11 @@ def _fts_match(session: AsyncSession, query: str) -> ColumnElement[bool] | TextC
 
 
 def search_sessions(session: AsyncSession, statement: Select[Any], query: str) -> Select[Any]:
-    """Sessions whose title or transcript matches ``query``."""
+    """Sessions whose title or transcript matches ``query``. Control characters (a NUL ends an
+    SQLite FTS5 string mid-term and PostgreSQL refuses it) are never in a transcript: they are
+    read as spaces."""
+    query = " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query).split())
+    if not query:
+        return statement
     in_transcript = select(TranscriptSegment.session_id).where(_fts_match(session, query))
     return statement.where(or_(MeetingSession.title.ilike(f"%{query}%"), MeetingSession.id.in_(in_transcript)))

@@ -49,6 +49,16 @@ async def signup(api: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+async def test_search_takes_any_text(api: httpx.AsyncClient) -> None:
+    """Control characters (a NUL, as the fuzz run sent) in a search are read as spaces, not a 500."""
+    alice = await signup(api)
+    assert (await api.post("/api/v1/sessions/", json={"title": "Budget"}, headers=alice)).status_code == 201
+    # The fuzz run's query; a NUL alone (an empty search: every session); a word and a NUL.
+    for q, found in (("\x1d\U0001b7e57\n\U000ea2f1\x00;\x143[\U000896de\xb8", 0), ("\x00", 1), ("Budget\x00", 1)):
+        answer = await api.get("/api/v1/sessions/", params={"q": q}, headers=alice)
+        assert answer.status_code == 200 and answer.json()["total"] == found, (q, answer.text)
+
+
 async def test_tokens_are_checked(api: httpx.AsyncClient) -> None:
     alice = await signup(api)
     assert (await api.get("/api/v1/auth/me", headers=alice)).status_code == 200
