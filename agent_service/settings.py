@@ -24,7 +24,9 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     diarization_url: str = "http://127.0.0.1:8002"
     # Shared room microphones (participants named device-*): an utterance whose voice embedding
     # is at least this similar (cosine) to a known speaker's is theirs, else a new speaker.
-    agent_room_mic_speaker_threshold: float = 0.72
+    # 0: the diarization service's own figure for its embeddings (0.5 for the embedded engine's
+    # CAM++), else 0.5.
+    agent_room_mic_speaker_threshold: float = 0.0
 
 
 class BridgeSettings(ServiceSettings, LiveKitSettings):

@@ -19,13 +19,16 @@ SAMPLE_RATE = 16_000
 MIN_NEW_SPEAKER_MS = 1200
 
 
+# Where neither the settings nor the diarization service say: the embedded engine's CAM++ figure.
+DEFAULT_THRESHOLD = 0.5
+
+
 class OnlineSpeakers:
     """Incremental clustering: an utterance joins the most similar speaker centroid when the
     cosine similarity reaches ``threshold``, else it is a new speaker (up to ``max_speakers``).
-    Tuned on resemblyzer embeddings: same voice ≥ 0.75 on whole sentences, different voices
-    mostly below 0.7."""
+    The threshold belongs to the embedding model: the diarization service states its own."""
 
-    def __init__(self, threshold: float = 0.72, max_speakers: int = 8) -> None:
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, max_speakers: int = 8) -> None:
         self.threshold = threshold
         self.max_speakers = max_speakers
         self._sums: list[np.ndarray] = []
@@ -48,11 +51,13 @@ class OnlineSpeakers:
 
 class RoomMicrophoneSpeakers:
     """Speaker numbers for one device track's utterances, by embedding each through the
-    diarization service. If the service is down, the utterance keeps the previous speaker."""
+    diarization service. If the service is down, the utterance keeps the previous speaker.
+    ``threshold`` None: the service's own (``same_speaker`` of its answer)."""
 
-    def __init__(self, diarization: DiarizationClient, threshold: float) -> None:
+    def __init__(self, diarization: DiarizationClient, threshold: float | None) -> None:
         self._client = diarization
-        self._speakers = OnlineSpeakers(threshold)
+        self._threshold = threshold
+        self._speakers = OnlineSpeakers(threshold or DEFAULT_THRESHOLD)
         self._last = 1
 
     async def speaker_of(self, pcm: bytes) -> int:
@@ -60,9 +65,12 @@ class RoomMicrophoneSpeakers:
         if duration_ms < 300:
             return self._last
         try:
-            embedding = np.asarray((await self._client.embed(pcm, sample_rate=SAMPLE_RATE)).embeddings[0], dtype=np.float32)
+            answer = await self._client.embed(pcm, sample_rate=SAMPLE_RATE)
+            embedding = np.asarray(answer.embeddings[0], dtype=np.float32)
         except (ServiceUnavailable, ServiceRefused, httpx.HTTPError, IndexError) as exc:
             log.warning("could not embed an utterance (%s); keeping speaker %d", exc, self._last)
             return self._last
+        if self._threshold is None and answer.same_speaker is not None:
+            self._speakers.threshold = answer.same_speaker
         self._last = self._speakers.assign(embedding, duration_ms)
         return self._last

@@ -93,7 +93,7 @@ class RoomTranscription:
         """Devices (bridged ESP32 microphones) carry several people: tell them apart by voice."""
         if not participant.identity.startswith(DEVICE_IDENTITY_PREFIX):
             return None
-        return RoomMicrophoneSpeakers(self.diarization, self.settings.agent_room_mic_speaker_threshold).speaker_of
+        return RoomMicrophoneSpeakers(self.diarization, self.settings.agent_room_mic_speaker_threshold or None).speaker_of
 
     def start_track(self, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant) -> None:
         if track.sid in self.tasks:

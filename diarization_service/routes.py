@@ -190,4 +190,9 @@ async def embed(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(exc.retry_after)}
         ) from None
-    return EmbedResponse(dim=int(vectors.shape[1]), segments=spans, embeddings=np.round(vectors, 6).tolist())
+    return EmbedResponse(
+        dim=int(vectors.shape[1]),
+        segments=spans,
+        embeddings=np.round(vectors, 6).tolist(),
+        same_speaker=state.engine.same_speaker,
+    )

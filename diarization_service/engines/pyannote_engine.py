@@ -30,6 +30,7 @@ def _turns(annotation: Annotation) -> list[Turn]:
 
 class PyannoteEngine:
     name = "pyannote"
+    same_speaker: float | None = None  # depends on the pipeline's embedding model; the agent's default applies
 
     def __init__(self, pipeline_dir: Path, device: str = "auto", token: str | None = None, name: str | None = None) -> None:
         if not (pipeline_dir / "config.yaml").exists():

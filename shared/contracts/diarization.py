@@ -38,3 +38,8 @@ class EmbedResponse(BaseModel):
     dim: int
     segments: list[tuple[int, int]] = Field(description="the [start_ms, end_ms] each embedding is of")
     embeddings: list[list[float]] = Field(description="L2-normalised, one per segment")
+    same_speaker: float | None = Field(
+        None,
+        description="the cosine similarity from which two whole sentences are one voice for this engine's"
+        " embeddings (null where the engine does not state one)",
+    )
