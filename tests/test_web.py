@@ -532,6 +532,30 @@ async def test_upload_shows_progress_then_a_transcript_that_plays_in_sync(
         await browser.close()
 
 
+async def test_a_recording_without_speech_says_so(stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path) -> None:
+    """Issue 20 §2: a 0.2 s clip is refused on the upload page with a sentence that says why; three
+    seconds of silence are transcribed to nothing, and the session page says no speech was found,
+    not that there is no transcript yet."""
+    browser = await launch(playwright)
+    try:
+        token = stack.user_token("web-silent-uploader", "silent@example.com")
+        _context, page = await signed_in_page(browser, stack.url("api"), token, "silent@example.com", "/upload")
+        for seconds in (0.2, 3.0):
+            clip = tmp_path / f"quiet-{seconds}.wav"
+            clip.write_bytes(wav_bytes(silence(seconds)))
+            await page.get_by_label("Audio or video file").set_input_files(str(clip))
+            await page.get_by_role("button", name="Upload and transcribe").click()
+            if seconds < 0.5:  # MIN_AUDIO_SECONDS
+                await expect(page.get_by_text("No speech found: the recording is 0.2 s long")).to_be_visible(timeout=30_000)
+                keep_screenshot(await page.screenshot(full_page=True), tmp_path, "no-speech-upload.png")
+        await page.wait_for_url("**/sessions/*", timeout=120_000)
+        await expect(page.get_by_text("No speech was found in this recording.")).to_be_visible(timeout=30_000)
+        await expect(page.get_by_text("No transcript yet.")).to_have_count(0)
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "no-speech-session.png")
+    finally:
+        await browser.close()
+
+
 async def test_devices_are_registered_with_a_token_shown_once_and_show_online(
     stack: Servers, web_dist: Path, playwright: Playwright
 ) -> None:

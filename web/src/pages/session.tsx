@@ -94,7 +94,12 @@ export function SessionPage({ id }: { id: string }) {
 
       <div class="session-grid">
         <div class="session-main">
-          <TranscriptPlayer sessionId={id} transcript={transcript.data} error={transcript.error} />
+          <TranscriptPlayer
+            sessionId={id}
+            transcript={transcript.data}
+            error={transcript.error}
+            finished={data.status === "completed"}
+          />
         </div>
         <div class="session-side">
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />

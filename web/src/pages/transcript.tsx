@@ -14,7 +14,7 @@ function trackOf(speaker: string | null): string | null {
   return speaker ? speaker.split(":")[0] : null;
 }
 
-export function TranscriptPlayer(props: { sessionId: string; transcript: Transcript | null; error: unknown }) {
+export function TranscriptPlayer(props: { sessionId: string; transcript: Transcript | null; error: unknown; finished: boolean }) {
   const { sessionId, transcript } = props;
   const recordings = useLoad(() => api<Recording[]>(`/api/v1/sessions/${sessionId}/recordings`), [sessionId, transcript?.segments.length]);
   const [recordingId, setRecordingId] = useState<string | null>(null);
@@ -128,7 +128,7 @@ export function TranscriptPlayer(props: { sessionId: string; transcript: Transcr
         <ErrorText error={loadError} />
       </div>
       <ErrorText error={props.error} />
-      {transcript && segments.length === 0 && <p class="muted">{t("transcriptEmpty")}</p>}
+      {transcript && segments.length === 0 && <p class="muted">{t(props.finished ? "noSpeech" : "transcriptEmpty")}</p>}
       <ol class="transcript" ref={listRef}>
         {segments.map((segment) => (
           <li
