@@ -104,6 +104,7 @@ class OverlapDetector:
 
     STEP_S = 2.5
     BATCH = 8
+    TWO_VOICES = 1.5  # mean speaker count from which a frame is overlapped
 
     def __init__(self, device: str) -> None:
         from pyannote.audio import Model
@@ -143,4 +144,4 @@ class OverlapDetector:
                 inside = (index < frames) & (times * SAMPLE_RATE < min(n, start + self._window))
                 np.add.at(count, index[inside], self._speakers[best[inside]])
                 np.add.at(covered, index[inside], 1)
-        return count / np.maximum(covered, 1) >= 1.5
+        return count / np.maximum(covered, 1) >= self.TWO_VOICES
