@@ -134,7 +134,6 @@ class EmbeddedEngine:
 
     def __init__(self, device: str = "auto", mark_overlap: bool = True) -> None:
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-        self.mark_overlap = mark_overlap
         self.encoder = CamPlusEncoder(self.device)
         self._overlap = OverlapDetector(self.device) if mark_overlap else None
         self.model = f"silero-vad + {self.encoder.name} + spectral clustering" + (" + segmentation-3.0" if mark_overlap else "")

