@@ -47,10 +47,18 @@ def bridge_ws(stack: Servers) -> str:
 
 
 async def device_stats(stack: Servers, device_id: str) -> dict[str, Any]:
+    """The final counters of a device's link once the bridge has closed it (a cleanly closed
+    link is removed at once, but its room is left in the background)."""
     assert stack.secrets is not None
     headers = service_header("agent", stack.secrets.service_keys)
-    links = (await call("GET", f"{stack.url('bridge')}/v1/devices", headers=headers)).json()
-    return dict(next(link for link in links if link["identity"] == f"device-{device_id}"))
+    deadline = time.monotonic() + 20
+    while True:
+        links = (await call("GET", f"{stack.url('bridge')}/v1/devices", headers=headers)).json()
+        link = next((link for link in links if link["identity"] == f"device-{device_id}"), None)
+        if (link is not None and link["ended"]) or time.monotonic() > deadline:
+            assert link is not None, links
+            return dict(link)
+        await asyncio.sleep(0.1)
 
 
 async def run(stack: Servers, token: str | None, frames: list[bytes], **options: Any) -> SimulatorResult:

@@ -277,8 +277,9 @@ class DeviceBridge:
         self._spawn(drop())
 
     async def _remove(self, link: DeviceLink) -> None:
-        self.links.pop(link.identity, None)
+        # Listed as live until its final counters are recorded: never missing from /v1/devices.
         await link.aclose()
+        self.links.pop(link.identity, None)
         self.ended.pop(link.identity, None)
         self.ended[link.identity] = link.snapshot() | {"connected": False, "ended": True}
         while len(self.ended) > 256:
