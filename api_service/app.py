@@ -16,8 +16,20 @@ from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.domain.status import InvalidTransition
 from api_service.jobs import broker
 from api_service.livekit_access import AgentDispatcher, LiveKitUnavailable
-from api_service.llm import load_config
-from api_service.routes import auth, batch, devices, internal, livekit, realtime, sessions, summaries, templates, webhooks
+from api_service.llm import from_settings
+from api_service.routes import (
+    assistant,
+    auth,
+    batch,
+    devices,
+    internal,
+    livekit,
+    realtime,
+    sessions,
+    summaries,
+    templates,
+    webhooks,
+)
 from api_service.settings import APISettings
 from api_service.storage import StorageError, make_storage
 from api_service.web import mount_web
@@ -39,7 +51,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.state.sessionmaker = sessionmaker(engine)
         app.state.redis = redis.from_url(settings.redis_url)
         app.state.dispatcher = AgentDispatcher(settings)
-        app.state.llm = load_config(settings.llm_config_file)
+        app.state.llm = from_settings(settings)
         app.state.storage = make_storage(settings)
 
         async def database() -> None:
@@ -116,6 +128,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         batch.router,
         templates.router,
         summaries.router,
+        assistant.router,
         webhooks.router,
         devices.router,
     ):

@@ -43,7 +43,8 @@ async def dispatcher(request: Request) -> AgentDispatcher:
 
 
 async def llm(request: Request) -> LLMConfig | None:
-    """None when no LLM_CONFIG_FILE is configured (summaries use the extractive fallback)."""
+    """None when neither LLM_MODEL nor LLM_CONFIG_FILE is configured (summaries use the extractive
+    fallback; questions are answered with passages)."""
     return request.app.state.llm
 
 

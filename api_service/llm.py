@@ -1,5 +1,8 @@
-"""Language models through LiteLLM, configured by a YAML file (LLM_CONFIG_FILE): an ordered list
-of models, each with its own timeout and retries; the next one is tried when a model fails.
+"""Language models through LiteLLM. The simple way: ``LLM_MODEL=openai/gpt-4o-mini`` (any LiteLLM
+model string; the provider's usual key variable, such as OPENAI_API_KEY, is read by LiteLLM itself)
+and, for a local or proxy server, ``LLM_API_BASE``. For fallbacks, a YAML file (LLM_CONFIG_FILE):
+an ordered list of models, each with its own timeout and retries; the next one is tried when a
+model fails. With both, LLM_MODEL is tried first and the file's models after it.
 
     models:
       - model: openai/gpt-4o-mini          # any LiteLLM model string
@@ -13,16 +16,21 @@ of models, each with its own timeout and retries; the next one is tried when a m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # the cost map must not be fetched
 
 import litellm
 import yaml
 from pydantic import BaseModel, Field, ValidationError
+
+from api_service.settings import APISettings
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +53,12 @@ class LLMConfigError(ValueError):
     pass
 
 
-def load_config(path: str | None) -> LLMConfig | None:
-    """None when no file is configured (summaries then use the extractive fallback)."""
+def load_config(path: str | None, model: str = "", api_base: str = "") -> LLMConfig | None:
+    """None when neither a file nor a model is configured (summaries then use the extractive
+    fallback). ``model`` (LLM_MODEL), with ``api_base`` (LLM_API_BASE), comes first."""
+    first = [ModelConfig(model=model.strip(), api_base=api_base.strip() or None)] if model.strip() else []
     if not path:
-        return None
+        return LLMConfig(models=first) if first else None
     file = Path(path)
     if not file.exists():
         raise LLMConfigError(f"LLM_CONFIG_FILE {path} does not exist")
@@ -56,10 +66,15 @@ def load_config(path: str | None) -> LLMConfig | None:
         config = LLMConfig.model_validate(yaml.safe_load(file.read_text()) or {})
     except (yaml.YAMLError, ValidationError) as exc:
         raise LLMConfigError(f"LLM_CONFIG_FILE {path} is invalid: {exc}") from exc
-    for model in config.models:
-        if model.api_key_env and not os.environ.get(model.api_key_env):
-            log.warning("model %s: %s is not set", model.model, model.api_key_env)
-    return config
+    for entry in config.models:
+        if entry.api_key_env and not os.environ.get(entry.api_key_env):
+            log.warning("model %s: %s is not set", entry.model, entry.api_key_env)
+    return config.model_copy(update={"models": first + config.models}) if first else config
+
+
+def from_settings(settings: APISettings) -> LLMConfig | None:
+    """The models LLM_MODEL / LLM_API_BASE and LLM_CONFIG_FILE configure (None: none)."""
+    return load_config(settings.llm_config_file, settings.llm_model, settings.llm_api_base)
 
 
 @dataclass
@@ -75,19 +90,25 @@ class LLMUnavailable(RuntimeError):
     pass
 
 
+def _call_options(model: ModelConfig) -> dict[str, Any]:
+    return {
+        "model": model.model,
+        "api_base": model.api_base,
+        "api_key": os.environ.get(model.api_key_env) if model.api_key_env else None,
+        "timeout": model.timeout_s,
+        "num_retries": model.max_retries,
+        "temperature": model.temperature,
+    }
+
+
 async def complete(config: LLMConfig, messages: list[dict[str, str]], *, json_mode: bool = True) -> Completion:
     """The first model in the list that answers; each gets its own timeout and retries."""
     errors = []
     for model in config.models:
         try:
             response = await litellm.acompletion(
-                model=model.model,
                 messages=messages,
-                api_base=model.api_base,
-                api_key=os.environ.get(model.api_key_env) if model.api_key_env else None,
-                timeout=model.timeout_s,
-                num_retries=model.max_retries,
-                temperature=model.temperature,
+                **_call_options(model),
                 **({"response_format": {"type": "json_object"}} if json_mode else {}),
             )
         except Exception as exc:
@@ -106,4 +127,43 @@ async def complete(config: LLMConfig, messages: list[dict[str, str]], *, json_mo
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
             cost_usd=cost,
         )
+    raise LLMUnavailable("every configured model failed: " + "; ".join(errors))
+
+
+@dataclass
+class Delta:
+    """A piece of a streamed answer, and the model writing it."""
+
+    text: str
+    model: str
+
+
+async def stream(config: LLMConfig, messages: list[dict[str, str]]) -> AsyncIterator[Delta]:
+    """The answer of the first model in the list that starts answering, as it is written. A model
+    that fails before its first chunk (429, timeout, refusal) hands over to the next; one that
+    fails after it has started raises ``LLMUnavailable`` (what it wrote stays written)."""
+    errors = []
+    for model in config.models:
+        try:
+            response = await litellm.acompletion(messages=messages, stream=True, **_call_options(model))
+            chunks = response.__aiter__()
+            # The whole wait for the first chunk is bounded (retries included), not each read.
+            first = await asyncio.wait_for(anext(chunks), model.timeout_s * (model.max_retries + 1))
+        except StopAsyncIteration:
+            return
+        except Exception as exc:
+            log.warning("model %s failed: %s", model.model, exc)
+            errors.append(f"{model.model}: {type(exc).__name__}")
+            continue
+        chunk = first
+        while True:
+            if chunk.choices and (text := chunk.choices[0].delta.content):
+                yield Delta(text=text, model=model.model)
+            try:
+                chunk = await asyncio.wait_for(anext(chunks), model.timeout_s)
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                log.warning("model %s stopped answering: %s", model.model, exc)
+                raise LLMUnavailable(f"{model.model} stopped answering: {type(exc).__name__}") from exc
     raise LLMUnavailable("every configured model failed: " + "; ".join(errors))

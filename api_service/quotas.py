@@ -1,6 +1,6 @@
 """Per-user daily quotas, counted in Redis (shared by every API process): batch uploads, minutes
-of uploaded audio, and summaries or titles (LLM calls). A quota of 0 means no limit. The day is
-UTC; what a refused request would have added is not counted."""
+of uploaded audio, and summaries, titles, questions and briefs (LLM calls). A quota of 0 means no
+limit. The day is UTC; what a refused request would have added is not counted."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from api_service.settings import APISettings
 log = logging.getLogger(__name__)
 
 Quota = Literal["uploads", "audio_minutes", "summaries"]
-WHAT = {"uploads": "uploads", "audio_minutes": "minutes of uploaded audio", "summaries": "summaries and titles"}
+WHAT = {
+    "uploads": "uploads",
+    "audio_minutes": "minutes of uploaded audio",
+    "summaries": "summaries, titles, questions and briefs",
+}
 
 
 class Quotas:

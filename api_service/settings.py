@@ -47,8 +47,8 @@ class APISettings(ServiceSettings, LiveKitSettings):
     supabase_signed_url_ttl_s: int = Field(default=300, ge=1)
     # Batch uploads per user (and per client address) per minute.
     upload_rate_limit_per_minute: int = 30
-    # Per-user daily quotas (0 = no limit): batch uploads, minutes of uploaded audio, summaries and
-    # titles (LLM calls); and the most webhooks one user may have.
+    # Per-user daily quotas (0 = no limit): batch uploads, minutes of uploaded audio, summaries,
+    # titles, questions and briefs (LLM calls); and the most webhooks one user may have.
     quota_uploads_per_day: int = 200
     quota_audio_minutes_per_day: int = 1440
     quota_summaries_per_day: int = 200
@@ -74,7 +74,14 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # Let webhooks (per user, or a batch upload's webhook_url) target loopback, private or
     # link-local addresses. Off by default: such URLs could reach services inside your network.
     webhook_allow_private_targets: bool = False
-    # YAML file listing the LLMs for summaries (see api_service/llm.py); empty = extractive fallback.
+    # The language model for summaries, titles and questions: any LiteLLM model string
+    # (openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/qwen2.5:7b); its provider's usual
+    # key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, …) is read by LiteLLM. LLM_API_BASE: the
+    # server's URL, for a local or OpenAI-compatible one. Empty = LLM_CONFIG_FILE's models only.
+    llm_model: str = ""
+    llm_api_base: str = ""
+    # YAML file listing LLMs in fallback order (see api_service/llm.py), tried after LLM_MODEL;
+    # with neither, summaries are an extractive digest and questions answer with passages.
     llm_config_file: str = ""
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"

@@ -4,11 +4,13 @@ version, however often it is sent), speaker names, and full-text search across s
 from __future__ import annotations
 
 import unicodedata
+import zlib
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from api_service.db.models import MeetingSession, SessionSpeaker, TranscriptSegment
 from shared.contracts.internal import SegmentIn
@@ -168,3 +170,82 @@ def search_sessions(session: AsyncSession, statement: Select[Any], query: str) -
         return statement
     in_transcript = select(TranscriptSegment.session_id).where(_fts_match(session, query))
     return statement.where(or_(MeetingSession.title.ilike(f"%{query}%"), MeetingSession.id.in_(in_transcript)))
+
+
+def _fts_any(session: AsyncSession, words: list[str]) -> ColumnElement[bool] | TextClause:
+    """Segments holding any of ``words`` (letters and digits only), each also as a prefix."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = " | ".join(f"{w}:*" for w in words)
+        return text("to_tsvector('simple', segments.text) @@ to_tsquery('simple', :any)").bindparams(any=query)
+    query = " OR ".join(f'"{w}"*' for w in words)
+    return TranscriptSegment.id.in_(text("SELECT rowid FROM segments_fts WHERE segments_fts MATCH :any").bindparams(any=query))
+
+
+async def find_passages(
+    session: AsyncSession,
+    user_id: str,
+    words: list[str],
+    fragments: list[str],
+    session_ids: list[str] | None = None,
+    limit: int = 400,
+) -> list[dict[str, Any]]:
+    """Segments of the latest transcript version of ``user_id``'s own sessions (only those of
+    ``session_ids`` when given) that hold any of ``words`` (found with the full-text index, each
+    also as a prefix) or any of ``fragments`` (substrings: for CJK text, which the index keeps as
+    one token per clause). Most recent sessions first; each row carries its session's title."""
+    words = [w for w in words if w and all(ch.isalnum() for ch in w)]
+    matches: list[ColumnElement[bool] | TextClause] = [_fts_any(session, words)] if words else []
+    matches += [TranscriptSegment.text.contains(f, autoescape=True) for f in fragments if f]
+    if not matches:
+        return []
+    other = aliased(TranscriptSegment)
+    latest = select(func.max(other.version)).where(other.session_id == TranscriptSegment.session_id).scalar_subquery()
+    statement = (
+        select(
+            TranscriptSegment,
+            MeetingSession.title,
+            func.coalesce(MeetingSession.started_at, MeetingSession.created_at),
+            SessionSpeaker.display_name,
+        )
+        .join(MeetingSession, MeetingSession.id == TranscriptSegment.session_id)
+        .outerjoin(
+            SessionSpeaker,
+            (SessionSpeaker.session_id == TranscriptSegment.session_id) & (SessionSpeaker.label == TranscriptSegment.speaker),
+        )
+        .where(MeetingSession.user_id == user_id, TranscriptSegment.version == latest, or_(*matches))
+        .order_by(MeetingSession.created_at.desc(), TranscriptSegment.start_ms)
+        .limit(limit)
+    )
+    if session_ids is not None:
+        statement = statement.where(MeetingSession.id.in_(session_ids))
+    rows = (await session.execute(statement)).all()
+    return [
+        {
+            "session_id": r.session_id,
+            "session_title": title,
+            "session_date": when.date().isoformat() if when else None,
+            "segment_id": r.segment_id,
+            "speaker": r.speaker,
+            "speaker_name": name or r.speaker,
+            "start_ms": r.start_ms,
+            "end_ms": r.end_ms,
+            "text": r.text,
+        }
+        for r, title, when, name in rows
+    ]
+
+
+async def transcript_state(session: AsyncSession, session_id: str) -> str:
+    """A cheap version of a session's transcript that changes whenever a segment is added or a
+    new transcript version is made, or a speaker is renamed: ``<version>.<segments>.<last row>.<names>``."""
+    version = await latest_version(session, session_id)
+    count, last = (
+        await session.execute(
+            select(func.count(), func.max(TranscriptSegment.id)).where(
+                TranscriptSegment.session_id == session_id, TranscriptSegment.version == version
+            )
+        )
+    ).one()
+    speakers = select(SessionSpeaker.label, SessionSpeaker.display_name).where(SessionSpeaker.session_id == session_id)
+    names = sorted((label, name or "") for label, name in (await session.execute(speakers)).all())
+    return f"{version}.{count}.{last or 0}.{zlib.crc32(repr(names).encode()):08x}"

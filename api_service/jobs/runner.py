@@ -17,7 +17,7 @@ from api_service.db.engine import make_engine, sessionmaker
 from api_service.db.models import Job, MeetingSession, Template
 from api_service.jobs import broker
 from api_service.jobs.deliveries import queue_deliveries
-from api_service.llm import LLMUnavailable, load_config
+from api_service.llm import LLMUnavailable, from_settings
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import read_segments
 from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable
@@ -105,7 +105,7 @@ class JobRunner:
             _version, segments = await read_segments(db, session_id)
             try:
                 result = await summaries.summarize(
-                    load_config(self.settings.llm_config_file),
+                    from_settings(self.settings),
                     segments,
                     session.language,
                     template.sections,
