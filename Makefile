@@ -74,6 +74,12 @@ models: setup
 	@PYTHONPATH=$(CURDIR) stt_service/.venv/bin/python -m stt_service.models fetch
 	@PYTHONPATH=$(CURDIR) diarization_service/.venv/bin/python -m diarization_service.models fetch
 
+# The Helm chart (deploy/helm/intrascribe), checked offline: lint, render, strict typed validation.
+# Builds helm v4.3.2 once per machine into ~/.cache/intrascribe/bin; tests/test_helm.py runs it too.
+.PHONY: helm-check
+helm-check:
+	@bash scripts/helm_check.sh
+
 bench: setup
 	@$(PY) -m bench
 

@@ -8,6 +8,7 @@ import logging
 import signal
 
 import uvicorn
+from prometheus_client import Gauge
 
 from agent_service import __version__
 from agent_service.outbox import sweep
@@ -21,8 +22,14 @@ log = logging.getLogger("agent_service")
 
 async def main() -> None:
     settings = AgentSettings()
-    app = create_service_app(name="agent", version=__version__, settings=settings)
     server = build_server(settings)
+    app = create_service_app(
+        name="agent", version=__version__, settings=settings, info=lambda: {"rooms": len(server.active_jobs)}
+    )
+    # What LiveKit balances on and an autoscaler reads: rooms this worker is transcribing.
+    Gauge("agent_active_rooms", "Rooms this worker is transcribing", registry=app.state.metrics.registry).set_function(
+        lambda: len(server.active_jobs)
+    )
     registered = asyncio.Event()
 
     def on_registered(worker_id: str, _info: object) -> None:
