@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
-from api_service import __version__
+from api_service import __version__, mcp_server
 from api_service.db.engine import make_engine, migrate, sessionmaker
 from api_service.domain.status import InvalidTransition
 from api_service.jobs import broker
@@ -61,7 +61,8 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.state.health.add_check("database", database)
         app.state.health.add_check("redis", app.state.redis.ping)
         app.state.health.add_check("storage", app.state.storage.check)
-        yield
+        async with mcp_server.serving(app):  # the MCP transport at /mcp
+            yield
         await app.state.storage.aclose()
         await app.state.dispatcher.aclose()
         await app.state.redis.aclose()
@@ -135,6 +136,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(batch.uploads)
     app.include_router(livekit.meeting)
+    app.include_router(mcp_server.router)  # /mcp: MCP tools for assistants, behind the same bearer auth
     app.include_router(internal.router, dependencies=[require_service(settings.service_keys)])
     app.include_router(internal.uploads, dependencies=[require_service(settings.service_keys)])
     mount_web(app, settings.web_dist_dir)  # last: its catch-all serves the web app's own pages

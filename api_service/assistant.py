@@ -4,8 +4,9 @@ A model gets the transcript lines numbered (``[n] [mm:ss] Speaker: text``) and c
 ``[n]``; only numbers that were in its prompt become citations (``passages.CitationFilter``).
 Without a model, or when every model fails, a question is answered with the passages that match
 it best, and says so; the brief is made of sentences taken from the transcript, with decisions and
-open questions only where a sentence reads like one. Nothing here holds a database connection:
-the routes read what is needed first."""
+open questions only where a sentence reads like one. The questions are put together here for the
+REST routes and the MCP tools alike (``meeting_question``, ``across_meetings``); no database
+connection is held while a model writes (``reply`` gives it back first)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api_service import transcripts
+from api_service.db.models import MeetingSession, SessionStatus
+from api_service.deps import before_model_call, not_found, owned_session
 from api_service.llm import LLMConfig, LLMUnavailable, complete, stream
 from api_service.passages import (
     CJK,
@@ -34,6 +40,7 @@ from api_service.passages import (
     terms,
     within_budget,
 )
+from api_service.quotas import Quotas
 from api_service.schemas.assistant import AskAnswer, Brief, BriefItem, Citation
 from api_service.summaries import STOPWORDS, _strip_fences, chunks, estimate_tokens
 from shared.timecode import short_time
@@ -132,6 +139,36 @@ def across_question(llm: LLMConfig | None, question: str, found: list[Passage]) 
     return Question(question, lines, messages, matches, "your meetings")
 
 
+async def meeting_question(db: AsyncSession, llm: LLMConfig | None, user_id: str, session_id: str, question: str) -> Question:
+    """A question about one of the user's meetings, finished or live (404 for another user's,
+    as for a missing one)."""
+    row = await owned_session(db, session_id, user_id)
+    _version, segments = await transcripts.read_segments(db, row.id)
+    passages = [Passage.of(row.id, row.title, s) for s in segments]
+    return session_question(llm, question, passages, live=row.status == SessionStatus.live, title=row.title)
+
+
+async def across_meetings(
+    db: AsyncSession, llm: LLMConfig | None, user_id: str, question: str, session_ids: list[str] | None = None
+) -> Question:
+    """A question across the user's meetings (only ``session_ids``, when given: each must be the
+    user's, else 404 as for a missing one), from the passages the full-text index finds."""
+    if session_ids is not None:
+        mine = set(
+            (
+                await db.execute(
+                    select(MeetingSession.id).where(MeetingSession.id.in_(session_ids), MeetingSession.user_id == user_id)
+                )
+            ).scalars()
+        )
+        if len(mine) != len(set(session_ids)):
+            raise not_found()
+    words, fragments = question_terms(question)
+    rows = await transcripts.find_passages(db, user_id, words, fragments, session_ids)
+    found = [Passage.of(r["session_id"], r["session_title"], r) for r in rows]
+    return across_question(llm, question, found)
+
+
 def passages_answer(q: Question, reason: str | None = None) -> AskAnswer:
     """The passages that match best, as the answer (no model, or the model failed: ``reason``)."""
     note = None if reason is None else f"The language model could not answer ({reason})."
@@ -194,6 +231,17 @@ async def answer(llm: LLMConfig, q: Question) -> AskAnswer:
     if not text:
         return _after_failure(q, "an empty answer")
     return AskAnswer(answer=text, citations=citations(cite.cited), model=completion.model)
+
+
+async def reply(llm: LLMConfig | None, q: Question, quotas: Quotas, user_id: str, db: AsyncSession) -> AskAnswer:
+    """The whole answer at once: without a model (or with nothing to read) as ``without_model``
+    says; else the model's, counted against the user's quota (429) and with the database
+    connection given back first. ``ModelFailed`` when the model fails and no passage matches."""
+    if (direct := without_model(llm, q)) is not None:
+        return direct
+    assert llm is not None
+    await before_model_call(quotas, user_id, db)
+    return await answer(llm, q)
 
 
 async def answer_stream(llm: LLMConfig, q: Question) -> AsyncIterator[str | AskAnswer]:

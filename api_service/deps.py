@@ -104,6 +104,13 @@ async def release(session: AsyncSession) -> None:
     await session.commit()
 
 
+async def before_model_call(quotas: Quotas, user_id: str, session: AsyncSession) -> None:
+    """Count the call against the user's summaries quota (429 past it), then give the database
+    connection back for the length of the call."""
+    await quotas.charge(user_id, "summaries")
+    await release(session)
+
+
 def not_found(what: str = "session") -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 

@@ -284,6 +284,18 @@ def to_markdown(content: SummaryContent) -> str:
     return "\n".join(parts)
 
 
+async def versions(db: AsyncSession, session_id: str, limit: int | None = None) -> list[Summary]:
+    """The session's summaries, the latest version first (``limit``: only the first ones)."""
+    statement = select(Summary).where(Summary.session_id == session_id).order_by(Summary.version.desc()).limit(limit)
+    return list((await db.execute(statement)).scalars())
+
+
+async def latest(db: AsyncSession, session_id: str) -> Summary | None:
+    """The session's latest summary (a user's edit, when that is the latest), or None."""
+    found = await versions(db, session_id, limit=1)
+    return found[0] if found else None
+
+
 async def next_version(db: AsyncSession, session_id: str) -> int:
     return (await db.scalar(select(func.max(Summary.version)).where(Summary.session_id == session_id)) or 0) + 1
 

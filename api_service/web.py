@@ -21,7 +21,7 @@ from api_service import __version__
 from api_service.deps import SettingsDep
 
 # Paths that belong to the API, never to the web app.
-RESERVED = ("api", "internal", "docs", "redoc", "openapi.json", "health", "metrics", "info")
+RESERVED = ("api", "internal", "mcp", "docs", "redoc", "openapi.json", "health", "metrics", "info")
 
 NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Intrascribe</title>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">

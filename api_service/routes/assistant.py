@@ -9,12 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import assistant, transcripts
-from api_service.db.models import MeetingSession, SessionStatus
-from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, RedisDep, not_found, owned_session, release
+from api_service.db.models import SessionStatus
+from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, RedisDep, before_model_call, owned_session, release
 from api_service.llm import LLMConfig
 from api_service.passages import Passage
 from api_service.quotas import Quotas
@@ -40,19 +39,18 @@ def wants_events(accept: str | None) -> bool:
 async def _answer(
     llm: LLMConfig | None, q: assistant.Question, events: bool, quotas: Quotas, user_id: str, session: AsyncSession
 ) -> AskAnswer | StreamingResponse:
+    if not events:
+        try:
+            return await assistant.reply(llm, q, quotas, user_id, session)
+        except assistant.ModelFailed as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
     if (direct := assistant.without_model(llm, q)) is not None:
-        return _events_of(direct) if events else direct
+        return _events_of(direct)
     assert llm is not None
-    await quotas.charge(user_id, "summaries")
-    await release(session)  # no connection is held while the model writes
-    if events:
-        return StreamingResponse(
-            _stream(llm, q), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        )
-    try:
-        return await assistant.answer(llm, q)
-    except assistant.ModelFailed as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
+    await before_model_call(quotas, user_id, session)  # no connection is held while the model writes
+    return StreamingResponse(
+        _stream(llm, q), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 def _event(kind: str, data: object) -> str:
@@ -90,10 +88,7 @@ async def ask(
 ) -> AskAnswer | StreamingResponse:
     """Ask about one meeting, finished or still live (the transcript so far). The answer cites
     the segments it rests on; ``[k]`` in it is the k-th citation."""
-    row = await owned_session(session, session_id, user.id)
-    _version, segments = await transcripts.read_segments(session, row.id)
-    passages = [Passage.of(row.id, row.title, s) for s in segments]
-    q = assistant.session_question(llm, body.question, passages, live=row.status == SessionStatus.live, title=row.title)
+    q = await assistant.meeting_question(session, llm, user.id, session_id, body.question)
     return await _answer(llm, q, wants_events(accept), quotas, user.id, session)
 
 
@@ -109,20 +104,7 @@ async def ask_across(
     """Ask across your own meetings (or those of ``session_ids``, which must all be yours: one
     that is not answers 404, as a missing one does). Passages are found with the transcripts'
     full-text index; citations name their session."""
-    if body.session_ids is not None:
-        mine = set(
-            (
-                await session.execute(
-                    select(MeetingSession.id).where(MeetingSession.id.in_(body.session_ids), MeetingSession.user_id == user.id)
-                )
-            ).scalars()
-        )
-        if len(mine) != len(body.session_ids):
-            raise not_found()
-    words, fragments = assistant.question_terms(body.question)
-    rows = await transcripts.find_passages(session, user.id, words, fragments, body.session_ids)
-    found = [Passage.of(r["session_id"], r["session_title"], r) for r in rows]
-    q = assistant.across_question(llm, body.question, found)
+    q = await assistant.across_meetings(session, llm, user.id, body.question, body.session_ids)
     return await _answer(llm, q, wants_events(accept), quotas, user.id, session)
 
 

@@ -5,10 +5,10 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from api_service import exports, realtime, transcripts
-from api_service.db.models import AudioFile, MeetingSession, SessionStatus, Summary
+from api_service import exports, realtime, summaries, transcripts
+from api_service.db.models import AudioFile, MeetingSession, SessionStatus
 from api_service.deps import (
     CurrentUserDep,
     DbDep,
@@ -18,14 +18,13 @@ from api_service.deps import (
     not_found,
     owned_session,
 )
-from api_service.domain.sessions import session_detail
+from api_service.domain.sessions import find_sessions, session_detail, transcript
 from api_service.domain.status import change_status
 from api_service.schemas.sessions import (
     RecordingOut,
     SegmentRef,
     SessionCreate,
     SessionDetail,
-    SessionOut,
     SessionPage,
     SessionUpdate,
     SpeakerMerge,
@@ -61,14 +60,7 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> SessionPage:
-    statement = select(MeetingSession).where(MeetingSession.user_id == user.id)
-    if status_filter:
-        statement = statement.where(MeetingSession.status == status_filter)
-    if q and q.strip():
-        statement = transcripts.search_sessions(session, statement, q.strip())
-    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = (await session.execute(statement.order_by(MeetingSession.created_at.desc()).limit(limit).offset(offset))).scalars()
-    return SessionPage(items=[SessionOut.model_validate(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+    return await find_sessions(session, user.id, q, status_filter, limit, offset)
 
 
 @router.get("/{session_id}", response_model=SessionDetail)
@@ -108,17 +100,7 @@ async def delete_session(session_id: str, user: CurrentUserDep, session: DbDep, 
 async def get_transcript(
     session_id: str, user: CurrentUserDep, session: DbDep, version: Annotated[int | None, Query(ge=1)] = None
 ) -> TranscriptOut:
-    row = await owned_session(session, session_id, user.id)
-    used, segments = await transcripts.read_segments(session, row.id, version)
-    await session.refresh(row, ["speakers"])
-    return TranscriptOut.model_validate(
-        {
-            "session_id": row.id,
-            "version": used,
-            "segments": segments,
-            "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
-        }
-    )
+    return await transcript(session, await owned_session(session, session_id, user.id), version)
 
 
 @router.patch("/{session_id}/speakers/{label}", response_model=SpeakerOut)
@@ -204,9 +186,7 @@ async def export(
 ) -> Response:
     row = await owned_session(session, session_id, user.id)
     version, segments = await transcripts.read_segments(session, row.id)
-    summary = (
-        await session.execute(select(Summary).where(Summary.session_id == row.id).order_by(Summary.version.desc()).limit(1))
-    ).scalar_one_or_none()
+    summary = await summaries.latest(session, row.id)
     summary_md = summary.markdown if summary else None
     if format == "srt":
         body: str | bytes = exports.srt(segments)

@@ -6,26 +6,25 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import summaries, transcripts
 from api_service.db.models import Summary
-from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, not_found, owned_session, readable_template, release
+from api_service.deps import (
+    CurrentUserDep,
+    DbDep,
+    LlmDep,
+    QuotasDep,
+    before_model_call,
+    not_found,
+    owned_session,
+    readable_template,
+)
 from api_service.jobs.deliveries import queue_deliveries
 from api_service.llm import LLMConfig, LLMUnavailable
-from api_service.quotas import Quotas
 from api_service.schemas.summaries import SessionSummaryRequest, SummarizeText, SummaryEdit, SummaryOut, TitleRequest
 
 router = APIRouter(tags=["summaries"])
-
-
-async def before_model_call(quotas: Quotas, user_id: str, session: AsyncSession) -> None:
-    """Count the call against the user's summaries quota, then give the database connection back
-    for the length of the call."""
-    await quotas.charge(user_id, "summaries")
-    await release(session)
 
 
 async def _run(
@@ -107,10 +106,7 @@ async def summarize_session(
 @router.get("/api/v1/sessions/{session_id}/summaries", response_model=list[SummaryOut])
 async def list_summaries(session_id: str, user: CurrentUserDep, session: DbDep) -> list[SummaryOut]:
     await owned_session(session, session_id, user.id)
-    rows = (
-        await session.execute(select(Summary).where(Summary.session_id == session_id).order_by(Summary.version.desc()))
-    ).scalars()
-    return [SummaryOut.model_validate(r) for r in rows]
+    return [SummaryOut.model_validate(r) for r in await summaries.versions(session, session_id)]
 
 
 @router.patch("/api/v1/sessions/{session_id}/summaries/{summary_id}", response_model=SummaryOut)
