@@ -1,10 +1,15 @@
 """docker-compose.yml cannot run here (no Docker engine), so check its shape: every service has
-an image or build with an existing Dockerfile, a healthcheck, and only documented variables."""
+an image or build with an existing Dockerfile, a healthcheck, and only documented variables; the
+replicated services can be scaled (`--scale`), and the clients reach them through the balancer,
+whose HAProxy configuration `haproxy -c` accepts. Where the `docker compose` CLI is installed, it
+validates the file, scaled."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,7 +27,11 @@ OURS = {
     "worker": "api_service",
     "bridge": "agent_service.bridge",
 }
-INFRA = {"livekit", "redis", "postgres", "proxy"}
+INFRA = {"livekit", "redis", "postgres", "proxy", "balancer"}
+# `docker compose up --scale NAME=N` needs no fixed host port and no container_name on these.
+SCALED = ("api", "stt", "diarization", "worker", "agent")
+# What the balancer fronts: service -> (client variable, port).
+BALANCED = {"api": ("API_URL", 8000), "stt": ("STT_URL", 8001), "diarization": ("DIARIZATION_URL", 8002)}
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +84,114 @@ def test_model_services_wait_for_model_load_and_have_a_cache(compose: dict) -> N
         assert any(":/data/models" in v for v in service["volumes"])
 
 
-def test_agent_is_scalable(compose: dict) -> None:
-    agent = compose["services"]["agent"]
-    assert "container_name" not in agent and "ports" not in agent
+@pytest.mark.parametrize("name", SCALED)
+def test_replicated_services_are_scalable(compose: dict, name: str) -> None:
+    service = compose["services"][name]
+    assert "container_name" not in service and "ports" not in service
+
+
+def balancer_config(compose: dict) -> Path:
+    balancer = compose["services"]["balancer"]
+    assert re.fullmatch(r"haproxy:\d+\.\d+\.\d+-alpine", balancer["image"]), "official image, pinned"
+    mount = next(v for v in balancer["volumes"] if v.endswith(":/usr/local/etc/haproxy/haproxy.cfg:ro"))
+    return ROOT / mount.split(":")[0]
+
+
+def test_balancer_config_passes_haproxy_check(compose: dict) -> None:
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        pytest.skip("haproxy is not installed (scripts/setup.sh installs it)")
+    # -dW: a warning fails the check too.
+    check = subprocess.run([haproxy, "-dW", "-c", "-f", str(balancer_config(compose))], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def sections(config: str) -> dict[str, list[str]]:
+    """HAProxy sections by header line, each the list of its statements (comments dropped)."""
+    found: dict[str, list[str]] = {}
+    current: list[str] = []
+    for raw in config.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            current = found.setdefault(line.strip(), [])
+        else:
+            current.append(" ".join(line.split()))
+    return found
+
+
+def test_balancer_discovers_replicas_through_docker_dns(compose: dict) -> None:
+    config = sections(balancer_config(compose).read_text())
+    assert "nameserver dns 127.0.0.11:53" in config["resolvers docker"]
+    defaults = " ".join(config["defaults"])
+    assert "mode http" in defaults and "timeout tunnel" in defaults  # WebSocket upgrades pass as tunnels
+    assert re.search(r"default-server .*resolvers docker .*init-addr none", defaults)
+    for name, (_var, port) in BALANCED.items():
+        assert config[f"frontend {name}"] == [f"bind :{port}", f"default_backend {name}"]
+        backend = config[f"backend {name}"]
+        assert "balance leastconn" in backend
+        assert "http-check send meth GET uri /health/ready" in backend and "http-check expect status 200" in backend
+        template = next(s for s in backend if s.startswith("server-template "))
+        # Slots for several replicas, filled from the service's DNS name at its own port, checked.
+        _, _prefix, slots, target, *params = template.split()
+        assert int(slots.split("-")[-1]) >= 4 and target == f"{name}:{port}" and "check" in params
+    assert "8404/live" in str(compose["services"]["balancer"]["healthcheck"]["test"])
+    assert set(compose["services"]["balancer"]["depends_on"]) == set(BALANCED)
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_clients_reach_the_replicas_through_the_balancer(compose: dict, name: str) -> None:
+    env = compose["services"][name]["environment"]
+    for var, port in BALANCED.values():
+        assert env[var] == f"http://balancer:{port}", (name, var)
+    if name in ("worker", "agent", "bridge"):
+        # They wait for the balancer (which waits for what it fronts), never for one replica.
+        assert compose["services"][name]["depends_on"]["balancer"] == {"condition": "service_healthy"}
+        assert not set(compose["services"][name]["depends_on"]) & set(BALANCED)
+
+
+def docker_compose() -> list[str] | None:
+    """The compose CLI (v2 or later: v1 cannot read this file's `env_file` entries), if any."""
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(argv[0]):
+            probe = subprocess.run([*argv, "version"], capture_output=True, text=True)
+            if probe.returncode == 0 and not re.search(r"version 1\.", probe.stdout):
+                return argv
+    return None
+
+
+def test_compose_config_validates_at_scale_two(tmp_path: Path) -> None:
+    """`docker compose config` with every replicated service at scale 2 (as `--scale NAME=2`
+    would set it): compose refuses a scaled service that has a container_name."""
+    compose_cli = docker_compose()
+    if compose_cli is None:
+        pytest.skip("the docker compose CLI is not installed")
+    override = tmp_path / "scale.yml"
+    override.write_text(yaml.safe_dump({"services": {name: {"scale": 2} for name in SCALED}}))
+    secrets = {
+        var: "x" * 40
+        for var in (
+            "LIVEKIT_API_KEY",
+            "LIVEKIT_API_SECRET",
+            "REDIS_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "AGENT_SERVICE_KEY",
+            "WORKER_SERVICE_KEY",
+        )
+    }
+    env = {
+        **os.environ,
+        **secrets,
+        "PUBLIC_HOST": "meetings.example.com",
+        "LIVEKIT_PUBLIC_URL": "wss://meetings.example.com:7880",
+    }
+    for files in (["docker-compose.yml"], ["docker-compose.yml", "docker-compose.gpu.yml"]):
+        argv = [*compose_cli, *(a for f in files for a in ("-f", str(ROOT / f))), "-f", str(override)]
+        checked = subprocess.run([*argv, "config", "--format", "json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        resolved = json.loads(checked.stdout)["services"]
+        assert all(resolved[name]["scale"] == 2 for name in SCALED)
 
 
 def test_gpu_override_reserves_a_gpu_for_model_services() -> None:
