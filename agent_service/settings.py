@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from shared import security
 from shared.settings import LiveKitSettings, ServiceSettings
 
 
@@ -27,6 +28,13 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     # 0: the diarization service's own figure for its embeddings (0.5 for the embedded engine's
     # CAM++), else 0.5.
     agent_room_mic_speaker_threshold: float = 0.0
+    # Each room job's heartbeat goes to Redis every AGENT_HEARTBEAT_S; the batch worker's watcher
+    # dispatches the room again when it stops while people remain (README, "Scaled topology").
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    agent_heartbeat_s: float = 1.0
+
+    def production_problems(self) -> list[str]:
+        return super().production_problems() + security.redis_problems(self.redis_url)
 
 
 class BridgeSettings(ServiceSettings, LiveKitSettings):

@@ -14,6 +14,7 @@ from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 
 from agent_service.outbox import Outbox
+from agent_service.presence import Presence
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
@@ -35,10 +36,11 @@ class RoomTranscription:
     """Everything one room job owns: the API clients, the session's outbox (what goes to the API
     waits there on disk until it is accepted), one transcriber per audio track."""
 
-    def __init__(self, ctx: JobContext, settings: AgentSettings) -> None:
+    def __init__(self, ctx: JobContext, settings: AgentSettings, presence: Presence) -> None:
         self.ctx = ctx
         self.settings = settings
         self.session_id = session_id_of(ctx)
+        self.presence = presence
         self.api = InternalApiClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=5)
         # Live speaker attribution waits for this before a caption goes out: fail fast and keep
         # the previous speaker rather than hold captions up.
@@ -72,8 +74,9 @@ class RoomTranscription:
             log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
             return
         self.language = info.language
-        # A restarted job continues the session's clock, so new segments follow earlier ones.
-        self.start_offset_ms = info.duration_ms
+        # A restarted job continues the session's clock (from the last job's last heartbeat when
+        # that job died), so new segments follow earlier ones.
+        self.start_offset_ms = max(info.duration_ms, await self.presence.last_clock_ms())
         self.outbox.put("status", StatusChange(status=SessionStatus.live).model_dump(mode="json"))
 
     def offset_now_ms(self) -> int:
@@ -126,6 +129,7 @@ class RoomTranscription:
 
     async def finish(self) -> None:
         await asyncio.gather(*(self.stop_track(sid) for sid in list(self.tasks)))
+        await self.presence.aclose(ended=True)
         completed = StatusChange(status=SessionStatus.completed, duration_ms=self.offset_now_ms())
         self.outbox.put("status", completed.model_dump(mode="json", exclude_none=True))
         if not await self.outbox.drain(within_s=self.settings.agent_outbox_drain_s):
@@ -139,8 +143,16 @@ class RoomTranscription:
 
 async def room_entrypoint(ctx: JobContext) -> None:
     settings = AgentSettings()
-    job = RoomTranscription(ctx, settings)
+    presence = Presence(settings.redis_url, session_id_of(ctx), ctx.job.id, settings.agent_heartbeat_s)
+    if other := await presence.other_job():
+        # Dispatched twice (a slow job taken for dead): the first one keeps the room.
+        log.warning("job %s already transcribes session %s; leaving", other, presence.session_id)
+        await presence.aclose(ended=False)
+        ctx.shutdown("another job transcribes this room")
+        return
+    job = RoomTranscription(ctx, settings, presence)
     await job.load_session()
+    presence.start(job.offset_now_ms)
     ctx.add_shutdown_callback(job.finish)
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
     log.info("joined %s for session %s", ctx.room.name, job.session_id)

@@ -66,15 +66,18 @@ class AgentDispatcher:
             raise LiveKitUnavailable from exc
 
     async def _ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
-        client = self._client()
         if not new_room:
             try:
-                existing = await client.agent_dispatch.list_dispatch(room_name=room)
+                existing = await self._client().agent_dispatch.list_dispatch(room_name=room)
             except api.TwirpError:
                 existing = []  # the room has closed: dispatching opens it again
             if any(d.agent_name == self._settings.agent_name for d in existing):
                 return
-        await client.agent_dispatch.create_dispatch(
+        await self.dispatch(room, session_id)
+
+    async def dispatch(self, room: str, session_id: str) -> None:
+        """A new dispatch of the agent to ``room`` (LiveKit gives it to the least loaded worker)."""
+        await self._client().agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
                 agent_name=self._settings.agent_name,
                 room=room,

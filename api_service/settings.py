@@ -63,6 +63,10 @@ class APISettings(ServiceSettings, LiveKitSettings):
     # whose LiveKit room is gone or empty are completed (their agent crashed or its call was lost).
     live_session_sweep_s: float = 60.0
     live_session_grace_s: float = 300.0
+    # Batch worker: every AGENT_WATCH_S, live sessions whose agent's heartbeat stopped while people
+    # remain in the room are dispatched again (once per AGENT_REDISPATCH_WAIT_S each).
+    agent_watch_s: float = Field(default=1.0, gt=0)
+    agent_redispatch_wait_s: float = Field(default=30.0, gt=0)
     # After "End meeting", post-meeting processing waits this long for the agent's last finals.
     meeting_end_grace_s: float = Field(default=10.0, ge=0)
     # Batch worker threads (jobs at once per worker process) and its health endpoint.

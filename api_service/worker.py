@@ -1,6 +1,7 @@
 """The batch worker process: ``python -m api_service.worker``. Runs dramatiq worker threads for
 the batch queue (and its own for webhook deliveries), sweeps sessions left live with no meeting
-going on, and serves /health, /health/ready (Redis and audio storage reachable) and /metrics."""
+going on, dispatches the agent again to rooms whose agent died, and serves /health,
+/health/ready (Redis and audio storage reachable) and /metrics."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api_service import __version__
 from api_service.db.engine import make_engine, sessionmaker
 from api_service.jobs import broker as job_queue
 from api_service.jobs import deliveries, pipeline, post_meeting  # noqa: F401 - registers the actors
+from api_service.jobs.agent_watch import watch_forever
 from api_service.jobs.sweep import sweep_forever
 from api_service.settings import APISettings
 from api_service.storage import make_storage
@@ -34,10 +36,15 @@ def main() -> None:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        sweeper = asyncio.create_task(sweep_forever(settings, sessionmaker(engine), client))
+        sessions = sessionmaker(engine)
+        loops = [
+            asyncio.create_task(sweep_forever(settings, sessions, client)),
+            asyncio.create_task(watch_forever(settings, sessions, client)),
+        ]
         yield
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
         await engine.dispose()
 
     app = create_service_app(

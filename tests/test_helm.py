@@ -255,8 +255,9 @@ def test_each_service_gets_settings_it_reads_and_passes_production_mode(
     # The same per-caller keys docker-compose gives each service (shared/service_auth.py).
     callers = {"api": {"agent"}, "worker": {"worker"}, "agent": {"agent"}, "bridge": {"agent"}}
     assert set(settings.service_keys) == callers.get(component, {"agent", "worker"})
-    if isinstance(settings, APISettings):
+    if isinstance(settings, APISettings | AgentSettings):
         assert settings.redis_url.startswith("redis://:") and "$(" not in settings.redis_url
+    if isinstance(settings, APISettings):
         assert settings.database_url.startswith("postgresql+asyncpg://")
 
 

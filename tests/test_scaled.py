@@ -3,18 +3,22 @@ service behind HAProxy, two LiveKit nodes sharing Redis, PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
 import urllib.request
 
 import httpx
+import numpy as np
 import pytest
+from livekit import rtc
 
 from devstack.procs import ManagedProcess
 from devstack.pytest_plugin import Servers
-from tests.speech import meeting, normalize, wer
+from tests.speech import EVAL_ENGLISH, conversation, meeting, normalize, silence, wer
 from tests.test_batch import flac
+from tests.test_stack_e2e import _details, _play, agent_listening, collect_captions
 
 pytestmark = [pytest.mark.e2e]
 
@@ -80,3 +84,122 @@ def test_a_batch_job_survives_its_worker_an_stt_replica_and_an_api_replica(scale
     assert wer(reference, " ".join(s["text"] for s in segments)) <= 0.2
     assert normalize(turns[-1].text).split()[-1] in normalize(segments[-1]["text"]).split()
     assert balancer_view(stack)["api-1"].startswith("DOWN") and balancer_view(stack)["stt-1"].startswith("DOWN")
+
+
+def finals_of(captions: list[dict], since: float = 0.0) -> list[dict]:
+    return [c for c in captions if c["lk.transcription_final"] == "true" and c["t"] >= since]
+
+
+async def test_captions_resume_when_the_agent_worker_is_killed(scaled_stack: Servers) -> None:
+    """The agent worker transcribing a meeting is SIGKILLed mid-sentence. Its room job's heartbeat
+    stops, the batch worker's watcher dispatches the room again, and the other worker takes it:
+    captions resume within 10 s, every sentence spoken from then on is stored once, on the
+    session clock after what was stored before."""
+    stack = scaled_stack
+    token = stack.user_token("agent-kill-id", "agent-kill@example.com")
+    details = _details(stack, token, title="Agent killed", language="en").json()
+    captions: list[dict] = []
+    room = rtc.Room()
+    collect_captions(room, captions)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    try:
+        source = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        await agent_listening(room)
+        first, _ = conversation([EVAL_ENGLISH[0]], gap_s=1.5)
+        await _play(source, first)
+        deadline = time.monotonic() + 30
+        while not finals_of(captions) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        assert finals_of(captions), "no caption before the kill"
+        rooms = {n: await asyncio.to_thread(rooms_of, stack, n) for n in stack.topology.names("agent")}
+        assert sorted(count or 0 for count in rooms.values()) == [0, 1], rooms
+        victim = next(n for n, count in rooms.items() if count == 1)
+
+        audio, utterances = conversation(EVAL_ENGLISH[1:], gap_s=1.0, lead_s=0.2)
+        player = asyncio.create_task(_play(source, np.concatenate([audio, silence(2.0)])))
+        started = time.monotonic()
+        await asyncio.sleep(1.5)  # inside the next sentence
+        killed = time.monotonic()
+        await asyncio.to_thread(kill, stack.processes[victim])
+        # The killed job's STT streams; a caption of another stream is the new job's.
+        old_streams = {stream_of(c["lk.segment_id"]) for c in captions}
+        while time.monotonic() < killed + 30 and not [c for c in captions if stream_of(c["lk.segment_id"]) not in old_streams]:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        resumed = min((c["t"] for c in captions if stream_of(c["lk.segment_id"]) not in old_streams), default=float("inf"))
+        await player
+        # Sentences that began after captions resumed: all of them must come back.
+        after = [u for u in utterances if started + u.start_s >= resumed]
+        reference = " ".join(u.text for u in after)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            heard = " ".join(c["text"] for c in finals_of(captions, resumed))
+            if after and wer(reference, heard) <= 0.25:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await room.disconnect()
+    assert resumed - killed <= 10, f"captions resumed {resumed - killed:.1f} s after the kill"
+    assert len(after) >= 3, (resumed - started, utterances)
+    assert rooms_of(stack, victim) is None
+
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=stack.url("api"), headers=auth, timeout=30) as api:
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+    old = [s for s in stored if stream_of(s["segment_id"]) in old_streams]
+    new = [s for s in stored if stream_of(s["segment_id"]) not in old_streams]
+    assert old and new, stored
+    # The new job continues the session clock: its segments follow the earlier ones.
+    assert min(s["start_ms"] for s in new) >= max(s["end_ms"] for s in old), stored
+    # Everything said after resumption is stored, and once: the new job's text reads as what was
+    # said after the sentence the kill cut (or from it, if the new job heard its end), by WER, in
+    # which a repeat would count as errors.
+    cut = max(i for i, u in enumerate(utterances) if started + u.start_s < resumed)
+    heard = " ".join(s["text"] for s in new)
+    errors = [wer(" ".join(u.text for u in utterances[i:]), heard) for i in (cut, cut + 1)]
+    assert min(errors) <= 0.3, (errors, heard)
+
+
+def stream_of(segment_id: str) -> str:
+    """The STT stream a segment id belongs to (``<stream>-<n>-<segment>``)."""
+    return segment_id.rsplit("-", 2)[0]
+
+
+def rooms_of(stack: Servers, name: str) -> int | None:
+    """The rooms an agent worker reports, None when it does not answer."""
+    port = stack.topology.health_ports(stack.ports)[name]  # type: ignore[arg-type]
+    try:
+        return int(httpx.get(f"http://127.0.0.1:{port}/info", timeout=2).json()["rooms"])
+    except httpx.HTTPError:
+        return None
+
+
+async def test_new_meetings_go_to_the_other_livekit_node(scaled_stack: Servers) -> None:
+    """One LiveKit node is stopped: the balancer takes it out, the agent workers register again
+    through the balancer with the other node, and a new meeting there is transcribed."""
+    stack = scaled_stack
+    await asyncio.to_thread(stack.processes["livekit-1"].stop)
+    deadline = time.monotonic() + 20
+    while balancer_view(stack)["livekit-1"] == "UP":
+        assert time.monotonic() < deadline, balancer_view(stack)
+        await asyncio.sleep(0.5)
+    token = stack.user_token("one-node-id", "one-node@example.com")
+    details = _details(stack, token, title="One node left", language="en").json()
+    captions: list[dict] = []
+    room = rtc.Room()
+    collect_captions(room, captions)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    try:
+        source = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        await agent_listening(room, timeout_s=90)
+        audio, [utterance] = conversation([EVAL_ENGLISH[0]], gap_s=1.5)
+        await _play(source, audio)
+        deadline = time.monotonic() + 30
+        while not finals_of(captions) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    finally:
+        await room.disconnect()
+    assert wer(utterance.text, " ".join(c["text"] for c in finals_of(captions))) <= 0.3, captions

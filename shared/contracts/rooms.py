@@ -1,6 +1,7 @@
 """How people, devices and the agent join a session's LiveKit room: the connection details the
 API hands out (to browsers, and to the device bridge for an ESP32), the metadata on the agent's
-dispatch, and the identity that marks a bridged room microphone."""
+dispatch, the identity that marks a bridged room microphone, and the agent's presence in Redis
+(how a room whose agent died is noticed and given a new one)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,20 @@ class AgentJobMetadata(BaseModel):
     """The JSON the API puts on a room's agent dispatch."""
 
     session_id: str
+
+
+class AgentBeat(BaseModel):
+    """A room job's heartbeat in Redis: kept at ``agent_beat_key`` for a few heartbeat periods
+    (gone: the job is dead) and at ``agent_seen_key`` for a day (an agent was here; its clock)."""
+
+    job_id: str
+    # The session clock when the beat was sent: a job dispatched again continues from it.
+    clock_ms: int
+
+
+def agent_beat_key(session_id: str) -> str:
+    return f"session:{session_id}:agent"
+
+
+def agent_seen_key(session_id: str) -> str:
+    return f"session:{session_id}:agent-seen"

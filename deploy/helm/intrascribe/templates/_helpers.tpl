@@ -91,6 +91,7 @@ agent:
   portVar: AGENT_HTTP_PORT
   secrets: [LIVEKIT_API_KEY, LIVEKIT_API_SECRET]
   serviceKeys: [agent]
+  redis: true
 bridge:
   image: agent
   venv: agent_service
@@ -144,7 +145,7 @@ diarization:
 {{- define "intrascribe.requireConfig" -}}
 {{- $_ := required "livekit.url is required: the LiveKit server the API and agents reach inside the cluster (e.g. ws://livekit-server.livekit.svc.cluster.local:80)" .Values.livekit.url -}}
 {{- $_ := required "livekit.publicUrl is required: the LiveKit URL browsers and devices open (wss://livekit.example.com); becomes LIVEKIT_PUBLIC_URL" .Values.livekit.publicUrl -}}
-{{- $_ := required "redis.host is required: the managed Redis the API, the worker and KEDA use (REDIS_URL is built from redis.* and the REDIS_PASSWORD secret key)" .Values.redis.host -}}
+{{- $_ := required "redis.host is required: the managed Redis the API, the worker, the agents and KEDA use (REDIS_URL is built from redis.* and the REDIS_PASSWORD secret key)" .Values.redis.host -}}
 {{- if not (has .Values.storage.audio.backend (list "local" "supabase")) -}}
 {{- fail (printf "storage.audio.backend must be local or supabase, not %q" .Values.storage.audio.backend) -}}
 {{- end -}}
