@@ -28,6 +28,9 @@ class AgentSettings(ServiceSettings, LiveKitSettings):
     # 0: the diarization service's own figure for its embeddings (0.5 for the embedded engine's
     # CAM++), else 0.5.
     agent_room_mic_speaker_threshold: float = 0.0
+    # Chat messages that start with @AGENT_CHAT_HANDLE are questions about the meeting, answered
+    # in the chat from the transcript so far.
+    agent_chat_handle: str = "notes"
     # Each room job's heartbeat goes to Redis every AGENT_HEARTBEAT_S; the batch worker's watcher
     # dispatches the room again when it stops while people remain (README, "Scaled topology").
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -13,6 +13,7 @@ import time
 from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 
+from agent_service.chat import MeetingChat
 from agent_service.outbox import Outbox
 from agent_service.presence import Presence
 from agent_service.settings import AgentSettings
@@ -51,6 +52,13 @@ class RoomTranscription:
         # are streamed from disk, and so retried by the outbox, not by the client).
         self.deliveries = InternalApiClient(
             settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=30
+        )
+        # Questions typed in the chat wait for a model's answer: one call, up to two minutes.
+        self.chat = MeetingChat(
+            ctx.room,
+            InternalApiClient(settings.api_url, caller="agent", service_keys=settings.service_keys, retries=0, timeout=120),
+            self.session_id,
+            settings.agent_chat_handle,
         )
         # One STT plugin for the room; each audio track gets its own stream of it.
         self.stt = new_stt(settings.stt_url, settings.service_keys.get("agent"))
@@ -136,7 +144,8 @@ class RoomTranscription:
             log.warning("API unreachable: %d entries of %s left on disk for the sweeper", self.outbox.pending(), self.session_id)
         await self.outbox.aclose()
         self.outbox.remove_if_empty()
-        for client in (self.api, self.deliveries, self.diarization):
+        await self.chat.aclose()
+        for client in (self.api, self.deliveries, self.diarization, self.chat.api):
             await client.aclose()
         await self.stt.aclose()
 
@@ -155,6 +164,7 @@ async def room_entrypoint(ctx: JobContext) -> None:
     presence.start(job.offset_now_ms)
     ctx.add_shutdown_callback(job.finish)
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
+    job.chat.listen()
     log.info("joined %s for session %s", ctx.room.name, job.session_id)
 
     @ctx.room.on("track_subscribed")

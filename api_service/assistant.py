@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import HTTPException
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -41,7 +42,7 @@ from api_service.passages import (
     within_budget,
 )
 from api_service.quotas import Quotas
-from api_service.schemas.assistant import AskAnswer, Brief, BriefItem, Citation
+from api_service.schemas.assistant import AskAnswer, AskRequest, Brief, BriefItem, Citation
 from api_service.summaries import STOPWORDS, _strip_fences, chunks, estimate_tokens
 from shared.timecode import short_time
 
@@ -242,6 +243,27 @@ async def reply(llm: LLMConfig | None, q: Question, quotas: Quotas, user_id: str
     assert llm is not None
     await before_model_call(quotas, user_id, db)
     return await answer(llm, q)
+
+
+async def chat_reply(db: AsyncSession, llm: LLMConfig | None, quotas: Quotas, row: MeetingSession, question: str) -> str:
+    """The agent's reply to a question typed in the meeting's chat, as one message: the answer,
+    then its citations as ``[k] [mm:ss] Speaker`` lines (the passages of a model-less answer are
+    already written so); when nothing can be answered, the sentence that says why."""
+    try:
+        question = AskRequest(question=question).question
+    except ValidationError as exc:
+        return str(exc.errors()[0]["msg"])
+    q = await meeting_question(db, llm, row.user_id, row.id, question)
+    try:
+        answer = await reply(llm, q, quotas, row.user_id, db)
+    except ModelFailed as exc:
+        return str(exc)
+    except HTTPException as exc:  # the owner's daily quota
+        return str(exc.detail)
+    if answer.model is None:
+        return answer.answer
+    refs = [f"[{k}] [{short_time(c.start_ms)}] {c.speaker or 'Speaker'}" for k, c in enumerate(answer.citations, 1)]
+    return "\n".join([answer.answer, *refs])
 
 
 async def answer_stream(llm: LLMConfig, q: Question) -> AsyncIterator[str | AskAnswer]:

@@ -23,7 +23,9 @@ def participant_token(
         room=room,
         can_publish=True,
         can_subscribe=True,
-        can_publish_data=False,  # captions are published by the agent, not by participants
+        # Data for the meeting's chat (lk.chat). Captions are believed only from the agent (the web
+        # app checks the sender is one), and transcripts are stored by the agent through the API.
+        can_publish_data=True,
         can_update_own_metadata=False,
     )
     return (

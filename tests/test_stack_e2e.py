@@ -98,7 +98,8 @@ def test_connection_details_grant_only_the_session_room(stack: Servers) -> None:
     claims = jwt.decode(body["participantToken"], stack.livekit_secret, algorithms=["HS256"], options={"verify_aud": False})
     grant = claims["video"]
     assert grant["room"] == body["roomName"] and grant["roomJoin"] is True
-    assert not grant.get("roomAdmin") and not grant.get("canPublishData")
+    # Data for the chat (lk.chat); see test_a_participant_cannot_caption_in_anothers_name.
+    assert not grant.get("roomAdmin") and grant.get("canPublishData") is True
     assert claims["sub"] == body["participantIdentity"] == "user-alice-id"
     assert body["participantName"] == "alice@example.com"
 
@@ -432,3 +433,90 @@ async def test_the_owner_ends_the_meeting_for_everyone_and_nothing_said_is_lost(
             await asyncio.sleep(0.5)
     assert stored and wer(text, " ".join(s["text"] for s in stored)) <= 0.3, stored
     assert {s["speaker_name"] for s in stored} == {"owner@example.com"}
+
+
+async def test_the_agent_answers_questions_addressed_to_it_in_the_chat(stack: Servers) -> None:
+    """A question typed on lk.chat as "@notes …" gets the agent's reply on lk.chat from the
+    transcript so far, citing when it was said and by whom (no model: the matching
+    passages); other chat messages get no reply."""
+    from shared.service_auth import service_header
+
+    assert stack.secrets is not None
+    token = stack.user_token("chat-owner-id", "chat-owner@example.com")
+    details = _details(stack, token, title="Chat", language="en").json()
+    said = [
+        ("user-ana", "Ana", 3_000, "The quarterly budget review is scheduled for Thursday afternoon."),
+        ("user-ben", "Ben", 9_000, "We agreed to hire two more engineers for the platform team."),
+    ]
+    async with httpx.AsyncClient(base_url=stack.url("api"), timeout=30) as api:
+        segments = [
+            {
+                "segment_id": f"chat-{i}",
+                "speaker": who,
+                "speaker_name": name,
+                "start_ms": start,
+                "end_ms": start + 4000,
+                "text": text,
+            }
+            for i, (who, name, start, text) in enumerate(said)
+        ]
+        stored = await api.post(
+            f"/internal/v1/sessions/{details['sessionId']}/segments",
+            json={"segments": segments},
+            headers=service_header("agent", stack.secrets.service_keys),
+        )
+        assert stored.status_code == 200, stored.text
+    replies: list[tuple[str, str]] = []
+    room = rtc.Room()
+
+    def on_chat(reader: rtc.TextStreamReader, sender: str) -> None:
+        async def read() -> None:
+            replies.append((sender, await reader.read_all()))
+
+        asyncio.get_running_loop().create_task(read())
+
+    room.register_text_stream_handler("lk.chat", on_chat)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    try:
+        await agent_listening(room)
+        await room.local_participant.send_text("hello everyone, can you hear me?", topic="lk.chat")
+        await room.local_participant.send_text("@Notes: when is the budget review?", topic="lk.chat")
+        deadline = time.monotonic() + 20
+        while not replies and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # a reply to the greeting would have come by now
+    finally:
+        await room.disconnect()
+    assert len(replies) == 1, replies
+    sender, text = replies[0]
+    assert sender.startswith("agent-"), sender
+    assert "Thursday afternoon" in text and "[00:03] Ana" in text, text
+    assert "engineers" not in text, text  # only the passage that matches
+
+
+async def test_a_participant_cannot_caption_in_anothers_name(stack: Servers) -> None:
+    """Participants may publish data (the chat), so one can send a text stream on
+    lk.transcription; LiveKit names its real sender, not the identity it claims: a caption
+    never appears in someone else's name (only agents send on behalf of others)."""
+    token = stack.user_token("forger-id", "forger@example.com")
+    details = _details(stack, token, title="Forgery").json()
+    invite = await invite_code(stack, token, details["sessionId"])
+    victim = _details(stack, stack.user_token("victim-id"), session_id=details["sessionId"], invite_code=invite).json()
+    forger, listener = rtc.Room(), rtc.Room()
+    seen: list[str] = []
+    listener.register_text_stream_handler("lk.transcription", lambda _reader, sender: seen.append(sender))
+    await listener.connect(stack.livekit_url, victim["participantToken"])
+    await forger.connect(stack.livekit_url, details["participantToken"])
+    try:
+        writer = await forger.local_participant.stream_text(
+            topic="lk.transcription", sender_identity=victim["participantIdentity"], attributes={"lk.transcription_final": "true"}
+        )
+        await writer.write("words the victim never said")
+        await writer.aclose()
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    finally:
+        await forger.disconnect()
+        await listener.disconnect()
+    assert seen == ["user-forger-id"], seen

@@ -34,6 +34,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, asyn
 from devstack.components import user_token
 from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
+from shared.service_auth import service_header
 from tests.http import call
 from tests.llm_server import FakeLLM
 from tests.speech import ENGLISH, Utterance, conversation, meeting, silence, wav_bytes, wer
@@ -434,6 +435,154 @@ async def test_two_browsers_in_one_room_get_captions_for_both_speakers(
         await alice_browser.close()
 
 
+# --- the meeting assistant: catch me up, and questions about the meeting ---------------------------
+
+# What was said in a meeting (the assistant tests' lines); speaker names as the agent sends them.
+MEETING_SAID = [
+    {
+        "segment_id": "said-1",
+        "speaker": "user-alice",
+        "speaker_name": "Alice",
+        "start_ms": 1_000,
+        "end_ms": 4_000,
+        "text": "The quarterly budget review is on Thursday.",
+    },
+    {
+        "segment_id": "said-2",
+        "speaker": "user-bob",
+        "speaker_name": "Bob",
+        "start_ms": 70_000,
+        "end_ms": 73_000,
+        "text": "I will send the report by Friday.",
+    },
+    {
+        "segment_id": "said-3",
+        "speaker": "user-carol",
+        "speaker_name": "Carol",
+        "start_ms": 74_000,
+        "end_ms": 78_000,
+        "text": "We agreed to move the launch to March.",
+    },
+    {
+        "segment_id": "said-4",
+        "speaker": "user-alice",
+        "speaker_name": "Alice",
+        "start_ms": 79_000,
+        "end_ms": 81_000,
+        "text": "Who owns the pricing page?",
+    },
+]
+
+
+def silent_mic(path: Path, seconds: float = 5.0) -> Path:
+    """A fake microphone that says nothing (48 kHz 16-bit mono, as Chromium wants it)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes(bytes(int(seconds * 48_000) * 2))
+    return path
+
+
+async def chips(item: Any) -> list[str]:
+    return [c.strip() for c in await item.locator(".chip").all_text_contents()]
+
+
+async def test_catch_me_up_and_ask_on_the_live_meeting_page(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 18 §1: the owner comes back to a meeting that has been going on for a while. "Catch
+    me up" shows what was discussed, decided and left open, each with its "[mm:ss] Speaker"
+    citations, from the start or from when they joined; a question is answered from the
+    transcript so far. No model is configured in the stack: the brief is sentences of the
+    transcript and the answer the matching passages, each saying so."""
+    assert stack.secrets is not None
+    api = stack.url("api")
+    token = stack.user_token("web-catch-up", "catchup@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    created = await call("POST", f"{api}/api/v1/sessions/", json={"title": "Launch sync", "language": "en"}, headers=auth)
+    sid = created.json()["id"]
+    live = await call("PATCH", f"{api}/api/v1/sessions/{sid}", json={"status": "live"}, headers=auth)
+    assert live.status_code == 200 and live.json()["started_at"], live.text
+    agent = service_header("agent", stack.secrets.service_keys)
+    stored = await call("POST", f"{api}/internal/v1/sessions/{sid}/segments", json={"segments": MEETING_SAID}, headers=agent)
+    assert stored.status_code == 200, stored.text
+    await asyncio.sleep(6)  # the owner joins a few seconds into the meeting
+
+    browser = await launch(playwright, silent_mic(tmp_path / "quiet.wav"))
+    pages: dict[str, Page] = {}
+    try:
+        _, page = await signed_in_page(browser, api, token, "catchup@example.com", f"/join/{sid}")
+        pages["owner"] = page
+        await page.get_by_label("Your name").fill("Dana")
+        await page.get_by_role("button", name="Join meeting").click()
+        await expect(page.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+
+        panel = page.locator("section.catch-up")
+        # Joined a while in: catching up from the start, or from then.
+        await expect(panel.get_by_role("radio", name="The start of the meeting")).to_be_checked()
+        joined = panel.get_by_role("radio", name=re.compile(r"When I joined \(00:\d\d\)"))
+        await expect(joined).not_to_be_checked()
+        await panel.get_by_role("button", name="Catch me up").click()
+        await expect(panel.get_by_role("status")).to_have_text("The catch-up is ready.", timeout=30_000)
+        await expect(panel.locator(".brief-note")).to_have_text(
+            "No language model is configured: these are sentences taken from the transcript."
+        )
+        await expect(panel.locator(".brief")).to_contain_text("Since the start of the meeting")
+        for heading in ("Discussed", "Decisions", "Open questions"):
+            await expect(panel.get_by_role("heading", name=heading, level=3)).to_be_visible()
+        discussed = panel.locator("[data-part='discussed'] li")
+        await expect(discussed).to_have_count(1)
+        await expect(discussed.locator(".brief-text")).to_have_text("The quarterly budget review is on Thursday.")
+        assert await chips(discussed) == ["[00:01] Alice"]
+        decisions = panel.locator("[data-part='decisions'] li")
+        await expect(decisions.locator(".brief-text")).to_have_text(
+            ["I will send the report by Friday.", "We agreed to move the launch to March."]
+        )
+        assert await chips(decisions.nth(0)) == ["[01:10] Bob"]
+        assert await chips(decisions.nth(1)) == ["[01:14] Carol"]
+        questions = panel.locator("[data-part='open_questions'] li")
+        await expect(questions.locator(".brief-text")).to_have_text(["Who owns the pricing page?"])
+        assert await chips(questions) == ["[01:19] Alice"]
+        assert await panel.locator("button.chip").count() == 0  # no player on the live page: they just show
+
+        # From when I joined: what was said before then is left out.
+        await joined.check()
+        await panel.get_by_role("button", name="Catch me up again").click()
+        await expect(panel.locator(".brief")).to_contain_text(re.compile(r"Since 00:\d\d"), timeout=30_000)
+        await expect(panel.locator("[data-part='discussed']")).to_contain_text("None so far.")
+        await expect(panel.locator("[data-part='decisions'] li")).to_have_count(2)
+
+        # A question, answered from the transcript so far: the matching passage, cited.
+        ask = page.locator("section.assistant")
+        await ask.get_by_label("Your question").fill("Who will send the report?")
+        await ask.get_by_label("Your question").press("Enter")  # the keyboard is enough
+        turn = ask.locator("li.turn")
+        await expect(turn).to_have_attribute("data-state", "done", timeout=30_000)
+        await expect(turn.locator(".turn-question")).to_contain_text("Who will send the report?")
+        await expect(turn.locator(".answer-note")).to_have_text("No language model is configured: showing the matching passages.")
+        first = turn.locator(".citations li").first
+        await expect(first.locator(".cite-text")).to_have_text("I will send the report by Friday.")
+        assert await chips(first) == ["[01:10] Bob"]
+        await expect(turn.locator(".turn-answer")).to_have_attribute("aria-live", "polite")
+        await expect(ask.get_by_label("Your question")).to_have_value("")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "meeting-catch-up.png")
+        await page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than the screen
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.set_viewport_size({"width": 1280, "height": 860})
+
+        # The same in Chinese.
+        await page.get_by_label("Language").select_option("zh")
+        await expect(panel.get_by_role("heading", name="决定", level=3)).to_be_visible()
+        await expect(ask.get_by_role("button", name="提问")).to_be_visible()
+        await page.get_by_label("语言").select_option("en")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+
+
 # --- uploads, transcript playback, speakers, devices ----------------------------------------------
 
 
@@ -788,5 +937,99 @@ async def test_summary_title_exports_and_templates(
 
         paragraphs = [p.text for p in docx.Document(io.BytesIO(await export("docx"))).paragraphs]
         assert any("The budget review is on Thursday." in p for p in paragraphs), paragraphs
+    finally:
+        await browser.close()
+
+
+# Every text the answer of the ask panel shows while it streams in, from the page itself.
+ANSWER_RECORDER = """
+window.__answer = [];
+new MutationObserver(() => {
+  const el = document.querySelector('li.turn:last-child .answer-text');
+  const text = el ? el.textContent : null;
+  if (text && window.__answer[window.__answer.length - 1] !== text) window.__answer.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+async def test_asking_about_a_finished_meeting_streams_the_answer_and_its_citations_play(
+    llm_api: str, llm: FakeLLM, services: ServiceFactory, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 18 §1 on the session page, with the test model: the answer is written in as the
+    model streams it, then cites the line it rests on as "[mm:ss] Speaker" (the invented line it
+    also cites is dropped); the citation plays the recording from that moment."""
+    token = user_token(services.keys.auth_jwt_secret, "web-ask", "ask@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    sid = (
+        await call("POST", f"{llm_api}/api/v1/sessions/", json={"title": "Launch sync", "language": "en"}, headers=auth)
+    ).json()["id"]
+    agent = services.headers("agent")
+    stored = await call("POST", f"{llm_api}/internal/v1/sessions/{sid}/segments", json={"segments": MEETING_SAID}, headers=agent)
+    assert stored.status_code == 200, stored.text
+    # Bob's recording starts a minute into the meeting: his line at 01:10 is 10 s into it.
+    uploaded = await call(
+        "POST",
+        f"{llm_api}/internal/v1/sessions/{sid}/recordings",
+        params={"track": "user-bob", "offset_ms": 60_000},
+        content=wav_bytes(silence(30.0)),
+        headers={**agent, "Content-Type": "audio/wav"},
+        timeout=60,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    done = await call("POST", f"{llm_api}/internal/v1/sessions/{sid}/status", json={"status": "completed"}, headers=agent)
+    assert done.status_code == 200, done.text
+
+    browser = await launch(playwright)
+    pages: dict[str, Page] = {}
+    try:
+        _, page = await signed_in_page(browser, llm_api, token, "ask@example.com", f"/sessions/{sid}", ANSWER_RECORDER)
+        pages["session"] = page
+        await expect(page.locator("ol.transcript li")).to_have_count(4)
+        audio = page.locator("audio")
+        await expect(audio).to_have_attribute("src", BLOB_URL, timeout=30_000)
+
+        ask = page.locator("section.assistant")
+        await expect(ask.get_by_role("heading", name="Ask about this meeting")).to_be_visible()
+        before = len(llm.requests)
+        await ask.get_by_label("Your question").fill("Who will send the report?")
+        await ask.get_by_role("button", name="Ask", exact=True).click()
+        turn = ask.locator("li.turn")
+        await expect(turn).to_have_attribute("data-state", "done", timeout=60_000)
+        assert llm.requests[before]["stream"] is True  # the model was asked to stream
+        answer = turn.locator(".answer-text")
+        await expect(answer).to_have_text("Bob said: I will send the report by Friday. [1]")
+        await expect(turn.locator(".answer")).to_have_attribute("data-model", "openai/good")
+        await expect(turn.locator(".answer-note")).to_have_count(0)
+        streamed = await page.evaluate("window.__answer")
+        assert streamed[-1] == "Bob said: I will send the report by Friday. [1]", streamed
+        partial = [text.removesuffix(" …") for text in streamed[:-1] if text != "Answering…"]
+        assert len(partial) >= 3, streamed  # written in as the pieces came, not all at the end
+        assert all(streamed[-1].startswith(text) for text in partial), streamed  # and it only grew
+
+        citation = turn.locator(".citations li")
+        await expect(citation).to_have_count(1)  # [999] named no line: dropped
+        await expect(citation.locator(".cite-text")).to_have_text("I will send the report by Friday.")
+        chip = citation.get_by_role("button", name="Play from 01:10 (Bob)")
+        await expect(chip).to_have_text("[01:10] Bob")
+        await chip.click()
+        await page.wait_for_function(
+            "() => { const a = document.querySelector('audio'); return a.currentTime >= 9.9 && a.currentTime < 20; }"
+        )
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "session-ask.png")
+        await page.set_viewport_size({"width": 390, "height": 844})
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.set_viewport_size({"width": 1280, "height": 860})
+
+        # Keyboard only: a second question, typed and sent with Enter; the first answer stays.
+        await ask.get_by_label("Your question").focus()
+        await page.keyboard.type("When is the launch?")
+        await page.keyboard.press("Enter")
+        await expect(ask.locator("li.turn")).to_have_count(2)
+        await expect(ask.locator("li.turn").nth(1)).to_have_attribute("data-state", "done", timeout=60_000)
+        await expect(ask.locator("li.turn").nth(1).locator(".answer-text")).to_contain_text("move the launch to March")
+        await expect(ask.locator("li.turn").nth(1).locator(".chip")).to_have_text(["[01:14] Carol"])
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
     finally:
         await browser.close()

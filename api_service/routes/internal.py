@@ -1,5 +1,5 @@
 """Routes for our own services (per-service credentials, not user tokens): the agent writes
-final segments and status changes here."""
+final segments and status changes here, and asks about the meeting for its chat."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import lifecycle, realtime, transcripts
+from api_service import assistant, lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
-from api_service.deps import DbDep, RedisDep, SettingsDep, StorageDep, not_found
+from api_service.deps import DbDep, LlmDep, QuotasDep, RedisDep, SettingsDep, StorageDep, not_found
 from api_service.domain.status import change_status
 from api_service.storage import StreamReader
 from shared.audio import probe_audio
 from shared.contracts.internal import (
+    ChatAnswer,
+    ChatQuestion,
     RecordingStored,
     SegmentBatch,
     SegmentsStored,
@@ -123,3 +125,11 @@ async def set_status(session_id: str, body: StatusChange, session: DbDep, redis:
     else:
         await realtime.publish(redis, session_id, "status", {"status": row.status})
     return StatusOut(status=SessionStatus(row.status))
+
+
+@router.post("/sessions/{session_id}/ask", response_model=ChatAnswer)
+async def ask_in_chat(session_id: str, body: ChatQuestion, session: DbDep, llm: LlmDep, quotas: QuotasDep) -> ChatAnswer:
+    """A question typed in the meeting's chat: answered from the transcript so far, on the
+    owner's quota, as the one message the agent posts back."""
+    row = await _session(session, session_id)
+    return ChatAnswer(text=await assistant.chat_reply(session, llm, quotas, row, body.question))

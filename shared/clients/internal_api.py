@@ -1,5 +1,5 @@
 """The API's ``/internal/v1`` routes, as the agent calls them: what a session is, its final
-segments, its status, its recordings."""
+segments, its status, its recordings, and questions asked in its chat."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from shared.clients.base import ServiceClient, ServiceRefused
 from shared.contracts.internal import (
+    ChatAnswer,
+    ChatQuestion,
     RecordingStored,
     SegmentBatch,
     SegmentIn,
@@ -52,6 +54,11 @@ class InternalApiClient:
     async def set_status(self, session_id: str, change: StatusChange) -> StatusOut:
         body = change.model_dump(mode="json", exclude_none=True)
         return await self.http.call(StatusOut, "POST", f"{PREFIX}/{session_id}/status", json=body)
+
+    async def ask(self, session_id: str, question: str) -> ChatAnswer:
+        """An answer from the session's transcript so far, for its chat."""
+        body = ChatQuestion(question=question).model_dump(mode="json")
+        return await self.http.call(ChatAnswer, "POST", f"{PREFIX}/{session_id}/ask", json=body)
 
     async def add_recording(
         self, session_id: str, track: str, offset_ms: int, wav: Callable[[], AsyncIterator[bytes]]

@@ -80,3 +80,15 @@ class StatusOut(BaseModel):
 class RecordingStored(BaseModel):
     id: str
     duration_ms: int
+
+
+class ChatQuestion(BaseModel):
+    """A question typed in a meeting's chat to the agent (without the ``@notes`` that addressed it)."""
+
+    question: str = Field(min_length=1, max_length=2000)
+
+
+class ChatAnswer(BaseModel):
+    """The reply the agent posts in the chat, as the API wrote it (citations as ``[mm:ss] Speaker``)."""
+
+    text: str

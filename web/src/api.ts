@@ -36,6 +36,17 @@ export interface DeviceCreated extends Device { token: string }
 export interface ConnectionDetails {
   serverUrl: string; roomName: string; participantName: string; participantToken: string; sessionId: string;
 }
+/** A transcript segment an answer or a brief rests on; ``[ref]`` in the text points at it. */
+export interface Citation {
+  ref: number; session_id: string; session_title: string; segment_id: string;
+  start_ms: number; end_ms: number; speaker: string | null; text: string;
+}
+export interface AskAnswer { answer: string; citations: Citation[]; model: string | null; note?: string | null }
+export interface BriefItem { text: string; refs: number[] }
+export interface Brief {
+  session_id: string; since_ms: number; discussed: BriefItem[]; decisions: BriefItem[]; open_questions: BriefItem[];
+  citations: Citation[]; model: string | null; transcript_version: string; cached: boolean; note?: string | null;
+}
 export interface WebConfig {
   version: string;
   auth: { provider: "local" | "supabase"; supabase_url: string | null; supabase_anon_key: string | null };
@@ -126,9 +137,17 @@ export function uploadWithProgress<T>(path: string, form: FormData, onProgress: 
 
 export interface ServerEvent { event: string; data: string; id: string | null }
 
-/** Server-sent events read through fetch, so the request carries the bearer token. */
-export async function* serverEvents(path: string, signal: AbortSignal): AsyncGenerator<ServerEvent> {
-  const response = await fetch(path, { headers: { ...authHeaders(), Accept: "text/event-stream" }, signal });
+/** Server-sent events read through fetch, so the request carries the bearer token (and may be a
+ * POST with a JSON body, which EventSource cannot send). */
+export async function* serverEvents(path: string, signal: AbortSignal, body?: unknown): AsyncGenerator<ServerEvent> {
+  const headers: Record<string, string> = { ...authHeaders(), Accept: "text/event-stream" };
+  const init: RequestInit = { headers, signal };
+  if (body !== undefined) {
+    init.method = "POST";
+    init.body = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(path, init);
   if (!response.ok || !response.body) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

@@ -1,6 +1,7 @@
 // A live meeting: start one (or join through an invite link), publish the microphone into the
 // LiveKit room, hear the others, and read live captions with speaker names as the agent
-// publishes them (partials provisional, replaced by finals).
+// publishes them (partials provisional, replaced by finals). The meeting's owner can be caught up
+// on what was said and ask about it while it goes on.
 
 import {
   ConnectionState,
@@ -17,6 +18,7 @@ import { applyCaption, captionFrom, TRANSCRIPTION_TOPIC, type Caption } from "..
 import { clock, t } from "../i18n";
 import { Link } from "../router";
 import { CopyButton, ErrorText, LanguageSelect, message, TemplateSelect, useTemplates } from "../ui";
+import { AskPanel, CatchUpPanel } from "./assistant";
 
 interface Invite { sessionId: string; code: string | null }
 
@@ -121,6 +123,11 @@ function views(room: Room): ParticipantView[] {
   }));
 }
 
+/** An API timestamp (UTC, with or without its zone) in ms since the epoch. */
+function parseInstant(iso: string): number {
+  return Date.parse(iso.endsWith("Z") || /[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+}
+
 /** A stable colour per speaker, so captions are easy to follow. */
 function hue(identity: string): number {
   let h = 0;
@@ -141,6 +148,7 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
   const [delayed, setDelayed] = useState(false);
   const [invite, setInvite] = useState("");
   const [title, setTitle] = useState(props.title);
+  const [joinedMs, setJoinedMs] = useState<number | null>(null); // when this person joined, on the session clock
   const [error, setError] = useState<unknown>(null);
   const audioRef = useRef<HTMLDivElement>(null);
   const listRef = useRef<HTMLOListElement>(null);
@@ -187,6 +195,7 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
 
     (async () => {
       await room.connect(details.serverUrl, details.participantToken);
+      const connectedAt = Date.now();
       refresh();
       setAudioBlocked(!room.canPlaybackAudio);
       try {
@@ -199,6 +208,7 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
         const session = await api<SessionDetail>(`/api/v1/sessions/${details.sessionId}`);
         setInvite(`${location.origin}/join/${session.id}?code=${encodeURIComponent(session.invite_code)}`);
         setTitle(session.title);
+        if (session.started_at) setJoinedMs(Math.max(0, connectedAt - parseInstant(session.started_at)));
       }
     })().catch(setError);
 
@@ -350,6 +360,13 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
                 <CopyButton text={invite} />
               </div>
             </section>
+          )}
+          {/* The assistant reads the owner's transcript: not offered to those invited in. */}
+          {props.owner && (
+            <>
+              <CatchUpPanel sessionId={details.sessionId} joinedMs={joinedMs} />
+              <AskPanel sessionId={details.sessionId} live />
+            </>
           )}
         </aside>
       </div>

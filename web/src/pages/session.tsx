@@ -1,13 +1,14 @@
 // One session: title (rename, suggested title), status, speakers (rename, merge), the transcript
 // with synced playback, the summary, exports and delete.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, download, type SessionDetail, type Speaker, type Transcript } from "../api";
 import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link, navigate } from "../router";
 import { ErrorText, useLoad } from "../ui";
+import { AskPanel } from "./assistant";
 import { SummaryPanel } from "./summary";
-import { TranscriptPlayer } from "./transcript";
+import { TranscriptPlayer, type SeekTo } from "./transcript";
 
 const FORMATS = [
   ["srt", "SRT"],
@@ -21,6 +22,7 @@ export function SessionPage({ id }: { id: string }) {
   const session = useLoad(() => api<SessionDetail>(`/api/v1/sessions/${id}`), [id]);
   const transcript = useLoad(() => api<Transcript>(`/api/v1/sessions/${id}/transcript`), [id]);
   const [error, setError] = useState<unknown>(null);
+  const seekTo = useRef<SeekTo | null>(null); // set by the player: citations play from their moment
   const data = session.data;
   const reloadAll = () => {
     session.reload();
@@ -99,9 +101,15 @@ export function SessionPage({ id }: { id: string }) {
             transcript={transcript.data}
             error={transcript.error}
             finished={data.status === "completed"}
+            seekRef={seekTo}
           />
         </div>
         <div class="session-side">
+          <AskPanel
+            sessionId={id}
+            live={data.status === "live"}
+            onCite={(citation) => seekTo.current?.(citation.segment_id, citation.start_ms)}
+          />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
           <section class="card" aria-labelledby="export-heading">

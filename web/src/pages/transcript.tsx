@@ -14,7 +14,16 @@ function trackOf(speaker: string | null): string | null {
   return speaker ? speaker.split(":")[0] : null;
 }
 
-export function TranscriptPlayer(props: { sessionId: string; transcript: Transcript | null; error: unknown; finished: boolean }) {
+/** Plays from a moment of the transcript: a segment's (its speaker's recording), else `startMs`. */
+export type SeekTo = (segmentId: string, startMs: number) => void;
+
+export function TranscriptPlayer(props: {
+  sessionId: string;
+  transcript: Transcript | null;
+  error: unknown;
+  finished: boolean;
+  seekRef?: { current: SeekTo | null };
+}) {
   const { sessionId, transcript } = props;
   const recordings = useLoad(() => api<Recording[]>(`/api/v1/sessions/${sessionId}/recordings`), [sessionId, transcript?.segments.length]);
   const [recordingId, setRecordingId] = useState<string | null>(null);
@@ -64,7 +73,7 @@ export function TranscriptPlayer(props: { sessionId: string; transcript: Transcr
     listRef.current?.querySelector(`[data-segment-id="${CSS.escape(current)}"]`)?.scrollIntoView({ block: "nearest" });
   }, [current, playing]);
 
-  const seek = (segment: Segment) => {
+  const seek = (segment: Pick<Segment, "start_ms" | "speaker">) => {
     const target = list.find((r) => r.track === trackOf(segment.speaker)) ?? recording;
     if (!target) return;
     const seconds = Math.max(0, (segment.start_ms - target.offset_ms) / 1000);
@@ -80,6 +89,16 @@ export function TranscriptPlayer(props: { sessionId: string; transcript: Transcr
       void element.play().catch(() => {});
     }
   };
+
+  // For citations elsewhere on the page: the line is brought into view and played when there is
+  // a recording, else focused.
+  const seekTo: SeekTo = (segmentId, startMs) => {
+    const line = listRef.current?.querySelector<HTMLElement>(`[data-segment-id="${CSS.escape(segmentId)}"]`);
+    line?.scrollIntoView({ block: "nearest" });
+    if (list.length) seek(segments.find((s) => s.segment_id === segmentId) ?? { start_ms: startMs, speaker: null });
+    else line?.querySelector("button")?.focus();
+  };
+  if (props.seekRef) props.seekRef.current = seekTo;
 
   const onLoaded = () => {
     const element = audio.current;
