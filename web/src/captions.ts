@@ -16,11 +16,17 @@ export interface Caption {
 
 const KEEP = 500; // captions kept on screen; the full transcript is on the session page
 
+/** A caption as LiveKit delivered it: ``identity`` is the participant it was sent for (LiveKit
+ * enforces it: only agents send on behalf of others) and ``name`` that participant's name. The
+ * caption may name a voice on that participant's room microphone (``device-<id>:S<n>``), never
+ * anyone else, so a participant publishing on this topic cannot caption in another's name. */
 export function captionFrom(text: string, attributes: Record<string, string>, identity: string, name: string): Caption {
+  const claimed = attributes["intrascribe.speaker"] ?? "";
+  const voice = claimed.startsWith(`${identity}:`);
   return {
     id: attributes["lk.segment_id"] ?? `${identity}-${Date.now()}`,
-    speaker: attributes["intrascribe.speaker"] || identity,
-    speakerName: attributes["intrascribe.speaker_name"] || name || identity,
+    speaker: voice ? claimed : identity,
+    speakerName: (voice ? attributes["intrascribe.speaker_name"] : name) || attributes["intrascribe.speaker_name"] || identity,
     text: text.trim(),
     final: attributes["lk.transcription_final"] === "true",
     startMs: Number(attributes["intrascribe.start_ms"] ?? 0),
