@@ -23,13 +23,18 @@ from tests.test_stack_e2e import _details, _play, agent_listening, collect_capti
 pytestmark = [pytest.mark.e2e]
 
 
-def balancer_view(stack: Servers) -> dict[str, str]:
-    """``server name -> status`` as HAProxy's CSV stats report it."""
+def balancer_servers(stack: Servers) -> list[dict[str, str]]:
+    """The servers' rows of HAProxy's CSV statistics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.topology.balancer_stats}/stats;csv", timeout=5) as resp:
         rows = resp.read().decode().splitlines()
     header = rows[0].lstrip("# ").split(",")
     cells = [dict(zip(header, row.split(","), strict=False)) for row in rows[1:]]
-    return {c["svname"]: c["status"] for c in cells if c["svname"] not in ("FRONTEND", "BACKEND")}
+    return [c for c in cells if c["svname"] not in ("FRONTEND", "BACKEND")]
+
+
+def balancer_view(stack: Servers) -> dict[str, str]:
+    """``server name -> status`` as the balancer sees it."""
+    return {c["svname"]: c["status"] for c in balancer_servers(stack)}
 
 
 def kill(process: ManagedProcess) -> None:
@@ -37,6 +42,10 @@ def kill(process: ManagedProcess) -> None:
     assert process.pid is not None and process.proc is not None
     os.killpg(process.pid, signal.SIGKILL)
     process.proc.wait()
+
+
+def restart(process: ManagedProcess) -> None:
+    process.start().wait_ready()
 
 
 def test_every_replica_is_ready_and_balanced(scaled_stack: Servers) -> None:
@@ -52,6 +61,51 @@ def test_every_replica_is_ready_and_balanced(scaled_stack: Servers) -> None:
     # Both API replicas answer through the balancer, and share one database.
     served = {httpx.get(f"{scaled_stack.url('api')}/health", timeout=5).json()["service"] for _ in range(4)}
     assert served == {"api"}
+
+
+async def test_a_live_meeting_survives_its_stt_replica_and_an_api_replica(scaled_stack: Servers) -> None:
+    """Mid-sentence, the STT replica holding the agent's stream and one API replica are
+    SIGKILLed: the stream reconnects through the balancer to the other STT replica, the resend
+    buffer replays the audio, finals go on being stored through the other API replica, and
+    nothing said is lost. Both are started again for the tests after this one."""
+    stack, procs = scaled_stack, scaled_stack.processes
+    token = stack.user_token("live-kill-id", "live-kill@example.com")
+    details = _details(stack, token, title="Replicas killed", language="en").json()
+    captions: list[dict] = []
+    room = rtc.Room()
+    collect_captions(room, captions)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    audio, utterances = conversation(EVAL_ENGLISH[:4], gap_s=1.0, lead_s=0.5)
+    said = " ".join(u.text for u in utterances)
+    try:
+        source = rtc.AudioSource(16000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        await agent_listening(room)
+        player = asyncio.create_task(_play(source, np.concatenate([audio, silence(3.0)])))
+        await asyncio.sleep(2.5)  # inside the first sentence
+        # The replica that holds the stream: the one with an open session at the balancer.
+        streaming = [
+            c["svname"] for c in await asyncio.to_thread(balancer_servers, stack) if c["pxname"] == "stt" and int(c["scur"]) > 0
+        ]
+        assert len(streaming) == 1, streaming
+        for name in (streaming[0], "api-1"):
+            await asyncio.to_thread(kill, procs[name])
+        await player
+        deadline = time.monotonic() + 90
+        while wer(said, " ".join(c["text"] for c in finals_of(captions))) > 0.25 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+    finally:
+        await room.disconnect()
+    heard = " ".join(c["text"] for c in finals_of(captions))
+    assert wer(said, heard) <= 0.25, heard
+    async with httpx.AsyncClient(base_url=stack.url("api"), headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+    ids = [s["segment_id"] for s in stored]
+    assert len(ids) == len(set(ids)), ids
+    assert wer(said, " ".join(s["text"] for s in stored)) <= 0.25, stored
+    for name in (streaming[0], "api-1"):
+        await asyncio.to_thread(restart, procs[name])
 
 
 def test_a_batch_job_survives_its_worker_an_stt_replica_and_an_api_replica(scaled_stack: Servers) -> None:
