@@ -65,6 +65,7 @@ class TrackTranscriber:
         stt: intrascribe.STT,
         language: str | None,
         offset_ms: int,
+        vocabulary: list[str] | None = None,
         on_final: FinalSink,
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
         on_recording: RecordingSink | None = None,
@@ -76,6 +77,7 @@ class TrackTranscriber:
         self._speaker = speaker
         self._stt = stt
         self._language = language
+        self._vocabulary = vocabulary or []
         self._offset_ms = offset_ms
         self._on_final = on_final
         self._on_delay = on_delay
@@ -101,7 +103,9 @@ class TrackTranscriber:
     async def run(self) -> None:
         recorder = Recorder(self._recording_dir)
         self.recording_path = recorder.path
-        stream = self._stt.stream(language=self._language or NOT_GIVEN, conn_options=stream_options())
+        stream = self._stt.stream(
+            language=self._language or NOT_GIVEN, vocabulary=self._vocabulary, conn_options=stream_options()
+        )
         stream.start_time_offset = self._offset_ms / 1000  # the session time of the first frame
         stream.on("delayed", lambda _error: self._announce_delay(True))
         stream.on("recovered", lambda: self._announce_delay(False))

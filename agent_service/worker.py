@@ -22,6 +22,7 @@ from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber
 from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
 from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
+from shared.contracts.vocabulary import VocabularyError, clean_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class RoomTranscription:
         self.outbox.lock()
         self.outbox.start()
         self.language: str | None = None
+        self.vocabulary: list[str] = []
         self.started = time.monotonic()
         self.start_offset_ms = 0
         self.tasks: dict[str, tuple[TrackTranscriber, asyncio.Task[None]]] = {}
@@ -82,6 +84,10 @@ class RoomTranscription:
             log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
             return
         self.language = info.language
+        try:
+            self.vocabulary = clean_vocabulary(info.vocabulary)
+        except VocabularyError as exc:  # stored under other rules: transcribe without it rather than not at all
+            log.warning("session %s: vocabulary not used (%s)", self.session_id, exc)
         # A restarted job continues the session's clock (from the last job's last heartbeat when
         # that job died), so new segments follow earlier ones.
         self.start_offset_ms = max(info.duration_ms, await self.presence.last_clock_ms())
@@ -115,6 +121,7 @@ class RoomTranscription:
             Speaker(participant.identity, participant.name or participant.identity),
             stt=self.stt,
             language=self.language,
+            vocabulary=self.vocabulary,
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
             on_delay=self.announce_delay,

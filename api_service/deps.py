@@ -130,7 +130,17 @@ async def readable_template(session: AsyncSession, template_id: str, user_id: st
     return template
 
 
-async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> None:
+async def check_template(session: AsyncSession, template_id: str | None, user_id: str) -> Template | None:
     """A template the user may name for a session, when one is named."""
-    if template_id:
-        await readable_template(session, template_id, user_id)
+    return await readable_template(session, template_id, user_id) if template_id else None
+
+
+async def session_vocabulary(
+    session: AsyncSession, vocabulary: list[str] | None, template_id: str | None, user_id: str
+) -> list[str]:
+    """A new session's vocabulary: the one it was given, else its template's (checking that the
+    user may name the template)."""
+    template = await check_template(session, template_id, user_id)
+    if vocabulary is not None:
+        return vocabulary
+    return list(template.vocabulary or []) if template else []

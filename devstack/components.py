@@ -87,7 +87,9 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
         "LIVEKIT_API_SECRET": LIVEKIT_DEV_SECRET,
         "AUTH_JWT_SECRET": keys.auth_jwt_secret,
         "SERVICE_KEYS": json.dumps(keys.service_keys),
-        "PYTHONPATH": str(ROOT),
+        # The checkout's own LiveKit plugin before the one installed in the agent's environment
+        # (an editable install may point at another checkout).
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins" / "livekit-plugins-intrascribe")]),
         "PYTHONUNBUFFERED": "1",
         # Loopback only, livekit-server --dev's key pair: production mode would refuse it.
         "INTRASCRIBE_ENV": "development",

@@ -60,6 +60,8 @@ def create_app(settings: STTSettings | None = None) -> FastAPI:
             "model": engine.model,
             "device": engine.device,
             "languages": engine.languages,
+            # How a request's custom vocabulary is applied ("hotwords"), or null where the model has no way.
+            "vocabulary": getattr(engine, "vocabulary", None),
             "max_batch_size": engine.max_batch_size,
             "load_seconds": loader.load_seconds,
             "queue_depth": app.state.scheduler.depth,

@@ -23,6 +23,7 @@ from shared.audio import (
     too_long,
 )
 from shared.contracts.stt import OpenAITranscription, TranscribeResponse
+from shared.contracts.vocabulary import MAX_TERM_CHARS, MAX_TERMS, VocabularyError, clean_vocabulary
 from stt_service import formats
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
 from stt_service.scheduler import Overloaded, Priority
@@ -41,6 +42,7 @@ class SeedTranscribeRequest(BaseModel):
     audio_data: SeedAudioData
     session_id: str | None = None
     language: str | None = None
+    vocabulary: list[str] | None = None
 
 
 def limits(request: Request) -> AudioLimits:
@@ -64,13 +66,26 @@ def check_length(request: Request) -> None:
     check_declared_size(request.headers.get("content-length"), limits(request).max_bytes + 64 * 1024)
 
 
+def vocabulary_for(terms: list[str] | None) -> tuple[str, ...]:
+    try:
+        return tuple(clean_vocabulary(terms or []))
+    except VocabularyError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 async def run(
-    request: Request, audio: np.ndarray, language: LanguageRequest, *, words: bool = True, prompt: str | None = None
+    request: Request,
+    audio: np.ndarray,
+    language: LanguageRequest,
+    *,
+    words: bool = True,
+    prompt: str | None = None,
+    vocabulary: tuple[str, ...] = (),
 ) -> tuple[Transcription, int]:
     started = time.perf_counter()
     try:
         result = await request.app.state.transcriber.transcribe(
-            audio, language, word_timestamps=words, prompt=prompt, priority=Priority.file
+            audio, language, word_timestamps=words, prompt=prompt, vocabulary=vocabulary, priority=Priority.file
         )
     except Overloaded as exc:
         raise HTTPException(
@@ -98,11 +113,20 @@ async def transcribe(
     language: Annotated[str | None, Query(max_length=16)] = None,
     session_id: Annotated[str | None, Query(max_length=64)] = None,
     word_timestamps: bool = True,
+    vocabulary: Annotated[
+        list[str] | None,
+        Query(
+            description=f"a term to bias recognition toward (a name, product, jargon); repeat for up to {MAX_TERMS} "
+            f"terms of at most {MAX_TERM_CHARS} characters, the most important first (or as `vocabulary` fields "
+            "of a multipart body, for lists too long for a URL)"
+        ),
+    ] = None,
 ) -> TranscribeResponse:
     """Audio as the seed's JSON (`audio_data.audio_array` floats), a multipart upload
     (`audio_file` or `file`), a raw audio file body, or raw int16 PCM
     (`application/octet-stream` with `X-Sample-Rate`, optional `X-Channels`)."""
     check_length(request)
+    terms = vocabulary_for(vocabulary)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
@@ -116,6 +140,7 @@ async def transcribe(
             raise AudioDecodeError("audio_array holds values that are not numbers (NaN or infinite).")
         audio = resample(np.clip(samples, -1, 1), seed.audio_data.sample_rate)
         language, session_id = language or seed.language, session_id or seed.session_id
+        terms = terms or vocabulary_for(seed.vocabulary)
     elif content_type == "multipart/form-data":
         form = await request.form()
         upload = form.get("audio_file") or form.get("file")
@@ -123,11 +148,12 @@ async def transcribe(
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "multipart body needs an `audio_file` (or `file`) part")
         audio = await asyncio.to_thread(decode_audio, upload.file, limits(request))  # type: ignore[union-attr]
         language = language or (str(form["language"]) if form.get("language") else None)
+        terms = terms or vocabulary_for([term for term in form.getlist("vocabulary") if isinstance(term, str)])
     else:
         audio = await read_body_audio(request)
     if audio.size / 16000 > limits(request).max_seconds:
         raise too_long(limits(request))
-    result, elapsed = await run(request, audio, language_for(request, language), words=word_timestamps)
+    result, elapsed = await run(request, audio, language_for(request, language), words=word_timestamps, vocabulary=terms)
     return TranscribeResponse(
         text=result.text,
         language=result.language,

@@ -1,5 +1,7 @@
 """Streaming recognition over a WebSocket (the messages: ``shared.contracts.stt``).
 
+A ``config`` control sets the stream's custom vocabulary, for every decode that starts after it.
+
 Partials of the utterance in progress come at least every STT_PARTIAL_INTERVAL_MS of speech
 (further apart when the service is saturated); one final per utterance at each VAD endpoint,
 decoded again over the whole utterance with word timings.
@@ -25,11 +27,13 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect, status
+from pydantic import ValidationError
 
 from shared.audio import AudioError, pcm16_to_float
 from shared.contracts.stt import (
     Finish,
     Flush,
+    StreamConfig,
     StreamEnd,
     StreamError,
     StreamEvent,
@@ -89,6 +93,7 @@ class StreamSession:
         self._next_partial_at = 0
         self._partial_seconds = 0.0  # how long the last partial took, queueing included
         self._short_window = settings.stt_live_short_window
+        self.vocabulary: tuple[str, ...] = ()  # the custom vocabulary of the decodes from now on
         self._partial_task: asyncio.Task[None] | None = None
         self._last_final: asyncio.Task[None] | None = None
         # The final's decode, started when the pause that became (or may become) its end began.
@@ -150,6 +155,7 @@ class StreamSession:
             beam_size=1,
             short_window=self._short_window,
             to_end=False,
+            vocabulary=self.vocabulary,
         )
         started = time.monotonic()
         try:
@@ -177,6 +183,7 @@ class StreamSession:
             language=self._language.code,
             word_timestamps=True,
             short_window=self._short_window,
+            vocabulary=self.vocabulary,
         )
         return asyncio.create_task(self._scheduler.transcribe([clip], Priority.final))
 
@@ -252,6 +259,14 @@ class StreamSession:
             await self._last_final
 
 
+def control_error(exc: ValidationError) -> str:
+    """The sentence for a text frame that is no control: the vocabulary's own, where it is that."""
+    for error in exc.errors():
+        if error["type"] == "vocabulary":
+            return str(error["msg"])
+    return 'text frames must be JSON controls: {"type": "config", "vocabulary": [...]}, {"type": "flush"} or {"type": "end"}'
+
+
 @router.websocket("/v1/stream")
 async def stream(
     websocket: WebSocket, language: str | None = None, sample_rate: int = 16000, offset_ms: int = 0, stream_id: str | None = None
@@ -302,10 +317,12 @@ async def stream(
                 continue
             try:
                 control = stream_control.validate_json(message.get("text") or "{}")
-            except ValueError:
-                await send(StreamError(message='text frames must be JSON controls: {"type": "flush"} or {"type": "end"}'))
+            except ValidationError as exc:
+                await send(StreamError(message=control_error(exc)))
                 continue
-            if isinstance(control, Flush):
+            if isinstance(control, StreamConfig):
+                session.vocabulary = tuple(control.vocabulary)
+            elif isinstance(control, Flush):
                 session.flush()
             elif isinstance(control, Finish):
                 await session.finish()

@@ -87,6 +87,7 @@ class Transcriber:
         *,
         word_timestamps: bool = True,
         prompt: str | None = None,
+        vocabulary: tuple[str, ...] = (),
         priority: Priority = Priority.file,
     ) -> Transcription:
         duration_ms = audio.size * 1000 // SAMPLE_RATE
@@ -96,7 +97,9 @@ class Transcriber:
             return Transcription(language=language.code, duration_ms=duration_ms)
 
         def clip(span: tuple[int, int], code: str | None) -> Clip:
-            return Clip(audio[span[0] : span[1]], language=code, word_timestamps=word_timestamps, prompt=prompt)
+            return Clip(
+                audio[span[0] : span[1]], language=code, word_timestamps=word_timestamps, prompt=prompt, vocabulary=vocabulary
+            )
 
         code = language.code
         results: list[ClipResult] = []

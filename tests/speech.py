@@ -29,6 +29,37 @@ EVAL_ENGLISH = [
     ("en-gb+m4", "I will share the slides and the recording after this call."),
 ]
 
+# Custom vocabulary: sentences naming people and products Whisper has not learnt to spell (invented
+# names, rare ones, product names), each with the terms it says; VOCABULARY names them all, plus
+# a few never said (a list is a session's, not a sentence's).
+RARE_NAMES = [
+    ("en-us", "Please ask Siobhan to review the Zorblax release notes.", ["Siobhan", "Zorblax"]),
+    ("en-gb+f3", "The Quillon dashboard stopped loading after the upgrade.", ["Quillon"]),
+    ("en-us+m3", "Okonkwo will present the Vantrix roadmap on Friday.", ["Okonkwo", "Vantrix"]),
+    ("en-gb", "We moved the metrics from Grafana into Kubeflow last week.", ["Grafana", "Kubeflow"]),
+    ("en-us+f2", "Tsvetana said the PostgreSQL migration is almost done.", ["Tsvetana", "PostgreSQL"]),
+    ("en-gb+m2", "Brightwell Labs signed the contract for Xyloquent yesterday.", ["Brightwell Labs", "Xyloquent"]),
+    ("en-us", "Dagny Thorvaldsen owns the onboarding checklist.", ["Dagny Thorvaldsen"]),
+    ("en-gb+f3", "Send the Zorblax invoice to Okonkwo before noon.", ["Zorblax", "Okonkwo"]),
+    ("en-us+m3", "The Vantrix team wants a demo of Quillon next month.", ["Vantrix", "Quillon"]),
+    ("en-gb", "Xyloquent keeps crashing when Siobhan opens large files.", ["Xyloquent", "Siobhan"]),
+    ("en-us+f2", "Can Tsvetana join the call with Brightwell Labs?", ["Tsvetana", "Brightwell Labs"]),
+    ("en-gb+m2", "Nguyen asked whether Kubeflow supports our GPUs.", ["Nguyen", "Kubeflow"]),
+]
+VOCABULARY = [
+    *dict.fromkeys(term for _voice, _text, terms in RARE_NAMES for term in terms),
+    "Fenwick Analytics",
+    "Marquetta",
+    "Yggdrasil",
+]
+
+
+def found_terms(terms: list[str], hypothesis: str) -> int:
+    """How many of ``terms`` the hypothesis spells (ignoring case and punctuation)."""
+    heard = f" {normalize(hypothesis)} "
+    return sum(f" {normalize(term)} " in heard for term in terms)
+
+
 # Distinct synthetic speakers for diarization: voice variant, pitch, words per minute.
 VOICES = [("en-us+m7", 40, 145), ("en-us+f3", 90, 165), ("en-us+klatt", 50, 150), ("en-029+f2", 65, 160)]
 LINES = [

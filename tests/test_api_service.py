@@ -155,6 +155,19 @@ def test_session_lifecycle(alice: Client) -> None:
     assert alice.get(f"/api/v1/sessions/{sid}").status_code == 404
 
 
+def test_a_vocabulary_is_stored_on_sessions_and_templates(api: str, services: ServiceFactory, alice: Client) -> None:
+    """The columns of migration 0006, on SQLite and PostgreSQL: any script, the template's list
+    as a new session's default, and the agent's view of it."""
+    terms = ["Okonkwo", "Zoë Maréchal", "東京タワー", "PostgreSQL"]
+    template = alice.post("/api/v1/templates/", json={"name": "Vocabulary", "vocabulary": terms}).json()
+    assert template["vocabulary"] == terms
+    session = alice.post("/api/v1/sessions/", json={"template_id": template["id"]}).json()
+    assert alice.get(f"/api/v1/sessions/{session['id']}").json()["vocabulary"] == terms
+    info = httpx.get(f"{api}/internal/v1/sessions/{session['id']}", headers=agent_headers(services)).json()
+    assert info["vocabulary"] == terms
+    assert alice.patch(f"/api/v1/sessions/{session['id']}", json={"vocabulary": []}).json()["vocabulary"] == []
+
+
 def test_segments_are_stored_once_and_read_back(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
     again = add_segments(api, services, meeting, MEETING[:2])
     assert again.json() == {"stored": 0, "duplicates": 2}

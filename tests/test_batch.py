@@ -19,7 +19,18 @@ from fastapi import FastAPI, Request, Response
 from devstack.procs import free_port
 from devstack.pytest_plugin import Servers, ServiceFactory
 from shared.audio import SAMPLE_RATE
-from tests.speech import PHONE_CALL, mapped_accuracy, meeting, normalize, stm_utterances, wav_bytes, wer
+from tests.speech import (
+    PHONE_CALL,
+    RARE_NAMES,
+    conversation,
+    found_terms,
+    mapped_accuracy,
+    meeting,
+    normalize,
+    stm_utterances,
+    wav_bytes,
+    wer,
+)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -130,6 +141,25 @@ def test_a_real_phone_call_keeps_every_word_to_the_end(stack: Servers, auth: dic
     # Whisper base's int8 decode differs with the CPU: 17.3% WER on one machine, 21.0% on an AMD
     # EPYC one (same lock file, same model). The bound is for lost speech, not for one CPU's decode.
     assert wer(" ".join(u.text for u in reference), hypothesis) <= 0.23, hypothesis
+
+
+def test_an_uploads_vocabulary_spells_its_names_in_the_transcript(stack: Servers, auth: dict[str, str]) -> None:
+    """Names the model cannot spell on its own ("from Bluffar in Tokyo with low", "Tismetana said
+    the post-dress QL migration"): an upload's vocabulary (a field of comma- or line-separated
+    terms) becomes its session's, and the batch transcript spells them as listed."""
+    said = [RARE_NAMES[3], RARE_NAMES[4]]
+    audio, _utterances = conversation([(voice, text) for voice, text, _terms in said], gap_s=1.0)
+    refused = upload(stack, auth, flac(audio), vocabulary="Grafana, ***")
+    assert refused.status_code == 422 and refused.json()["detail"] == "Vocabulary term 2 ('***') has no letters or digits."
+    accepted = upload(stack, auth, flac(audio), language="en", vocabulary="Grafana, Kubeflow\nTsvetana,PostgreSQL\n").json()
+    assert wait_for(stack, auth, accepted["job_id"])[-1]["status"] == "completed"
+    session = httpx.get(f"{stack.url('api')}/api/v1/sessions/{accepted['session_id']}", headers=auth).json()
+    assert session["vocabulary"] == ["Grafana", "Kubeflow", "Tsvetana", "PostgreSQL"]
+    segments = httpx.get(f"{stack.url('api')}/api/v1/sessions/{accepted['session_id']}/transcript", headers=auth).json()[
+        "segments"
+    ]
+    hypothesis = " ".join(s["text"] for s in segments)
+    assert found_terms([term for _voice, _text, terms in said for term in terms], hypothesis) >= 3, hypothesis
 
 
 def test_job_events_stream_progress_and_the_template_summary_follows(stack: Servers, auth: dict[str, str]) -> None:

@@ -273,6 +273,40 @@ async def test_live_captions_for_a_speaking_participant(stack: Servers) -> None:
         assert int(finals[0]["intrascribe.start_ms"]) >= mine["offset_ms"]
 
 
+async def test_a_sessions_vocabulary_spells_its_names_in_the_live_captions(stack: Servers) -> None:
+    """A meeting created with a vocabulary: the agent reads it with the session and streams it to
+    the STT service, and the names the model cannot spell on its own ("Tismetana said the
+    post-dress QL migration", "from Bluffar in Tokyo with low") come out as listed in the captions
+    and the stored transcript."""
+    from tests.speech import RARE_NAMES, VOCABULARY, conversation, found_terms, silence
+
+    token = stack.user_token("vocabulary-id", "vocabulary@example.com")
+    details = _details(stack, token, title="Vocabulary", language="en", vocabulary=VOCABULARY).json()
+    said = [RARE_NAMES[4], RARE_NAMES[3]]
+    terms = [term for _voice, _text, names in said for term in names]
+    captions: list[dict] = []
+    room = rtc.Room()
+    collect_captions(room, captions)
+    await room.connect(stack.livekit_url, details["participantToken"])
+    try:
+        (source,) = (await publish_microphones({"speaker": room})).values()
+        audio, _utterances = conversation([(voice, text) for voice, text, _names in said], gap_s=1.5, lead_s=1.0)
+        await agent_listening(room)
+        await _play(source, np.concatenate([audio, silence(1.5)]))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(c["lk.transcription_final"] == "true" for c in captions) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+    finally:
+        await room.disconnect()
+    finals = " ".join(c["text"] for c in captions if c["lk.transcription_final"] == "true")
+    assert found_terms(terms, finals) >= 3, finals
+    async with httpx.AsyncClient(base_url=stack.url("api"), headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+        session = (await api.get(f"/api/v1/sessions/{details['sessionId']}")).json()
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+    assert session["vocabulary"] == VOCABULARY
+    assert found_terms(terms, " ".join(s["text"] for s in stored)) >= 3
+
+
 async def test_devices_join_their_room_with_a_device_token(stack: Servers) -> None:
     owner = {"Authorization": f"Bearer {stack.user_token('device-owner')}"}
     async with httpx.AsyncClient(base_url=stack.url("api"), timeout=30) as api:

@@ -18,7 +18,8 @@ import pytest
 
 from devstack.pytest_plugin import ServiceFactory
 from shared.audio import SAMPLE_RATE, float_to_pcm16
-from tests.speech import ENGLISH, conversation, silence, synth, trimmed, wav_bytes, wer
+from shared.clients import SttClient
+from tests.speech import ENGLISH, RARE_NAMES, VOCABULARY, conversation, found_terms, silence, synth, trimmed, wav_bytes, wer
 
 pytestmark = [pytest.mark.service]
 
@@ -230,13 +231,18 @@ async def test_eight_parallel_requests_all_succeed(stt: str, auth: dict[str, str
     assert "stt_queue_depth 0.0" in metrics
 
 
-async def stream(stt: str, auth: dict[str, str], audio: np.ndarray, realtime: bool = True, **params: str) -> list[dict]:
+async def stream(
+    stt: str, auth: dict[str, str], audio: np.ndarray, realtime: bool = True, controls: tuple[dict, ...] = (), **params: str
+) -> list[dict]:
+    """``audio`` through /v1/stream (``controls`` sent before it): every message the service sent."""
     messages: list[dict] = []
     frame = SAMPLE_RATE // 50  # 20 ms
     async with aiohttp.ClientSession() as session:
         url = stt.replace("http", "ws") + "/v1/stream"
         async with session.ws_connect(url, params=params, headers=auth) as ws:
             assert json.loads((await ws.receive()).data)["type"] == "ready"
+            for control in controls:
+                await ws.send_str(json.dumps(control))
 
             async def reader() -> None:
                 async for msg in ws:
@@ -290,6 +296,36 @@ async def test_the_final_is_decoded_at_the_pause_unless_speech_resumes(stt: str,
     assert wer(f"{first} {second}", final["text"]) <= 0.25, final["text"]  # the dropped early decode held only the first
     assert after.get("dropped", 0) - before.get("dropped", 0) == 1
     assert after.get("used", 0) - before.get("used", 0) == 1
+
+
+async def test_a_vocabulary_reaches_the_model_by_every_way_in(stt: str, auth: dict[str, str]) -> None:
+    """Names the model cannot spell on its own ("Tismetana said the post-dress QL migration") come
+    out as listed when the vocabulary comes with the request: in the query, in a multipart body (how
+    the batch worker sends it) and in the stream's config; a list that cannot be used is refused
+    with a sentence (422; an error on the stream, which goes on)."""
+    voice, text, terms = RARE_NAMES[4]  # "Tsvetana said the PostgreSQL migration is almost done."
+    audio = np.concatenate([silence(0.5), synth(text, voice), silence(1.0)])
+    headers = {**auth, "Content-Type": "audio/wav"}
+    async with httpx.AsyncClient(base_url=stt, headers=headers, timeout=120) as http:
+        plain = await http.post("/transcribe", params={"language": "en"}, content=wav_bytes(audio))
+        assert found_terms(terms, plain.json()["text"]) == 0, plain.text
+        query = await http.post("/transcribe", params={"language": "en", "vocabulary": VOCABULARY}, content=wav_bytes(audio))
+        assert found_terms(terms, query.json()["text"]) >= 1, query.text
+        refused = await http.post("/transcribe", params={"vocabulary": "!!!"}, content=wav_bytes(audio))
+        assert refused.status_code == 422 and refused.json()["detail"] == "Vocabulary term 1 ('!!!') has no letters or digits."
+    caller, key = auth["X-Service-Key"].split(":", 1)
+    client = SttClient(stt, caller=caller, service_keys={caller: key}, timeout=120)
+    try:
+        multipart = await client.transcribe_pcm(float_to_pcm16(audio), language="en", vocabulary=VOCABULARY)
+    finally:
+        await client.aclose()
+    assert found_terms(terms, multipart.text) >= 1, multipart.text
+
+    controls = ({"type": "config", "vocabulary": ["Tsvetana", "!!!"]}, {"type": "config", "vocabulary": VOCABULARY})
+    messages = await stream(stt, auth, audio, controls=controls, language="en")
+    assert [m["message"] for m in messages if m["type"] == "error"] == ["Vocabulary term 2 ('!!!') has no letters or digits."]
+    (final,) = [m for m in messages if m["type"] == "final"]
+    assert found_terms(terms, final["text"]) >= 1, final["text"]
 
 
 async def test_stream_refuses_bad_credentials_and_language(stt: str, auth: dict[str, str]) -> None:

@@ -118,6 +118,7 @@ async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across
         stt=plugin,
         language="en",
         offset_ms=5000,  # the track's first frame, on the session clock
+        vocabulary=["Okonkwo", "Zorblax"],
         on_final=on_final,
         on_delay=on_delay,
         on_recording=on_recording,
@@ -138,6 +139,7 @@ async def test_a_device_track_is_captioned_attributed_stored_and_recorded_across
     await until(lambda: delays == [True, False] and len(service.sockets) == 2 and len(service.sockets[1].sent) == 50)
     second = service.sockets[1]
     assert second.offset_ms == 1000 and second.sent == first.sent[50:]  # what no final covered, again
+    assert first.configs == second.configs == [(0, ["Okonkwo", "Zorblax"])]  # the session's vocabulary, first
     await transcriber.aclose()
     await asyncio.wait_for(running, 5)
 

@@ -50,6 +50,8 @@ class MeetingSession(Base):
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.created)
     source: Mapped[str] = mapped_column(String(16), default="live")  # live | upload | device
     template_id: Mapped[str | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    # Custom vocabulary: names and terms speech-to-text is biased toward, live and in batch.
+    vocabulary: Mapped[list[Any]] = mapped_column(default=list)
     # Lets people other than the owner join the live room (an invite link carries it).
     invite_code: Mapped[str] = mapped_column(String(64), default=new_invite_code)
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -112,6 +114,8 @@ class Template(Base):
     sections: Mapped[list[Any]] = mapped_column(default=list)
     # The seed's free-text form ("## Summary\n{summary}"), kept when given.
     template_content: Mapped[str | None] = mapped_column(Text)
+    # The vocabulary a session made from this template starts with (when it names none itself).
+    vocabulary: Mapped[list[Any]] = mapped_column(default=list)
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,6 +36,7 @@ class Upload:
     template_id: str | None = None
     num_speakers: int | None = None
     webhook_url: str | None = None  # already checked as a webhook target
+    vocabulary: list[str] = field(default_factory=list)  # already checked
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ async def accept(
         title=upload.title or Path(upload.filename or "Upload").stem[:200] or "Upload",
         language=upload.language,
         template_id=upload.template_id,
+        vocabulary=upload.vocabulary,
         source="upload",
         status=SessionStatus.processing,
     )

@@ -1,6 +1,6 @@
-"""Batch transcription: decode → STT over the whole file in pieces (word timestamps) ‖
-diarization over the whole file → a speaker for every word by overlap → segments → stored as a
-new transcript version → session completed.
+"""Batch transcription: decode → STT over the whole file in pieces (word timestamps, biased
+toward the session's custom vocabulary) ‖ diarization over the whole file → a speaker for every
+word by overlap → segments → stored as a new transcript version → session completed.
 
 Safe to run twice: segments are keyed by (session, segment id, version), so a job that a dead
 worker left half-done and another worker runs again never writes duplicates."""
@@ -109,7 +109,7 @@ class Pipeline(JobRunner):
         try:
             await self.update(stage="transcribe", progress=5.0)
             (words, language), turns = await asyncio.gather(
-                self.transcribe(audio, params.language or session.language),
+                self.transcribe(audio, params.language or session.language, list(session.vocabulary or [])),
                 self.diarize(audio, params.num_speakers),
             )
         finally:
@@ -145,15 +145,17 @@ class Pipeline(JobRunner):
         await self.update(status=JobStatus.completed, stage="done", progress=100.0)
         log.info("job %s: %d segments, %d speakers", self.job_id, len(segments), len({t.speaker for t in turns}))
 
-    async def transcribe(self, audio: PcmFile, language: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    async def transcribe(
+        self, audio: PcmFile, language: str | None, vocabulary: list[str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """Words with times from the file start, and the language (detected on the first piece
-        when none was given, then held for the rest)."""
+        when none was given, then held for the rest); recognition is biased toward ``vocabulary``."""
         pieces = cut_points(audio)
         words: list[dict[str, Any]] = []
         for n, (start, end) in enumerate(pieces):
             pcm = await asyncio.to_thread(audio.read_pcm, start, end)
             try:
-                result = await self.stt.transcribe_pcm(pcm, sample_rate=SAMPLE_RATE, language=language)
+                result = await self.stt.transcribe_pcm(pcm, sample_rate=SAMPLE_RATE, language=language, vocabulary=vocabulary)
             except ServiceRefused as exc:
                 raise JobFailed(f"speech-to-text refused the audio: {exc}") from exc
             language = language or result.language

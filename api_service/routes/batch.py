@@ -23,9 +23,9 @@ from api_service.deps import (
     SettingsDep,
     StorageDep,
     StreamDbDep,
-    check_template,
     not_found,
     owned_session,
+    session_vocabulary,
 )
 from api_service.domain import uploads as uploads_domain
 from api_service.domain.status import change_status, fail
@@ -38,6 +38,7 @@ from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.contracts.internal import SessionStatus
 from shared.contracts.jobs import JobStatus, TranscribeParams
+from shared.contracts.vocabulary import MAX_TERM_CHARS, MAX_TERMS, VocabularyError, clean_vocabulary
 
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
@@ -63,6 +64,14 @@ async def upload(
     language: Annotated[str | None, Form(max_length=16)] = None,
     template_id: Annotated[str | None, Form(max_length=36)] = None,
     num_speakers: Annotated[int | None, Form(ge=1, le=20)] = None,
+    vocabulary: Annotated[
+        list[str] | None,
+        Form(
+            description=f"names and terms to recognise (people, products, jargon): repeat the field, or separate terms "
+            f"with commas or new lines; at most {MAX_TERMS} terms of at most {MAX_TERM_CHARS} characters. Left out: "
+            "the template's"
+        ),
+    ] = None,
     webhook_url: Annotated[
         str | None,
         Form(
@@ -73,14 +82,27 @@ async def upload(
 ) -> Accepted:
     await limit(request, redis, "upload", settings.upload_rate_limit_per_minute, user.id)
     await quotas.charge(user.id, "uploads")
-    await check_template(session, template_id, user.id)
+    terms = await session_vocabulary(session, upload_vocabulary(vocabulary), template_id, user.id)
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
-    upload = uploads_domain.Upload(audio_file.file, audio_file.filename, title, language, template_id, num_speakers, webhook_url)
+    upload = uploads_domain.Upload(
+        audio_file.file, audio_file.filename, title, language, template_id, num_speakers, webhook_url, terms
+    )
     accepted = await uploads_domain.accept(session, storage, settings, quotas, user.id, upload)
     await enqueue_or_503(session, accepted.job)
     return Accepted(job_id=accepted.job.id, session_id=accepted.session.id, webhook_secret=accepted.webhook_secret)
+
+
+def upload_vocabulary(fields: list[str] | None) -> list[str] | None:
+    """The upload's vocabulary fields as one list (each may hold several terms, a line or a comma
+    apart), or None when the upload has none."""
+    if fields is None:
+        return None
+    try:
+        return clean_vocabulary([term for field in fields for line in field.splitlines() for term in line.split(",")])
+    except VocabularyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
 
 
 async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:

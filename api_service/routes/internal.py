@@ -52,6 +52,7 @@ async def session_info(session_id: str, session: DbDep) -> SessionInfo:
         title=row.title,
         template_id=row.template_id,
         duration_ms=row.duration_ms,
+        vocabulary=list(row.vocabulary or []),
     )
 
 

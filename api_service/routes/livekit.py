@@ -13,10 +13,10 @@ from api_service.deps import (
     DispatcherDep,
     RedisDep,
     SettingsDep,
-    check_template,
     not_found,
     owned_session,
     release,
+    session_vocabulary,
 )
 from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
@@ -51,12 +51,12 @@ async def connection_details(
         if row.status in ("completed", "failed"):
             raise HTTPException(status.HTTP_409_CONFLICT, f"the session is {row.status}")
     else:
-        await check_template(session, body.template_id, user.id)
         row = MeetingSession(
             user_id=user.id,
             title=body.title or "Live meeting",
             language=body.language,
             template_id=body.template_id,
+            vocabulary=await session_vocabulary(session, body.vocabulary, body.template_id, user.id),
             source="live",
         )
         session.add(row)

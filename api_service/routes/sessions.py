@@ -17,6 +17,7 @@ from api_service.deps import (
     check_template,
     not_found,
     owned_session,
+    session_vocabulary,
 )
 from api_service.domain.sessions import find_sessions, session_detail, transcript
 from api_service.domain.status import change_status
@@ -40,9 +41,12 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
 @router.post("/", response_model=SessionDetail, status_code=status.HTTP_201_CREATED)
 async def create_session(body: SessionCreate, user: CurrentUserDep, session: DbDep) -> SessionDetail:
-    await check_template(session, body.template_id, user.id)
     row = MeetingSession(
-        user_id=user.id, title=body.title or "Untitled meeting", language=body.language, template_id=body.template_id
+        user_id=user.id,
+        title=body.title or "Untitled meeting",
+        language=body.language,
+        template_id=body.template_id,
+        vocabulary=await session_vocabulary(session, body.vocabulary, body.template_id, user.id),
     )
     session.add(row)
     await session.commit()
@@ -78,6 +82,8 @@ async def update_session(session_id: str, body: SessionUpdate, user: CurrentUser
         row.title = body.title
     if body.language is not None:
         row.language = body.language
+    if body.vocabulary is not None:
+        row.vocabulary = body.vocabulary
     if body.status is not None:
         change_status(row, SessionStatus(body.status))
     await session.commit()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.vocabulary import Vocabulary
+
 
 class ConnectionRequest(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=16)
     template_id: str | None = Field(default=None, max_length=36)
+    # For a new session (left out: the template's); an existing session keeps its own.
+    vocabulary: Vocabulary | None = None
     # Join an existing session: your own, or another user's with its invite code.
     session_id: str | None = Field(default=None, max_length=36)
     invite_code: str | None = Field(default=None, max_length=64)

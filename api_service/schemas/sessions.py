@@ -7,11 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.vocabulary import Vocabulary
+
 
 class SessionCreate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=16)
     template_id: str | None = Field(default=None, max_length=36)
+    # Left out: the template's vocabulary, when the session names a template.
+    vocabulary: Vocabulary | None = None
 
 
 class SessionUpdate(BaseModel):
@@ -19,6 +23,8 @@ class SessionUpdate(BaseModel):
     language: str | None = Field(default=None, max_length=16)
     template_id: str | None = Field(default=None, max_length=36)
     status: Literal["created", "live", "processing", "completed", "failed"] | None = None
+    # Replaces the list ([] clears it). Read when the agent joins a meeting and when a batch job runs.
+    vocabulary: Vocabulary | None = None
 
 
 class SpeakerOut(BaseModel):
@@ -37,6 +43,7 @@ class SessionOut(BaseModel):
     error: str | None = None
     source: str
     template_id: str | None
+    vocabulary: list[str] = Field(default_factory=list)
     duration_ms: int
     room_name: str
     created_at: datetime

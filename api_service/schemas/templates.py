@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.vocabulary import Vocabulary
+
 
 class SectionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
@@ -21,6 +23,7 @@ class TemplateIn(BaseModel):
     language: str = Field(default="en", max_length=16)
     sections: list[SectionIn] = Field(default_factory=list, max_length=30)
     template_content: str | None = Field(default=None, max_length=20000, description="the seed's free-text form")
+    vocabulary: Vocabulary = Field(default_factory=list)
 
 
 class TemplatePatch(BaseModel):
@@ -30,6 +33,7 @@ class TemplatePatch(BaseModel):
     language: str | None = Field(default=None, max_length=16)
     sections: list[SectionIn] | None = Field(default=None, max_length=30)
     template_content: str | None = Field(default=None, max_length=20000)
+    vocabulary: Vocabulary | None = None
 
 
 class TemplateOut(BaseModel):
@@ -41,6 +45,7 @@ class TemplateOut(BaseModel):
     language: str
     sections: list[dict[str, Any]]
     template_content: str | None
+    vocabulary: list[str] = Field(default_factory=list)
     is_system: bool
     created_at: datetime
     updated_at: datetime

@@ -136,3 +136,46 @@ async def test_without_livekit_meeting_routes_answer_503_and_change_nothing(api:
         assert answer.status_code == 503, (path, answer.text)
         assert answer.json()["detail"].startswith("The LiveKit server is unavailable") and answer.headers["Retry-After"] == "5"
     assert (await api.get(f"/api/v1/sessions/{session_id}", headers=alice)).json()["status"] == "created"
+
+
+async def test_a_sessions_vocabulary_is_checked_kept_and_given_to_the_agent(api: httpx.AsyncClient) -> None:
+    """A session's vocabulary: its own, else its template's; replaced by a PATCH that names it and
+    kept by one that does not; what cannot be used is a 422 with a sentence; the agent reads it."""
+    alice = await signup(api)
+    template = await api.post(
+        "/api/v1/templates/", json={"name": "Product sync", "vocabulary": ["Zorblax", " zorblax ", "Okonkwo"]}, headers=alice
+    )
+    assert template.status_code == 201 and template.json()["vocabulary"] == ["Zorblax", "Okonkwo"]
+    tid = template.json()["id"]
+    plain = await api.post("/api/v1/sessions/", json={"title": "No vocabulary"}, headers=alice)
+    assert plain.json()["vocabulary"] == []
+    for body, expected in (
+        ({"template_id": tid}, ["Zorblax", "Okonkwo"]),
+        ({"template_id": tid, "vocabulary": ["Vantrix", ""]}, ["Vantrix"]),
+        ({"template_id": tid, "vocabulary": []}, []),
+    ):
+        created = await api.post("/api/v1/sessions/", json=body, headers=alice)
+        assert created.status_code == 201 and created.json()["vocabulary"] == expected, (body, created.text)
+    sid = created.json()["id"]
+    patched = await api.patch(f"/api/v1/sessions/{sid}", json={"vocabulary": ["Tsvetana", "PostgreSQL"]}, headers=alice)
+    assert patched.json()["vocabulary"] == ["Tsvetana", "PostgreSQL"]
+    renamed = await api.patch(f"/api/v1/sessions/{sid}", json={"title": "Renamed"}, headers=alice)
+    assert renamed.json()["vocabulary"] == ["Tsvetana", "PostgreSQL"]
+    assert (await api.get("/api/v1/sessions/", headers=alice)).json()["items"][0]["vocabulary"] == ["Tsvetana", "PostgreSQL"]
+
+    for vocabulary, sentence in (
+        ([f"name {n}" for n in range(101)], "The vocabulary has 101 terms: keep it to 100 or fewer."),
+        (["Okonkwo", "a" * 65], "Vocabulary term 2 ('aaaaaaaaaaaaaaaaaaaaa…') is 65 characters long"),
+        (["--"], "Vocabulary term 1 ('--') has no letters or digits."),
+    ):
+        for method, path in (
+            ("POST", "/api/v1/sessions/"),
+            ("PATCH", f"/api/v1/sessions/{sid}"),
+            ("PATCH", f"/api/v1/templates/{tid}"),
+        ):
+            answer = await api.request(method, path, json={"vocabulary": vocabulary}, headers=alice)
+            assert answer.status_code == 422 and sentence in answer.json()["detail"][0]["msg"], (path, answer.text)
+    assert (await api.get(f"/api/v1/sessions/{sid}", headers=alice)).json()["vocabulary"] == ["Tsvetana", "PostgreSQL"]
+
+    info = await api.get(f"/internal/v1/sessions/{sid}", headers=service_header("agent", AGENT_KEYS))
+    assert SessionInfo.model_validate_json(info.text).vocabulary == ["Tsvetana", "PostgreSQL"]

@@ -7,7 +7,8 @@
   they change;
 - ``rooms``: how people, devices and the agent join a session's LiveKit room;
 - ``jobs``: the parameters a batch job is queued with;
-- ``webhooks``: the events delivered to users' webhooks.
+- ``webhooks``: the events delivered to users' webhooks;
+- ``vocabulary``: the custom vocabulary (names, jargon) sessions bias speech-to-text toward.
 
 Servers declare these as their request and response models; the typed clients in
 ``shared.clients`` parse them. Nothing here imports the rest of the project (pydantic only), so

@@ -27,6 +27,8 @@ class SessionInfo(BaseModel):
     template_id: str | None
     # How far the session's clock has run: a restarted agent job continues from here.
     duration_ms: int = 0
+    # Names and terms its speech-to-text is biased toward (``shared.contracts.vocabulary``).
+    vocabulary: list[str] = Field(default_factory=list)
 
 
 class WordIn(BaseModel):

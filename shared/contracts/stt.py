@@ -1,8 +1,9 @@
 """The STT service's wire: ``POST /transcribe`` and the ``/v1/stream`` WebSocket.
 
 Stream, client → server: binary frames of little-endian int16 PCM (mono, ``sample_rate`` from the
-query) and the text controls below (``flush``: end the current utterance now; ``end``: finish
-everything, then the server closes). Server → client: one ``ready``; ``partial`` hypotheses of the
+query) and the text controls below (``config``: the stream's custom vocabulary, for the audio sent
+after it, best sent first; ``flush``: end the current utterance now; ``end``: finish everything,
+then the server closes). Server → client: one ``ready``; ``partial`` hypotheses of the
 utterance in progress; one ``final`` per utterance, with word times; ``error`` for a frame it
 could not use; ``end`` after the client's ``end``. A segment id is the same for an utterance's
 partials and its final; times are milliseconds from the stream start plus ``offset_ms``."""
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.contracts.transcript import Segment, Word
+from shared.contracts.vocabulary import Vocabulary
 
 
 class TranscribeResponse(BaseModel):
@@ -80,7 +82,16 @@ class Finish(BaseModel):
     type: Literal["end"] = "end"
 
 
-StreamControl = Annotated[Flush | Finish, Field(discriminator="type")]
+class StreamConfig(BaseModel):
+    """Names and terms to bias recognition toward; replaces the stream's earlier list (an empty
+    list ends the bias). A list the service cannot use is answered with an ``error`` and the
+    stream goes on as before."""
+
+    type: Literal["config"] = "config"
+    vocabulary: Vocabulary = Field(default_factory=list)
+
+
+StreamControl = Annotated[Flush | Finish | StreamConfig, Field(discriminator="type")]
 stream_control = TypeAdapter[StreamControl](StreamControl)
 
 

@@ -19,6 +19,8 @@ class Clip:
     language: str | None = None  # ISO 639-1 ("en", "zh"); None = detect
     word_timestamps: bool = True
     prompt: str | None = None
+    # Terms to bias the decode toward (names, products, jargon): the session's custom vocabulary.
+    vocabulary: tuple[str, ...] = ()
     beam_size: int = 5  # 1 (greedy) for partial hypotheses, where speed beats the last bit of accuracy
     # Encode only the clip (plus a margin) rather than a full 30 s window. Whisper pads every clip
     # to 30 s, so a 3 s live utterance costs 2-3x less this way, for about one point of WER.

@@ -2,12 +2,18 @@
 folder; ``stt_service.model_store`` turns a ModelScope name into one first (FunASR's own download
 fails slowly offline with a misleading error). The service's own VAD has already cut the audio
 into ≤ 30 s clips; an FSMN-VAD and a punctuation model may be added. FunASR decodes a list of
-clips per call."""
+clips per call.
+
+A custom vocabulary reaches the models that take hotwords (SeACo-Paraformer, the contextual
+Paraformer) as FunASR's hotword file, one term a line (a term of several words stays one
+hotword); the others (plain Paraformer, SenseVoice) have no biasing and decode as without one."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,7 @@ from stt_service.engines.base import Clip, ClipResult, ClipSegment
 log = logging.getLogger(__name__)
 
 SENSEVOICE_LANGUAGES = ["zh", "en", "yue", "ja", "ko"]
+HOTWORD_MODELS = ("SeacoParaformer", "ContextualParaformer")
 
 
 def _cuda_available() -> bool:
@@ -62,6 +69,8 @@ class FunASREngine:
         self._with_vad = bool(vad_dir)
         kind = str(yaml.safe_load((model_dir / "config.yaml").read_text()).get("model", ""))
         self._sensevoice = "SenseVoice" in kind
+        self.vocabulary = "hotwords" if kind in HOTWORD_MODELS else None  # how a custom vocabulary is applied (/info)
+        self._hotword_dir = tempfile.TemporaryDirectory(prefix="funasr-hotwords-") if self.vocabulary else None
         self.model = f"{kind} ({name or model_dir.name})"
         self.languages = SENSEVOICE_LANGUAGES if self._sensevoice else ["zh", "en"]
         self.max_batch_size = max_batch_size
@@ -69,8 +78,34 @@ class FunASREngine:
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         return "zh", 1.0  # Paraformer-zh is bilingual zh/en and has no language identification
 
+    def _hotword_file(self, terms: tuple[str, ...]) -> str:
+        """The terms as FunASR's hotword file (one a line). Always a file we wrote: FunASR reads a
+        hotword *string* that names a .txt file as that file, and one starting "http" as a URL to
+        fetch, so a term must never be handed over as such a string."""
+        assert self._hotword_dir is not None
+        text = "".join(f"{term}\n" for term in terms)
+        path = Path(self._hotword_dir.name) / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+        return str(path)
+
     def transcribe_clips(self, clips: list[Clip]) -> list[ClipResult]:
+        if not self.vocabulary or len({c.vocabulary for c in clips}) == 1:
+            return self._transcribe(clips)
+        # A hotword list is one per call: clips with different vocabularies go in calls of their own.
+        results: dict[int, ClipResult] = {}
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, clip in enumerate(clips):
+            groups.setdefault(clip.vocabulary, []).append(i)
+        for indices in groups.values():
+            for i, result in zip(indices, self._transcribe([clips[i] for i in indices]), strict=True):
+                results[i] = result
+        return [results[i] for i in range(len(clips))]
+
+    def _transcribe(self, clips: list[Clip]) -> list[ClipResult]:
         options: dict[str, Any] = {"batch_size": len(clips)}
+        if self.vocabulary and clips[0].vocabulary:
+            options["hotword"] = self._hotword_file(clips[0].vocabulary)
         if self._sensevoice:
             options.update(language=clips[0].language or "auto", use_itn=True)
         else:

@@ -34,6 +34,11 @@ SHORT_WINDOW_MARGIN = 200
 # and the slack of Whisper's timestamps), and how often one clip may be continued.
 CONTINUE_AFTER_S = 1.0
 MAX_CONTINUATIONS = 3
+# Custom vocabulary (docs/decisions.md): the terms go to faster-whisper's ``hotwords`` (text the
+# decoder reads before each window, as if said earlier) in this form, taking at most this many
+# tokens of Whisper's 448-token context (whose rest is the prompt and the transcript itself).
+VOCABULARY_FORMAT = "Glossary: {}."
+VOCABULARY_TOKENS = 120
 
 
 def _cuda_available() -> bool:
@@ -47,6 +52,7 @@ def _cuda_available() -> bool:
 
 class WhisperEngine:
     name = "whisper"
+    vocabulary = "hotwords"  # how a custom vocabulary is applied (/info)
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class WhisperEngine:
             local_files_only=True,
         )
         self._pipeline = BatchedInferencePipeline(self._model)
+        self._hotwords: dict[tuple[str, ...], str | None] = {}
         self.model = model_name
         self.max_batch_size = max_batch_size
         self.multilingual = self._model.model.is_multilingual
@@ -93,7 +100,26 @@ class WhisperEngine:
         language, _prob, _all = self._model.detect_language(features=pad_or_trim(features))
         return str(language)
 
-    def _options(self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int) -> TranscriptionOptions:
+    def hotwords(self, terms: tuple[str, ...]) -> str | None:
+        """The vocabulary as the decoder reads it: as many terms as fit in VOCABULARY_TOKENS, in
+        the order given (the first ones are the user's most important)."""
+        if not terms:
+            return None
+        if terms not in self._hotwords:
+            kept: list[str] = []
+            for term in terms:
+                text = " " + VOCABULARY_FORMAT.format(", ".join([*kept, term]))
+                if len(self._model.hf_tokenizer.encode(text, add_special_tokens=False).ids) > VOCABULARY_TOKENS:
+                    break
+                kept.append(term)
+            if len(self._hotwords) >= 1024:  # one entry per distinct vocabulary in use
+                self._hotwords.clear()
+            self._hotwords[terms] = VOCABULARY_FORMAT.format(", ".join(kept)) if kept else None
+        return self._hotwords[terms]
+
+    def _options(
+        self, tokenizer: Tokenizer, word_timestamps: bool, prompt: str | None, beam_size: int, vocabulary: tuple[str, ...] = ()
+    ) -> TranscriptionOptions:
         return TranscriptionOptions(
             beam_size=beam_size,
             best_of=beam_size,
@@ -112,7 +138,7 @@ class WhisperEngine:
             prepend_punctuations="\"'“¿([{-",
             append_punctuations="\"'.。,，!！?？:：”)]}、",
             max_new_tokens=None,
-            hotwords=None,
+            hotwords=self.hotwords(vocabulary),
             word_timestamps=word_timestamps,
             hallucination_silence_threshold=None,
             # Conditioning on earlier text makes Whisper loop on long meetings; never do it.
@@ -156,27 +182,55 @@ class WhisperEngine:
         """One decode of each clip (in its language, from its features), batched by decoding options."""
         results: list[list[ClipSegment]] = [[] for _ in clips]
         # One model call per set of clips that share decoding options.
-        groups: dict[tuple[str, bool, str | None, int, bool], list[int]] = {}
+        groups: dict[tuple[str, bool, str | None, int, bool, tuple[str, ...]], list[int]] = {}
         for i, clip in enumerate(clips):
-            key = (languages[i], clip.word_timestamps, clip.prompt, clip.beam_size, clip.short_window)
+            key = (languages[i], clip.word_timestamps, clip.prompt, clip.beam_size, clip.short_window, clip.vocabulary)
             groups.setdefault(key, []).append(i)
-        for (language, words, prompt, beam_size, short_window), indices in groups.items():
+        for (language, words, prompt, beam_size, short_window, vocabulary), indices in groups.items():
             tokenizer = Tokenizer(self._model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
-            options = self._options(tokenizer, words, prompt, beam_size)
+            options = self._options(tokenizer, words, prompt, beam_size, vocabulary)
             for start in range(0, len(indices), self.max_batch_size):
                 batch = indices[start : start + self.max_batch_size]
-                outputs = self._decode([clips[i] for i in batch], [features[i] for i in batch], tokenizer, options, short_window)
-                retry = [n for n, segments in enumerate(outputs) if short_window and self._degenerate(segments)]
-                if retry:  # a short window can send the decoder into a loop: those clips get the full one
-                    log.info("%d of %d short-window clips looped; decoding them in a full window", len(retry), len(batch))
-                    again = self._decode(
-                        [clips[batch[n]] for n in retry], [features[batch[n]] for n in retry], tokenizer, options, False
+                batch_clips, batch_features = [clips[i] for i in batch], [features[i] for i in batch]
+                outputs = self._decode_checked(batch_clips, batch_features, tokenizer, options, short_window)
+                unsure = [n for n, segments in enumerate(outputs) if options.hotwords and _confidence(segments) < LOGPROB_FLOOR]
+                if unsure:
+                    # The vocabulary is a hint the decoder may follow astray (seen: a sentence
+                    # decoded as its last word alone). Below Whisper's own confidence floor, the
+                    # clip is decoded without it too, and the more confident decode is kept.
+                    log.info("%d of %d clips decoded unsure with a vocabulary; decoding them without", len(unsure), len(batch))
+                    plain = self._decode_checked(
+                        [batch_clips[n] for n in unsure],
+                        [batch_features[n] for n in unsure],
+                        tokenizer,
+                        dataclasses.replace(options, hotwords=None),
+                        short_window,
                     )
-                    for n, segments in zip(retry, again, strict=True):
-                        outputs[n] = segments
+                    for n, segments in zip(unsure, plain, strict=True):
+                        if _confidence(segments) > _confidence(outputs[n]):
+                            outputs[n] = segments
                 for i, segments in zip(batch, outputs, strict=True):
                     results[i] = self._segments(segments, clips[i].audio.size)
         return results
+
+    def _decode_checked(
+        self,
+        clips: list[Clip],
+        features: list[np.ndarray],
+        tokenizer: Tokenizer,
+        options: TranscriptionOptions,
+        short_window: bool,
+    ) -> list[list[dict]]:
+        """Raw segments of one batch; a short window can send the decoder into a loop: those
+        clips are decoded again in the full window."""
+        outputs = self._decode(clips, features, tokenizer, options, short_window)
+        retry = [n for n, segments in enumerate(outputs) if short_window and self._degenerate(segments)]
+        if retry:
+            log.info("%d of %d short-window clips looped; decoding them in a full window", len(retry), len(clips))
+            again = self._decode([clips[n] for n in retry], [features[n] for n in retry], tokenizer, options, False)
+            for n, segments in zip(retry, again, strict=True):
+                outputs[n] = segments
+        return outputs
 
     def _decode(
         self,
@@ -239,6 +293,12 @@ class WhisperEngine:
             end = min(max(int(seg["end"] * 1000), start), limit_ms)
             segments.append(ClipSegment(start_ms=start, end_ms=end, text=text, words=words))
         return segments
+
+
+def _confidence(segments: list[dict]) -> float:
+    """A decode's least confident segment (its average token log-probability); a decode that
+    found nothing to say is as confident as Whisper's floor."""
+    return min((seg["avg_logprob"] for seg in segments if seg["text"].strip()), default=LOGPROB_FLOOR)
 
 
 def _shifted(segment: ClipSegment, offset_ms: int) -> ClipSegment:

@@ -1,5 +1,5 @@
 """The Whisper engine in process, on the embedded base model: every clip decoded to its end, the
-short live window and its guard against a looping decode."""
+short live window and its guard against a looping decode, a custom vocabulary's names."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from shared.audio import decode_audio
 from stt_service.engines.base import Clip
-from stt_service.engines.whisper import WhisperEngine
+from stt_service.engines.whisper import VOCABULARY_TOKENS, WhisperEngine
 from stt_service.model_store import resolve_whisper_model
-from tests.speech import EVAL_ENGLISH, PHONE_CALL, normalize, silence, synth
+from tests.speech import EVAL_ENGLISH, PHONE_CALL, RARE_NAMES, VOCABULARY, found_terms, normalize, silence, synth
 
 pytestmark = [pytest.mark.service]
 
@@ -74,3 +74,37 @@ def test_a_looping_short_window_decode_is_redone_in_the_full_window(engine: Whis
 )
 def test_what_counts_as_a_looping_decode(text: str, looping: bool) -> None:
     assert WhisperEngine._degenerate([{"text": text}]) is looping
+
+
+def test_a_vocabulary_makes_the_names_it_lists_come_out_spelt_right(engine: WhisperEngine) -> None:
+    """Names the base model has never seen: without the vocabulary it writes them as other words
+    ("A concuo will present the Mantric Roadmap", "from Bluffar in Tokyo with low"); with it, as
+    listed. Sentences without those names come out the same either way."""
+    named = [RARE_NAMES[i] for i in (2, 3, 4, 6)]  # 7 names
+    clips = [np.concatenate([silence(0.3), synth(text, voice), silence(0.3)]) for voice, text, _terms in named]
+    plain = [np.concatenate([silence(0.3), synth(text, voice), silence(0.3)]) for voice, text in EVAL_ENGLISH[:2]]
+    without = engine.transcribe_clips([Clip(audio, "en") for audio in clips + plain])
+    biased = engine.transcribe_clips([Clip(audio, "en", vocabulary=tuple(VOCABULARY)) for audio in clips + plain])
+
+    def recall(results: list) -> int:
+        return sum(found_terms(terms, r.text) for (_voice, _text, terms), r in zip(named, results, strict=False))
+
+    assert recall(without) <= 1, [r.text for r in without]
+    assert recall(biased) >= 6, [r.text for r in biased]
+    for before, after in zip(without[len(clips) :], biased[len(clips) :], strict=True):
+        assert words(before.text) == words(after.text)
+
+
+def test_a_long_vocabulary_keeps_its_first_terms_within_the_token_budget(engine: WhisperEngine) -> None:
+    terms = tuple(f"Name{n} Surname{n}" for n in range(100))
+    hotwords = engine.hotwords(terms)
+    assert hotwords is not None and hotwords.startswith("Glossary: Name0 Surname0, Name1 Surname1,")
+    kept = hotwords.removeprefix("Glossary: ").removesuffix(".").split(", ")
+    assert 10 < len(kept) < 100 and kept == list(terms[: len(kept)])
+    assert len(engine._model.hf_tokenizer.encode(" " + hotwords, add_special_tokens=False).ids) <= VOCABULARY_TOKENS
+    assert engine.hotwords(()) is None
+    # The longest possible list still decodes, in both windows (prompt and answer fit the context).
+    audio = np.concatenate([silence(0.3), synth(EVAL_ENGLISH[0][1]), silence(0.3)])
+    for short_window in (False, True):
+        (result,) = engine.transcribe_clips([Clip(audio, "en", vocabulary=terms, short_window=short_window)])
+        assert "budget review" in normalize(result.text)

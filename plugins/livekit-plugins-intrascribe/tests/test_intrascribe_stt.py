@@ -207,6 +207,37 @@ async def test_a_dropped_stream_resends_what_no_final_covered_from_its_offset() 
     await stream.aclose()
 
 
+async def test_a_vocabulary_goes_first_on_every_connection() -> None:
+    """The stream's vocabulary (the plugin's, or the one the stream was opened with) is the first
+    thing each connection sends, before the audio sent again after a drop; none, no config."""
+    service = FakeService()
+    plugin = plugin_with(service, vocabulary=["Okonkwo", " okonkwo", "Zorblax"])
+    stream = plugin.stream()
+    for frame in frames(0, 20):
+        stream.push_frame(frame)
+    await until(lambda: len(service.sockets) == 1 and len(service.sockets[0].sent) == 10)
+    service.sockets[0].close_with(1006)
+    await until(lambda: len(service.sockets) == 2 and len(service.sockets[1].sent) == 10)
+    assert [s.configs for s in service.sockets] == [[(0, ["Okonkwo", "Zorblax"])]] * 2
+    await stream.aclose()
+
+    own = plugin.stream(vocabulary=["Vantrix"])
+    own.push_frame(frames(0, 2)[0])
+    await until(lambda: len(service.sockets) == 3)
+    await until(lambda: bool(service.sockets[2].configs))
+    assert service.sockets[2].configs == [(0, ["Vantrix"])]
+    await own.aclose()
+    plugin.update_options(vocabulary=[])
+    none = plugin.stream()
+    for frame in frames(0, 4):
+        none.push_frame(frame)
+    await until(lambda: len(service.sockets) == 4 and len(service.sockets[3].sent) == 2)
+    assert service.sockets[3].configs == []
+    await none.aclose()
+    with pytest.raises(ValueError, match="has no letters or digits"):
+        plugin.stream(vocabulary=["!!!"])
+
+
 async def test_bad_credentials_end_the_stream_without_retrying() -> None:
     service = FakeService()
     service.refuse, service.refusal = 5, (1008, "invalid service credentials")  # a retry would be refused again

@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from shared.contracts.stt import (
     Finish,
     Flush,
+    StreamConfig,
     StreamEnd,
     StreamError,
     StreamFinal,
@@ -65,6 +66,7 @@ class _Options:
     headers: dict[str, str]
     max_buffer_s: float
     audio_history_s: float
+    vocabulary: tuple[str, ...] = ()
 
 
 class STT(stt.STT):
@@ -78,6 +80,7 @@ class STT(stt.STT):
         sample_rate: int = 16000,
         max_buffer_s: float = 120.0,
         audio_history_s: float = 0.0,
+        vocabulary: list[str] | None = None,
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
         """``base_url``: the STT service, e.g. ``http://stt:8001``. ``language``: a language tag,
@@ -87,7 +90,10 @@ class STT(stt.STT):
         (input is resampled to it). ``max_buffer_s``: the most audio kept for resending while the
         service is unreachable (and the most input waiting to be sent while the service is
         behind). ``audio_history_s``: how long a stream keeps the audio finals have covered, for
-        ``SpeechStream.audio()``. ``http_session``: defaults to the job's, else one of its own."""
+        ``SpeechStream.audio()``. ``vocabulary``: names and terms (people, products, jargon) to
+        bias recognition toward, the most important first; checked here, so a list the service
+        would refuse raises ValueError at once. ``http_session``: defaults to the job's, else one
+        of its own."""
         super().__init__(
             capabilities=stt.STTCapabilities(streaming=True, interim_results=True, aligned_transcript="word", manual_flush=True)
         )
@@ -98,6 +104,7 @@ class STT(stt.STT):
             headers=service_header(caller, {caller: api_key} if api_key else {}),
             max_buffer_s=max_buffer_s,
             audio_history_s=audio_history_s,
+            vocabulary=_terms(vocabulary),
         )
         self._session = http_session
         self._owns_session = False
@@ -126,13 +133,25 @@ class STT(stt.STT):
             self._session = None
             self._owns_session = False
 
+    def update_options(self, *, vocabulary: NotGivenOr[list[str]] = NOT_GIVEN) -> None:
+        """The vocabulary of streams (and recognitions) started from now on."""
+        if is_given(vocabulary):
+            self._opts.vocabulary = _terms(vocabulary)
+
     def stream(
         self,
         *,
         language: NotGivenOr[str] = NOT_GIVEN,
+        vocabulary: NotGivenOr[list[str]] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> SpeechStream:
-        opts = dataclasses.replace(self._opts, language=language if is_given(language) else self._opts.language)
+        """A stream in ``language`` (the STT's when not given) biased toward ``vocabulary`` (the
+        STT's when not given; an empty list for none)."""
+        opts = dataclasses.replace(
+            self._opts,
+            language=language if is_given(language) else self._opts.language,
+            vocabulary=_terms(vocabulary) if is_given(vocabulary) else self._opts.vocabulary,
+        )
         return SpeechStream(stt=self, opts=opts, conn_options=conn_options)
 
     async def _recognize_impl(
@@ -153,10 +172,12 @@ class STT(stt.STT):
         }
         # The service may take up to the audio's own length on a slow CPU, after connecting.
         timeout = aiohttp.ClientTimeout(total=conn_options.timeout + frame.duration, sock_connect=conn_options.timeout)
+        params = [("language", lang)] if lang else []
+        params += [("vocabulary", term) for term in self._opts.vocabulary]
         try:
             async with self._ensure_session().post(
                 f"{self._opts.base_url}/transcribe",
-                params={"language": lang} if lang else None,
+                params=params,
                 data=bytes(frame.data),
                 headers=headers,
                 timeout=timeout,
@@ -189,6 +210,12 @@ class STT(stt.STT):
                 )
             ],
         )
+
+
+def _terms(vocabulary: list[str] | None) -> tuple[str, ...]:
+    """The list as the service will use it (blank terms and repeats left out), or ValueError
+    with the service's own sentence."""
+    return tuple(StreamConfig(vocabulary=vocabulary or []).vocabulary)
 
 
 def speech_data(
@@ -502,6 +529,8 @@ class SpeechStream(RecognizeStream, rtc.EventEmitter[StreamEvents]):
         )
 
     async def _send(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        if self._opts.vocabulary:  # before any audio, on every connection
+            await ws.send_str(StreamConfig(vocabulary=list(self._opts.vocabulary)).model_dump_json())
         for chunk in self._buffer.chunks():  # what the last connection left unconfirmed goes first
             await ws.send_bytes(chunk)
         if not self._input_ended:

@@ -24,6 +24,8 @@ class FakeSocket:
         self.offset_ms = int(params["offset_ms"])
         self.sent: list[bytes] = []
         self.controls: list[str] = []
+        # Each ``config`` control: how many audio frames came before it, and its vocabulary.
+        self.configs: list[tuple[int, list[str]]] = []
         self.close_code: int | None = None
         self._incoming: asyncio.Queue[aiohttp.WSMessage] = asyncio.Queue()
         self._on_end = on_end
@@ -36,7 +38,11 @@ class FakeSocket:
     async def send_str(self, data: str) -> None:
         if self.close_code is not None:
             raise ConnectionResetError("closed")
-        self.controls.append(json.loads(data)["type"])
+        message = json.loads(data)
+        if message["type"] == "config":
+            self.configs.append((len(self.sent), message["vocabulary"]))
+            return
+        self.controls.append(message["type"])
         if self.controls[-1] == "end":
             self._on_end(self)
 

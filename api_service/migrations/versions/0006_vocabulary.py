@@ -1,0 +1,27 @@
+"""Custom vocabulary: a list of terms on sessions and, as their default, on templates.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for table in ("sessions", "templates"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("vocabulary", sa.JSON(), nullable=False, server_default="[]"))
+
+
+def downgrade() -> None:
+    for table in ("sessions", "templates"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("vocabulary")
