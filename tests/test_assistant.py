@@ -18,25 +18,14 @@ import yaml
 
 from devstack.pytest_plugin import ServiceFactory
 from tests.llm_server import FakeLLM
+from tests.test_summaries import SEGMENTS as SUMMARY_SEGMENTS
 
 pytestmark = [pytest.mark.service]
 
 NO_MODEL = "No language model is configured: showing the matching passages."
+# The summary tests' meeting, and two lines more.
 SEGMENTS = [
-    {
-        "segment_id": "trk-1",
-        "speaker": "user-alice",
-        "start_ms": 65_000,
-        "end_ms": 69_000,
-        "text": "The quarterly budget review is on Thursday.",
-    },
-    {
-        "segment_id": "trk-2",
-        "speaker": "user-bob",
-        "start_ms": 70_000,
-        "end_ms": 73_000,
-        "text": "I will send the report by Friday.",
-    },
+    *SUMMARY_SEGMENTS,
     {
         "segment_id": "trk-3",
         "speaker": "user-carol",

@@ -18,7 +18,7 @@ from devstack.procs import ManagedProcess
 from devstack.pytest_plugin import Servers
 from tests.speech import EVAL_ENGLISH, conversation, meeting, normalize, silence, wer
 from tests.test_batch import flac
-from tests.test_stack_e2e import _details, _play, agent_listening, collect_captions
+from tests.test_stack_e2e import _details, _play, agent_listening, collect_captions, publish_microphones
 
 pytestmark = [pytest.mark.e2e]
 
@@ -78,9 +78,7 @@ async def test_a_live_meeting_survives_its_stt_replica_and_an_api_replica(scaled
     audio, utterances = conversation(EVAL_ENGLISH[:4], gap_s=1.0, lead_s=0.5)
     said = " ".join(u.text for u in utterances)
     try:
-        source = rtc.AudioSource(16000, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        source = (await publish_microphones({"speaker": room}))["speaker"]
         await agent_listening(room)
         player = asyncio.create_task(_play(source, np.concatenate([audio, silence(3.0)])))
         await asyncio.sleep(2.5)  # inside the first sentence
@@ -157,9 +155,7 @@ async def test_captions_resume_when_the_agent_worker_is_killed(scaled_stack: Ser
     collect_captions(room, captions)
     await room.connect(stack.livekit_url, details["participantToken"])
     try:
-        source = rtc.AudioSource(16000, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        source = (await publish_microphones({"speaker": room}))["speaker"]
         await agent_listening(room)
         first, _ = conversation([EVAL_ENGLISH[0]], gap_s=1.5)
         await _play(source, first)
@@ -245,9 +241,7 @@ async def test_new_meetings_go_to_the_other_livekit_node(scaled_stack: Servers) 
     collect_captions(room, captions)
     await room.connect(stack.livekit_url, details["participantToken"])
     try:
-        source = rtc.AudioSource(16000, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+        source = (await publish_microphones({"speaker": room}))["speaker"]
         await agent_listening(room, timeout_s=90)
         audio, [utterance] = conversation([EVAL_ENGLISH[0]], gap_s=1.5)
         await _play(source, audio)
