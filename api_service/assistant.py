@@ -43,7 +43,8 @@ from api_service.passages import (
 )
 from api_service.quotas import Quotas
 from api_service.schemas.assistant import AskAnswer, AskRequest, Brief, BriefItem, Citation
-from api_service.summaries import STOPWORDS, _strip_fences, chunks, estimate_tokens
+from api_service.summaries import _strip_fences, chunks
+from api_service.text import STOPWORDS, estimate_tokens
 from shared.timecode import short_time
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,10 @@ import re
 from typing import Any
 
 from docx import Document
+from docx.document import Document as DocumentObject
+from docx.text.paragraph import Paragraph
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from shared.timecode import short_time, subtitle_time
 
@@ -49,13 +53,66 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+# CommonMark without raw HTML (written out as text): a summary is Markdown a model or a person wrote.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+_TASK = re.compile(r"^\[( |x|X)\]\s+")
+
+
+def _runs(paragraph: Paragraph, inline: Token) -> None:
+    bold = italic = False
+    first = True
+    for child in inline.children or []:
+        if child.type in ("strong_open", "strong_close"):
+            bold = child.type == "strong_open"
+        elif child.type in ("em_open", "em_close"):
+            italic = child.type == "em_open"
+        elif child.type in ("softbreak", "hardbreak"):
+            paragraph.add_run().add_break()
+        elif child.content:
+            text = child.content
+            if first and child.type == "text":
+                text = _TASK.sub(lambda m: "☒ " if m.group(1).strip() else "☐ ", text)
+            run = paragraph.add_run(text)
+            run.bold, run.italic = bold or None, italic or None
+            if child.type == "code_inline":
+                run.font.name = "Courier New"
+        first = False
+
+
+def markdown_into(document: DocumentObject, text: str) -> None:
+    """Markdown as Word formatting: headings, bulleted and numbered lists (task boxes as ☐/☒),
+    quotes, bold, italics and code; never the Markdown marks themselves."""
+    lists: list[str] = []
+    quoted = 0
+    heading: int | None = None
+    for token in _MARKDOWN.parse(text):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists.append("List Number" if token.type == "ordered_list_open" else "List Bullet")
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif token.type in ("blockquote_open", "blockquote_close"):
+            quoted += 1 if token.type == "blockquote_open" else -1
+        elif token.type == "heading_open":
+            heading = 3 if int(token.tag[1]) <= 3 else 4  # under the export's own "Summary" (level 2)
+        elif token.type == "inline":
+            if heading is not None:
+                paragraph = document.add_heading(level=heading)
+                heading = None
+            elif lists:
+                paragraph = document.add_paragraph(style=lists[-1] if len(lists) == 1 else f"{lists[-1]} 2")
+            else:
+                paragraph = document.add_paragraph(style="Quote" if quoted else None)
+            _runs(paragraph, token)
+        elif token.type in ("fence", "code_block"):
+            document.add_paragraph().add_run(token.content.rstrip("\n")).font.name = "Courier New"
+
+
 def docx(title: str, segments: list[dict[str, Any]], summary: str | None) -> bytes:
     document = Document()
     document.add_heading(_xml(title), level=1)
     if summary:
         document.add_heading("Summary", level=2)
-        for block in _xml(summary).strip().split("\n\n"):
-            document.add_paragraph(block)
+        markdown_into(document, _xml(summary))
     document.add_heading("Transcript", level=2)
     for s in segments:
         paragraph = document.add_paragraph()

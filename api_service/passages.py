@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from api_service.summaries import STOPWORDS, estimate_tokens
+from api_service.text import STOPWORDS, estimate_tokens
 from shared.timecode import short_time
 
 # Words a question is made of that say nothing about what it asks for.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api_service import digest
 from api_service.db.models import Summary
 from api_service.llm import Completion, LLMConfig, complete
+from api_service.text import estimate_tokens
 from api_service.webhooks import emit
 from shared.contracts.webhooks import SummaryReady
 from shared.timecode import short_time
@@ -93,12 +94,6 @@ def system_prompt(language: str | None, instructions: str) -> str:
     )
 
 
-def estimate_tokens(text: str) -> int:
-    # ~4 characters a token for English; CJK is about a token per character.
-    cjk = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", text))
-    return cjk + (len(text) - cjk) // 4 + 1
-
-
 def chunks(lines: list[str], budget: int) -> list[list[str]]:
     out: list[list[str]] = [[]]
     used = 0
@@ -147,7 +142,7 @@ async def summarize(
     template_content: str | None = None,
 ) -> SummaryResult:
     if config is None:
-        return extractive(segments, language)
+        return extractive(segments, language, sections)
     lines = transcript_lines(segments)
     instructions = template_instructions(sections, template_content)
     result = SummaryResult(content=SummaryContent(summary=""), model="")
@@ -217,46 +212,28 @@ async def generate_title(config: LLMConfig | None, text: str, language: str | No
     return completion.text.strip().strip('"“”').splitlines()[0][:200], completion.model
 
 
-STOPWORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "the a an and or but to of in on for with is are was were be been it this that we you i they he she will would can could "
-        "should do does did have has had at by from as so our your their not just",
-    )
-)
-ACTION = re.compile(
-    r"\b(will|going to|action item|todo|to do|need to|needs to|please|by (monday|tuesday|wednesday|thursday|friday|"
-    r"next week|tomorrow|the end of))\b|请|需要|负责|下周",
-    re.I,
-)
+def extractive(
+    segments: list[dict[str, Any]], language: str | None, sections: list[dict[str, Any]] | None = None
+) -> SummaryResult:
+    """No model: sentences taken from the transcript (api_service/digest.py), each once, the
+    template's headings filled by what they ask for. It says what it is."""
+    found = digest.digest(segments, sections)
 
+    def joined(sentences: list[digest.Sentence]) -> str:
+        return "\n".join(f"- {s.text}" for s in sentences) or digest.NOTHING_MATCHED
 
-def extractive(segments: list[dict[str, Any]], language: str | None) -> SummaryResult:
-    """No model: the most representative sentences (by word frequency), and sentences that read
-    like commitments as action items. It says what it is."""
-    sentences = [(s, sentence) for s in segments for sentence in re.split(r"(?<=[.!?。！？])\s+", s["text"]) if sentence.strip()]
-    words = [w for _s, text in sentences for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
-    frequency = Counter(words)
-
-    def score(text: str) -> float:
-        tokens = [w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS]
-        return sum(frequency[w] for w in tokens) / (len(tokens) + 3)
-
-    ranked = sorted(range(len(sentences)), key=lambda i: -score(sentences[i][1]))
-    top = sorted(ranked[:3])
-    actions = [
-        ActionItem(text=text.strip(), owner=s.get("speaker_name") or s.get("speaker"), segment_ids=[s["segment_id"]])
-        for s, text in sentences
-        if ACTION.search(text)
-    ]
-    summary = " ".join(sentences[i][1].strip() for i in top) or "The transcript is empty."
     content = SummaryContent(
-        title=generate_title_fallback(sentences),
-        summary=summary,
-        key_points=[sentences[i][1].strip() for i in sorted(ranked[:5])],
-        action_items=actions[:20],
+        title=generate_title_fallback([(s.segment, s.text) for s in digest.sentences_of(segments)]),
+        summary=" ".join(s.text for s in found.summary) or "The transcript is empty.",
+        key_points=[s.text for s in found.key_points],
+        decisions=[s.text for s in found.decisions],
+        action_items=[
+            ActionItem(text=a.sentence.text, owner=a.owner, due=a.due, segment_ids=[str(a.sentence.segment["segment_id"])])
+            for a in found.actions
+        ],
+        sections=[Section(title=title, content=joined(filled)) for title, filled in found.sections],
         language=language,
-        note="No language model is configured: this is an extractive digest of the transcript, not an AI summary.",
+        note="No language model is configured: these sentences are taken from the transcript, not an AI summary.",
     )
     return SummaryResult(content=content, model=EXTRACTIVE)
 
@@ -265,22 +242,35 @@ def generate_title_fallback(sentences: list[tuple[dict[str, Any], str]]) -> str:
     return sentences[0][1].strip()[:80].rstrip(" .。") if sentences else "Untitled meeting"
 
 
+def action_line(item: ActionItem) -> str:
+    return f"- [ ] {item.text}" + (f" — {item.owner}" if item.owner else "") + (f" (due {item.due})" if item.due else "")
+
+
 def to_markdown(content: SummaryContent) -> str:
+    """The minutes as Markdown. A template's sections are the layout: the standard blocks
+    (summary, key points, decisions, action items) are written only where no section of the same
+    kind covers them, so nothing is said twice."""
+    covered = {digest.heading_kind(section.title) for section in content.sections}
     parts = []
     if content.note:
         parts.append(f"> {content.note}\n")
-    parts.append(content.summary.strip() + "\n")
-    for heading, items in (("Key points", content.key_points), ("Decisions", content.decisions)):
-        if items:
-            parts.append(f"### {heading}\n" + "\n".join(f"- {i}" for i in items) + "\n")
-    if content.action_items:
-        lines = [
-            f"- [ ] {a.text}" + (f" — {a.owner}" if a.owner else "") + (f" (due {a.due})" if a.due else "")
-            for a in content.action_items
-        ]
-        parts.append("### Action items\n" + "\n".join(lines) + "\n")
+    if "summary" not in covered:
+        parts.append(content.summary.strip() + "\n")
+    blocks = (
+        ("Key points", "discussion", [f"- {i}" for i in content.key_points]),
+        ("Decisions", "decisions", [f"- {i}" for i in content.decisions]),
+        ("Action items", "actions", [action_line(a) for a in content.action_items]),
+    )
+    for heading, kind, lines in blocks:
+        if lines and kind not in covered:
+            parts.append(f"### {heading}\n" + "\n".join(lines) + "\n")
     for section in content.sections:
-        parts.append(f"### {section.title}\n{section.content.strip()}\n")
+        # The action items, with owners and dates, under the template's own heading for them.
+        if digest.heading_kind(section.title) == "actions" and content.action_items:
+            body = "\n".join(action_line(a) for a in content.action_items)
+        else:
+            body = section.content.strip()
+        parts.append(f"### {section.title}\n{body}\n")
     return "\n".join(parts)
 
 
