@@ -58,6 +58,13 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 _TASK = re.compile(r"^\[( |x|X)\]\s+")
 
 
+def markdown_html(text: str) -> str:
+    """Markdown as HTML safe to put in a page: raw HTML is escaped, links with scripts refused
+    (markdown-it's own link check); task boxes shown as ☐/☒."""
+    rendered = _MARKDOWN.render(text)
+    return re.sub(r"<li>(<p>)?\[( |x|X)\] ", lambda m: f"<li>{m.group(1) or ''}{'☐' if m.group(2) == ' ' else '☒'} ", rendered)
+
+
 def _runs(paragraph: Paragraph, inline: Token) -> None:
     bold = italic = False
     first = True

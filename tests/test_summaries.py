@@ -125,6 +125,7 @@ def test_session_summary_falls_back_through_the_model_list(api: str, llm: FakeLL
     action = summary["content"]["action_items"][0]
     assert action == {"owner": "user-alice", "due": "Friday", "text": "Send the report", "segment_ids": ["trk-1"]}
     assert summary["prompt_tokens"] > 0 and "### Action items" in summary["markdown"]
+    assert "<h3>Action items</h3>" in summary["html"] and "###" not in summary["html"]
     assert client.post(f"/api/v1/sessions/{sid}/summaries", json={}).json()["version"] == 2
     assert [s["version"] for s in client.get(f"/api/v1/sessions/{sid}/summaries").json()] == [2, 1]
     md = client.get(f"/api/v1/sessions/{sid}/export", params={"format": "md"}).text
@@ -220,8 +221,9 @@ def test_seed_routes(api: str, services: ServiceFactory) -> None:
         == "Quarterly budget review"
     )
     sid = session_with(api, client, services, SEGMENTS)
-    assert client.post("/api/v1/generate-title", json={"session_id": sid}).status_code == 200
-    assert client.get(f"/api/v1/sessions/{sid}").json()["title"] == "Quarterly budget review"
+    proposed = client.post("/api/v1/generate-title", json={"session_id": sid})
+    assert proposed.status_code == 200 and proposed.json()["title"] == "Quarterly budget review"
+    assert client.get(f"/api/v1/sessions/{sid}").json()["title"] == "Budget"  # proposed, not applied
     assert client.post("/api/v1/generate-title", json={}).status_code == 422
     assert client.post("/api/v1/summarize", json={"transcription_text": ""}).status_code == 422
     other = user(api)

@@ -891,9 +891,15 @@ async def test_summary_title_exports_and_templates(
         await page.get_by_label("Summary template").select_option(label="Budget notes (en)")
         before = len(llm.requests)
         await page.get_by_role("button", name="Generate summary").click()
-        summary = page.get_by_label("Summary (Markdown, editable)")
-        await expect(summary).to_have_value(re.compile("Send the report"), timeout=60_000)
+        # Shown formatted: the template's heading as a heading, no Markdown marks.
+        body = page.locator(".summary .summary-body")
+        await expect(body.get_by_role("heading", name="Action items")).to_be_visible(timeout=60_000)
+        await expect(body).to_contain_text("Send the report")
+        assert "###" not in await body.inner_text()
         await expect(page.locator(".summary [data-model]")).to_have_attribute("data-model", "openai/good")
+        await page.locator(".summary").get_by_role("button", name="Edit summary").click()
+        summary = page.get_by_label("Summary (Markdown, editable)")
+        await expect(summary).to_have_value(re.compile("### Action items"))
         prompt = "\n".join(m["content"] for m in llm.requests[before]["messages"])
         assert "The budget review is on Thursday." in prompt and '"Money"' in prompt  # the transcript and the chosen template
 
@@ -903,14 +909,28 @@ async def test_summary_title_exports_and_templates(
         assert await page.evaluate("navigator.clipboard.readText()") == "# Edited\n\nShip it."
         await page.locator(".summary").get_by_role("button", name="Save edits").click()
         await expect(page.locator(".summary [role=status]")).to_have_text("Saved as version 2.")
+        await expect(body.get_by_role("heading", name="Edited")).to_be_visible()
         await page.reload()
+        await expect(body).to_contain_text("Ship it.")
+        await page.locator(".summary").get_by_role("button", name="Edit summary").click()
         await expect(summary).to_have_value("# Edited\n\nShip it.")
         await expect(page.locator(".summary [data-model]")).to_have_attribute("data-model", "edited-by-user")
         await expect(page.locator(".summary").get_by_label("Version")).to_contain_text("v1 · openai/good")
 
-        # A suggested title from the model.
+        # A suggested title from the model is offered, not applied: dismissed, then taken.
+        heading = page.get_by_role("heading", level=1)
+        before_title = await heading.inner_text()
         await page.get_by_role("button", name="Suggest a title").click()
-        await expect(page.get_by_role("heading", level=1)).to_have_text("Quarterly budget review")
+        proposal = page.locator(".title-proposal")
+        await expect(proposal).to_contain_text("Suggested title: “Quarterly budget review”")
+        await expect(heading).to_have_text(before_title)
+        await proposal.get_by_role("button", name="Dismiss").click()
+        await expect(proposal).to_have_count(0)
+        await expect(heading).to_have_text(before_title)
+        await page.get_by_role("button", name="Suggest a title").click()
+        await proposal.get_by_role("button", name="Use this title").click()
+        await expect(heading).to_have_text("Quarterly budget review")
+        await expect(proposal).to_have_count(0)
 
         keep_screenshot(await page.screenshot(full_page=True), tmp_path, "session.png")
         await page.set_viewport_size({"width": 390, "height": 844})

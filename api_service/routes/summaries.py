@@ -79,10 +79,7 @@ async def generate_title(
         title, model = await summaries.generate_title(llm, text, language)
     except LLMUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
-    if body.session_id:
-        row.title = title
-        await session.commit()
-    return {"title": title, "model": model}
+    return {"title": title, "model": model}  # a proposal: the session's title changes only when the user PATCHes it
 
 
 @router.post("/api/v1/sessions/{session_id}/summaries", response_model=SummaryOut, status_code=status.HTTP_201_CREATED)

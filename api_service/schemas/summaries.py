@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from api_service import summaries
+from api_service import exports, summaries
 
 
 class SummarizeText(BaseModel):
@@ -50,3 +50,9 @@ class SummaryOut(BaseModel):
     completion_tokens: int
     cost_usd: float
     created_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def html(self) -> str:
+        """The Markdown rendered for a page (raw HTML in it escaped)."""
+        return exports.markdown_html(self.markdown)

@@ -1,4 +1,4 @@
-"""A summary in a DOCX export is Word formatting, never Markdown marks."""
+"""A summary in a DOCX export is Word formatting, and on a page HTML, never Markdown marks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import docx as python_docx
 import pytest
 
-from api_service.exports import docx
+from api_service.exports import docx, markdown_html
 from api_service.summaries import extractive, to_markdown
 from api_service.tests.test_digest import MEETING
 
@@ -30,3 +30,9 @@ def test_a_summary_becomes_headings_lists_and_emphasis() -> None:
     assert "bold" in bold
     for _style, text in paragraphs:
         assert not text.startswith(("#", "- ", "> ", "[ ]")) and "**" not in text, text
+
+
+def test_a_summary_as_html_escapes_markup_and_refuses_script_links() -> None:
+    html = markdown_html("### Plan\n- [ ] ship <script>alert(1)</script>\n- [x] done\n\n[click](javascript:alert(1))")
+    assert "<h3>Plan</h3>" in html and "<li>☐ ship &lt;script&gt;" in html and "<li>☒ done</li>" in html
+    assert "<script>" not in html and "href" not in html

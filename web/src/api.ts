@@ -24,7 +24,7 @@ export interface Template {
 }
 export interface Summary {
   id: string | null; version: number | null; template_id: string | null; model: string;
-  content: Record<string, unknown>; markdown: string; created_at: string | null;
+  content: Record<string, unknown>; markdown: string; html: string; created_at: string | null;
 }
 export interface Job { id: string; session_id: string | null; status: string; stage: string | null; progress: number; error: string | null }
 export interface Accepted { job_id: string; session_id: string }

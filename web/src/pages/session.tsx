@@ -137,6 +137,7 @@ export function SessionPage({ id }: { id: string }) {
 function TitleEditor(props: { session: SessionDetail; onChanged: () => void; onError: (error: unknown) => void }) {
   const [editing, setEditing] = useState(false);
   const [title, setTitle] = useState(props.session.title);
+  const [proposal, setProposal] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const act = async (action: () => Promise<unknown>) => {
     setBusy(true);
@@ -150,17 +151,21 @@ function TitleEditor(props: { session: SessionDetail; onChanged: () => void; onE
       setBusy(false);
     }
   };
+  const rename = (to: string) =>
+    act(async () => {
+      await api(`/api/v1/sessions/${props.session.id}`, { method: "PATCH", body: { title: to } });
+      setEditing(false);
+      setProposal(null);
+    });
   const save = (event: Event) => {
     event.preventDefault();
-    void act(async () => {
-      await api(`/api/v1/sessions/${props.session.id}`, { method: "PATCH", body: { title } });
-      setEditing(false);
-    });
+    void rename(title);
   };
+  // A suggestion is only offered: the title changes when the user takes it.
   const suggest = () =>
     act(async () => {
       const out = await api<{ title: string }>("/api/v1/generate-title", { method: "POST", body: { session_id: props.session.id } });
-      setTitle(out.title);
+      setProposal(out.title);
     });
 
   if (editing) {
@@ -197,6 +202,17 @@ function TitleEditor(props: { session: SessionDetail; onChanged: () => void; onE
           {busy ? t("generating") : t("generateTitle")}
         </button>
       </div>
+      {proposal !== null && (
+        <div class="notice row wrap title-proposal" role="status">
+          <span class="grow">{t("titleProposal", { title: proposal })}</span>
+          <button type="button" disabled={busy} onClick={() => void rename(proposal)}>
+            {t("useTitle")}
+          </button>
+          <button type="button" class="secondary" onClick={() => setProposal(null)}>
+            {t("dismiss")}
+          </button>
+        </div>
+      )}
     </div>
   );
 }

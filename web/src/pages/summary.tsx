@@ -1,6 +1,6 @@
 // Summaries of a session: pick a template, generate (a new version each time), read earlier
-// versions, edit the Markdown and save it (a new version; the generated one is kept), copy or
-// download it.
+// versions formatted (the API renders the Markdown, raw HTML escaped), edit the Markdown and save it
+// (a new version; the generated one is kept), copy or download it.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type Summary } from "../api";
@@ -24,11 +24,13 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<number | null>(null);
+  const [editing, setEditing] = useState(false);
 
   const show = (summary: Summary | null) => {
     setShown(summary);
     setText(summary?.markdown ?? "");
     setSaved(null);
+    setEditing(false);
   };
   useEffect(() => {
     if (!shown && history.data?.length) show(history.data[0]);
@@ -112,16 +114,41 @@ export function SummaryPanel(props: { sessionId: string; defaultTemplate: string
             {shown.model === EDITED ? t("summaryEditedBy") : t("summaryModel", { model: shown.model })}
           </p>
           {shown.model === "extractive-fallback" && <p class="notice">{t("extractiveNote")}</p>}
-          <label for="summary-text">{t("summaryEditable")}</label>
-          <textarea id="summary-text" rows={14} value={text} onInput={(e) => setText(e.currentTarget.value)} />
-          {text !== shown.markdown && <p class="muted small">{t("summaryEdited")}</p>}
+          {editing ? (
+            <>
+              <label for="summary-text">{t("summaryEditable")}</label>
+              <textarea id="summary-text" rows={14} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+              {text !== shown.markdown && <p class="muted small">{t("summaryEdited")}</p>}
+            </>
+          ) : (
+            // The API's rendering of the Markdown: raw HTML in it is escaped, script links refused.
+            <div class="summary-body" dangerouslySetInnerHTML={{ __html: shown.html }} />
+          )}
           <p class="muted small" role="status">
             {saved !== null && text === shown.markdown ? t("summarySaved", { version: saved }) : ""}
           </p>
           <div class="row wrap">
-            <button type="button" onClick={save} disabled={saving || text === shown.markdown || !text.trim()}>
-              {saving ? t("saving") : t("saveSummary")}
-            </button>
+            {editing ? (
+              <>
+                <button type="button" onClick={save} disabled={saving || text === shown.markdown || !text.trim()}>
+                  {saving ? t("saving") : t("saveSummary")}
+                </button>
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => {
+                    setText(shown.markdown);
+                    setEditing(false);
+                  }}
+                >
+                  {t("cancel")}
+                </button>
+              </>
+            ) : (
+              <button type="button" class="secondary" onClick={() => setEditing(true)}>
+                {t("editSummary")}
+              </button>
+            )}
             <CopyButton text={text} />
             <button type="button" class="secondary" onClick={downloadMarkdown}>
               {t("downloadMarkdown")}
