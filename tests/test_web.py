@@ -236,6 +236,7 @@ async def test_the_app_is_served_without_shadowing_the_api(services: ServiceFact
             "provider": "supabase",
             "supabase_url": "https://project.supabase.co",
             "supabase_anon_key": "public-anon-key",
+            "recovery": "supabase",
         }
         # A first visit loads several things at once: a new user's row is made once, not a 500.
         first = {"Authorization": f"Bearer {user_token(services.keys.auth_jwt_secret, uuid.uuid4().hex, 'new@example.com')}"}
