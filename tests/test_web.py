@@ -37,7 +37,8 @@ from devstack.pytest_plugin import Servers, ServiceFactory
 from shared.service_auth import service_header
 from tests.http import call
 from tests.llm_server import FakeLLM
-from tests.speech import ENGLISH, Utterance, conversation, meeting, silence, wav_bytes, wer
+from tests.mail_server import RESET_LINK, MailServer
+from tests.speech import ENGLISH, PHONE_CALL, Utterance, conversation, meeting, normalize, silence, stm_utterances, wav_bytes, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -1032,5 +1033,166 @@ async def test_asking_about_a_finished_meeting_streams_the_answer_and_its_citati
     except BaseException:
         await keep_evidence(tmp_path, pages)
         raise
+    finally:
+        await browser.close()
+
+
+# --- first page, password recovery, first run (issue 20 §1) -------------------------------------
+
+
+def local_api(services: ServiceFactory, redis_url: str, web_dist: Path, folder: Path, name: str, **env: str) -> str:
+    """An API of its own (local accounts, SQLite in ``folder``) serving the built app."""
+    base = {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/db.sqlite", "WEB_DIST_DIR": str(web_dist)}
+    return services.start("api_service", "API_PORT", {**base, **env}, name)
+
+
+@pytest.mark.service
+async def test_the_front_page_says_what_the_app_does_and_how_to_get_a_lost_password_back(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    api = await asyncio.to_thread(local_api, services, redis_url, web_dist, tmp_path, "api-web-front")
+    browser = await launch(playwright)
+    try:
+        context = await browser.new_context(base_url=api, viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(30_000)
+        page = await context.new_page()
+        await page.goto("/")
+        await expect(page.get_by_role("heading", name="Meeting notes on your own server")).to_be_visible()
+        intro = page.locator(".intro")
+        for line in (
+            "Live captions in the browser while you meet",
+            "Transcripts with speakers, and summaries",
+            "Upload a recording",
+            "It runs on your own server",
+        ):
+            await expect(intro).to_contain_text(line)
+        # Signing in shows no password rules; creating an account does.
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        await expect(page.get_by_text("At least 8 characters")).to_have_count(0)
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "front-page.png")
+        await page.get_by_role("button", name="Create an account").click()
+        await expect(page.get_by_text("At least 8 characters")).to_be_visible()
+        await page.get_by_role("button", name="I have an account").click()
+        await expect(page.get_by_text("At least 8 characters")).to_have_count(0)
+
+        # No e-mail on this server: "Forgot password?" says to ask the administrator, and what they run.
+        await page.get_by_role("button", name="Forgot password?").click()
+        await expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+        await expect(page.get_by_text("This server does not send e-mail. Ask its administrator")).to_be_visible()
+        await expect(page.locator("pre.command")).to_have_text("python -m api_service.admin reset-password YOUR-EMAIL")
+        await expect(page.get_by_label("Email")).to_have_count(0)
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "forgot-password-admin.png")
+        await page.get_by_role("button", name="Back to sign in").click()
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+        # The same in Chinese.
+        await page.get_by_label("Language").select_option("zh")
+        await expect(page.get_by_role("heading", name="部署在您自己服务器上的会议记录")).to_be_visible()
+        await page.get_by_role("button", name="忘记密码？").click()
+        await expect(page.get_by_text("此服务器不发送邮件")).to_be_visible()
+        await page.get_by_label("语言").select_option("en")
+
+        # On a phone the description comes first and nothing is wider than the screen.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.reload()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "front-page-phone.png")
+    finally:
+        await browser.close()
+
+
+@pytest.mark.service
+async def test_a_forgotten_password_is_reset_by_email_in_the_browser(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    with MailServer() as mail:
+        smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port), "SMTP_STARTTLS": "false"}
+        api = await asyncio.to_thread(local_api, services, redis_url, web_dist, tmp_path, "api-web-reset", **smtp)
+        address, old_password, new_password = f"reset-{uuid.uuid4().hex[:8]}@example.com", "old password 1", "new password 2"
+        made = await call("POST", f"{api}/api/v1/auth/signup", json={"email": address, "password": old_password})
+        assert made.status_code == 201, made.text
+        browser = await launch(playwright)
+        try:
+            context = await browser.new_context(base_url=api)
+            context.set_default_timeout(30_000)
+            page = await context.new_page()
+            await page.goto("/")
+            await page.get_by_role("button", name="Forgot password?").click()
+            await expect(page.get_by_text("we will send you a link to choose a new password")).to_be_visible()
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_role("button", name="Send reset link").click()
+            await expect(page.get_by_role("status")).to_have_text(
+                "If an account uses this address, a link to choose a new password is on its way. Check your inbox."
+            )
+            keep_screenshot(await page.screenshot(full_page=True), tmp_path, "forgot-password-email.png")
+
+            received = await mail.wait_for(address, 1)
+            assert len(received) == 1, [m["To"] for m in mail.messages]
+            assert received[0]["Subject"] == "Reset your Intrascribe password"
+            link = RESET_LINK.search(received[0].get_content())
+            assert link and link.group(0).startswith(f"{api}/reset-password#token="), received[0].get_content()
+
+            # The link opens the page that sets a new password (sign-up's rules); then sign in with it.
+            await page.goto(link.group(0))
+            await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+            await page.get_by_label("New password").fill(new_password)
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("status")).to_have_text("Your password was changed. Sign in with the new one.")
+            assert page.url == f"{api}/"
+            keep_screenshot(await page.screenshot(full_page=True), tmp_path, "password-changed.png")
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_label("Password").fill(old_password)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("alert")).to_contain_text("wrong email or password")
+            await page.get_by_label("Password").fill(new_password)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
+            await expect(page.locator(".who")).to_have_text(address)
+
+            # The link worked once: opened again, it is refused with a sentence.
+            await page.goto(link.group(0))
+            await page.get_by_label("New password").fill("a third password")
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("alert")).to_contain_text("This password-reset link cannot be used")
+        finally:
+            await browser.close()
+
+
+async def test_first_run_offers_three_ways_in_and_the_sample_gives_a_two_speaker_transcript(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    browser = await launch(playwright)
+    try:
+        email = f"first-{uuid.uuid4().hex[:8]}@example.com"
+        token = stack.user_token(f"web-first-run-{uuid.uuid4().hex[:8]}", email)
+        _context, page = await signed_in_page(browser, stack.url("api"), token, email, "/")
+        offers = page.locator("ul.first-run > li")
+        await expect(offers).to_have_count(3)
+        await expect(offers.nth(0)).to_contain_text("captions appear as people speak")
+        await expect(offers.nth(1)).to_contain_text("it is transcribed with speakers")
+        await expect(offers.nth(2)).to_contain_text("A 30-second phone call between two people")
+        await expect(offers.nth(0).get_by_role("link", name="Start a meeting")).to_have_attribute("href", "/meeting")
+        await expect(offers.nth(1).get_by_role("link", name="Upload a recording")).to_have_attribute("href", "/upload")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "first-run.png")
+
+        await offers.nth(2).get_by_role("button", name="Try a sample recording").click()
+        await page.wait_for_url("**/sessions/*", timeout=60_000)
+        await expect(page.get_by_role("heading", name="Sample: a phone call between two people")).to_be_visible()
+        await expect(page.locator(".session-meta .badge").first).to_have_text("completed", timeout=300_000)
+        lines = page.locator("ol.transcript li")
+        await expect(lines.first).to_be_visible(timeout=30_000)
+        texts = " ".join(await lines.locator(".line-text").all_text_contents())
+        speakers = set(await lines.evaluate_all("els => els.map(e => e.dataset.speaker)"))
+        print("sample transcript:", speakers, texts)
+        assert len(speakers) == 2, speakers
+        # The sample is pyannote's phone call, re-encoded: its reference words are in sample.stm.
+        reference = stm_utterances(PHONE_CALL / "sample.stm")
+        assert wer(" ".join(turn.text for turn in reference), texts) <= 0.25, texts
+        assert "new jersey now" in normalize(texts), texts  # the last words too
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "first-run-sample.png")
+        # The list now holds the sample and no longer offers the first steps.
+        await page.get_by_role("navigation").get_by_role("link", name="Sessions").click()
+        await expect(page.locator(".session-title")).to_have_text(["Sample: a phone call between two people"])
+        await expect(page.locator("ul.first-run")).to_have_count(0)
     finally:
         await browser.close()

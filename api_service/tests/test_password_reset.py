@@ -7,25 +7,20 @@ address (the rate limits count per address)."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from api_service import password_reset
 from api_service.app import create_app
 from api_service.settings import APISettings
-from devstack.procs import free_port
+from tests.mail_server import MailServer
 
 pytestmark = [pytest.mark.service]
 PASSWORD = "correct horse battery"  # noqa: S105 - a test account's password
@@ -33,39 +28,10 @@ LINK = re.compile(r"http://notes\.example\.test/reset-password#token=([\w-]+)")
 SAME_ANSWER = "If an account uses this e-mail address, a link to choose a new password is on its way."
 
 
-class Mailbox:
-    """aiosmtpd handler: keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
-        content = envelope.content or b""
-        raw = content if isinstance(content, bytes) else content.encode()
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-    async def wait_for(self, address: str, count: int, timeout_s: float = 10) -> list[EmailMessage]:
-        """The messages to ``address`` once there are ``count`` (sent after the API answered)."""
-        for _ in range(int(timeout_s / 0.05)):  # aiosmtpd's handler runs on its own thread's loop
-            if len(self.to(address)) >= count:
-                break
-            await asyncio.sleep(0.05)
-        return self.to(address)
-
-
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+def smtp() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
 
 
 def settings_for(folder: Path, redis_url: str, **extra: object) -> APISettings:
@@ -82,9 +48,9 @@ def settings_for(folder: Path, redis_url: str, **extra: object) -> APISettings:
 
 
 @pytest.fixture(scope="module")
-async def app(tmp_path_factory: pytest.TempPathFactory, redis_url: str, smtp: tuple[Mailbox, int]) -> AsyncIterator[FastAPI]:
+async def app(tmp_path_factory: pytest.TempPathFactory, redis_url: str, smtp: MailServer) -> AsyncIterator[FastAPI]:
     folder = tmp_path_factory.mktemp("reset")
-    settings = settings_for(folder, redis_url, smtp_host="127.0.0.1", smtp_port=smtp[1], smtp_starttls=False)
+    settings = settings_for(folder, redis_url, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls=False)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
@@ -103,7 +69,7 @@ async def new_account(api: httpx.AsyncClient) -> tuple[str, str]:
     return address, made.json()["access_token"]
 
 
-async def ask_for_link(api: httpx.AsyncClient, mailbox: Mailbox, address: str, typed: str | None = None) -> str:
+async def ask_for_link(api: httpx.AsyncClient, mailbox: MailServer, address: str, typed: str | None = None) -> str:
     before = len(mailbox.to(address))
     answer = await api.post("/api/v1/auth/password-reset", json={"email": typed or address})
     assert answer.status_code == 202, answer.text
@@ -115,8 +81,8 @@ async def ask_for_link(api: httpx.AsyncClient, mailbox: Mailbox, address: str, t
     return found.group(1)
 
 
-async def test_the_link_arrives_and_sets_a_new_password_once(app: FastAPI, smtp: tuple[Mailbox, int]) -> None:
-    mailbox = smtp[0]
+async def test_the_link_arrives_and_sets_a_new_password_once(app: FastAPI, smtp: MailServer) -> None:
+    mailbox = smtp
     async with client(app, "198.51.100.10") as api:
         address, old_token = await new_account(api)
         assert (await api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old_token}"})).status_code == 200
@@ -148,8 +114,8 @@ async def test_the_link_arrives_and_sets_a_new_password_once(app: FastAPI, smtp:
         assert still.status_code == 200
 
 
-async def test_expired_superseded_forged_and_weak_are_refused(app: FastAPI, smtp: tuple[Mailbox, int], redis_url: str) -> None:
-    mailbox = smtp[0]
+async def test_expired_superseded_forged_and_weak_are_refused(app: FastAPI, smtp: MailServer, redis_url: str) -> None:
+    mailbox = smtp
     redis = Redis.from_url(redis_url)
     async with client(app, "198.51.100.11") as api:
         address, _ = await new_account(api)
@@ -186,8 +152,8 @@ async def test_expired_superseded_forged_and_weak_are_refused(app: FastAPI, smtp
     await redis.aclose()
 
 
-async def test_an_unknown_address_gets_the_same_answer_and_no_email(app: FastAPI, smtp: tuple[Mailbox, int]) -> None:
-    mailbox = smtp[0]
+async def test_an_unknown_address_gets_the_same_answer_and_no_email(app: FastAPI, smtp: MailServer) -> None:
+    mailbox = smtp
     async with client(app, "198.51.100.12") as api:
         known, _ = await new_account(api)
         unknown = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
@@ -203,8 +169,8 @@ async def test_an_unknown_address_gets_the_same_answer_and_no_email(app: FastAPI
         assert bad.status_code == 422 and "email" in bad.text
 
 
-async def test_a_chinese_request_gets_the_email_in_chinese_and_english(app: FastAPI, smtp: tuple[Mailbox, int]) -> None:
-    mailbox = smtp[0]
+async def test_a_chinese_request_gets_the_email_in_chinese_and_english(app: FastAPI, smtp: MailServer) -> None:
+    mailbox = smtp
     async with client(app, "198.51.100.13") as api:
         address, _ = await new_account(api)
         for body, headers in (({"language": "zh"}, {}), ({}, {"Accept-Language": "zh-CN,zh;q=0.9"})):
@@ -217,8 +183,8 @@ async def test_a_chinese_request_gets_the_email_in_chinese_and_english(app: Fast
             assert len(LINK.findall(text)) == 2  # the same link in both languages
 
 
-async def test_requests_are_rate_limited_per_address_and_per_email(app: FastAPI, smtp: tuple[Mailbox, int]) -> None:
-    mailbox = smtp[0]
+async def test_requests_are_rate_limited_per_address_and_per_email(app: FastAPI, smtp: MailServer) -> None:
+    mailbox = smtp
     async with client(app, "198.51.100.14") as api:
         address, _ = await new_account(api)
     # One address asking about many e-mails: 5 a minute (AUTH_RATE_LIMIT_PER_MINUTE), then 429.
