@@ -222,3 +222,13 @@ async def test_the_config_tells_the_web_app_that_email_works(app: FastAPI) -> No
             "supabase_url": None,
             "supabase_anon_key": None,
         }
+
+
+@pytest.mark.unit
+def test_production_needs_the_public_address_for_links() -> None:
+    secret = "production-check-secret-0123456789abcdef"  # noqa: S105 - a test secret
+    problems = APISettings(auth_jwt_secret=secret, smtp_host="mail.example.com", public_base_url="").production_problems()
+    assert any(p.startswith("PUBLIC_BASE_URL must be set with SMTP_HOST") for p in problems), problems
+    fine = APISettings(auth_jwt_secret=secret, smtp_host="mail.example.com", public_base_url="https://notes.example.com")
+    assert not any("PUBLIC_BASE_URL" in p for p in fine.production_problems())
+    assert fine.web_base_url == "https://notes.example.com"
