@@ -143,7 +143,7 @@ function App({ auth, recovery }: { auth: AuthProvider; recovery: Recovery }) {
           <p>{t("loading")}</p>
         </main>
       ) : path === "/reset-password" ? (
-        <ResetPasswordPage auth={auth} onDone={passwordReset} />
+        <ResetPasswordPage auth={auth} signedIn={!!user} onDone={passwordReset} />
       ) : user ? (
         <Routes />
       ) : (

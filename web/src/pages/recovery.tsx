@@ -69,12 +69,15 @@ export function ForgotPassword(props: {
 /** The page the e-mailed link opens (/reset-password). A local account's link carries its code in
  * the URL's fragment (#token=…), which browsers never send to a server; Supabase's link has signed
  * the person in for recovery before this page shows. */
-export function ResetPasswordPage({ auth, onDone }: { auth: AuthProvider; onDone: (notice: string) => void }) {
+export function ResetPasswordPage(props: { auth: AuthProvider; signedIn: boolean; onDone: (notice: string) => void }) {
+  const { auth, signedIn, onDone } = props;
   const [code] = useState(() => new URLSearchParams(location.hash.replace(/^#/, "")).get("token"));
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const missing = auth.kind === "local" && !code;
+  // A local link must carry its code; a Supabase link that worked has signed the person in (one
+  // that expired or was used comes back without a session).
+  const unusable = auth.kind === "local" ? (code ? null : t("resetLinkMissing")) : signedIn ? null : t("resetLinkExpired");
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -93,9 +96,9 @@ export function ResetPasswordPage({ auth, onDone }: { auth: AuthProvider; onDone
   return (
     <main id="main" class="narrow" tabIndex={-1}>
       <h1>{t("newPasswordTitle")}</h1>
-      {missing ? (
+      {unusable ? (
         <p class="error" role="alert">
-          {t("resetLinkMissing")}
+          {unusable}
         </p>
       ) : (
         <form class="card stack" onSubmit={submit}>
