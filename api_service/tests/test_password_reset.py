@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api_service import password_reset
+from api_service import admin, password_reset
 from api_service.app import create_app
 from api_service.settings import APISettings
 from tests.mail_server import MailServer
@@ -222,6 +222,20 @@ async def test_the_config_tells_the_web_app_that_email_works(app: FastAPI) -> No
             "supabase_url": None,
             "supabase_anon_key": None,
         }
+
+
+async def test_the_admin_command_also_ends_earlier_sign_ins_and_links(app: FastAPI, smtp: MailServer) -> None:
+    async with client(app, "198.51.100.18") as api:
+        address, old_token = await new_account(api)
+        link = await ask_for_link(api, smtp, address)
+        await asyncio.sleep(1.1)  # whole seconds again: the reset comes in a later second than the token
+        done = await admin.run("reset-password", address, False, app.state.settings)
+        generated = done.rsplit("password: ", 1)[1]
+        stale = await api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old_token}"})
+        assert stale.status_code == 401
+        refused = await api.post("/api/v1/auth/password-reset/confirm", json={"token": link, "password": "a brand new secret"})
+        assert refused.status_code == 400 and refused.json()["detail"] == password_reset.INVALID
+        assert (await api.post("/api/v1/auth/login", json={"email": address, "password": generated})).status_code == 200
 
 
 @pytest.mark.unit
