@@ -2,7 +2,8 @@
 accounts whatever the sign-up policy:
 
     create-user EMAIL      an account; the password is read from stdin, or generated and printed
-    reset-password EMAIL   a new password for an account (stdin, or generated and printed)
+    reset-password EMAIL   a new password for an account (stdin, or generated and printed); the
+                           account's earlier sign-ins and reset links stop working
     invite EMAIL           lets EMAIL sign up while AUTH_SIGNUP=invite
 
 It reads the same settings as the API (DATABASE_URL from the environment or .env)."""
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from api_service.auth import hash_password
 from api_service.db.engine import make_engine, migrate, sessionmaker
-from api_service.db.models import User
+from api_service.db.models import User, now
 from api_service.schemas.auth import Credentials
 from api_service.settings import APISettings
 
@@ -59,6 +60,8 @@ async def run(command: str, email: str, password_stdin: bool, settings: APISetti
                 user = User(email=email)
                 db.add(user)
             user.password_hash = await hash_password(password)
+            if command == "reset-password":
+                user.password_changed_at = now()  # the account's earlier sign-ins and reset links end
             await db.commit()
             done = "created" if command == "create-user" else "reset the password of"
             return f"{done} {email}" + (f"; password: {password}" if generated else "")

@@ -17,6 +17,7 @@ from api_service.auth import CurrentUser, decode_token, unauthorized
 from api_service.db.models import MeetingSession, Template, User
 from api_service.livekit_access import AgentDispatcher
 from api_service.llm import LLMConfig
+from api_service.password_reset import issued_before_password_change
 from api_service.quotas import Quotas
 from api_service.settings import APISettings
 from api_service.storage import AudioStorage
@@ -85,8 +86,11 @@ async def current_user(
         raise unauthorized("missing bearer token")
     claims = await decode_token(settings, credentials.credentials)
     user = CurrentUser(id=str(claims["sub"]), email=str(claims["email"]) if claims.get("email") else None)
+    row = await session.get(User, user.id)
+    if issued_before_password_change(claims, row):
+        raise unauthorized("This sign-in ended when the password was changed; sign in again.")
     # Users of an external identity provider get their row on first sight.
-    if await session.get(User, user.id) is None:
+    if row is None:
         session.add(User(id=user.id, email=None))
         try:
             await session.commit()

@@ -32,6 +32,20 @@ class APISettings(ServiceSettings, LiveKitSettings):
     auth_signup: Literal["open", "invite", "closed", ""] = ""
     # Log-in and sign-up attempts per client address per minute.
     auth_rate_limit_per_minute: int = 10
+    # Where people open the web app (https://notes.example.com): the base of links sent by e-mail.
+    # Empty: http://API_HOST:API_PORT (development only; production requires it with SMTP_HOST).
+    public_base_url: str = ""
+    # Outgoing e-mail (password-reset links for local accounts). Empty SMTP_HOST: no e-mail; a
+    # forgotten password is reset by an administrator (`python -m api_service.admin reset-password`).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Intrascribe <no-reply@localhost>"
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    # Lifetime of a password-reset link, seconds (the link works once).
+    password_reset_ttl_s: int = Field(default=1800, ge=60)
     # Lifetime of a LiveKit participant token.
     livekit_token_ttl_s: int = 3600
     cors_origins: list[str] = Field(default_factory=list)
@@ -100,7 +114,13 @@ class APISettings(ServiceSettings, LiveKitSettings):
         problems = super().production_problems()
         if self.auth_jwt_secret or not self.auth_jwks_url:
             problems += [p for p in [security.weak_secret("AUTH_JWT_SECRET", self.auth_jwt_secret)] if p]
+        if self.smtp_host and not self.public_base_url:
+            problems.append("PUBLIC_BASE_URL must be set with SMTP_HOST: password-reset e-mails link to the web app there")
         return problems + security.redis_problems(self.redis_url) + security.database_problems(self.database_url)
+
+    @property
+    def web_base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def signup_policy(self) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import Scope
 
-from api_service import __version__
+from api_service import __version__, mail
 from api_service.deps import SettingsDep
 
 # Paths that belong to the API, never to the web app.
@@ -59,6 +59,9 @@ class HashedAssets(StaticFiles):
 
 class AuthConfig(BaseModel):
     provider: Literal["local", "supabase"]
+    # How a local account's forgotten password is reset: by an e-mailed link (SMTP configured), or
+    # by the server's administrator. With Supabase Auth, Supabase's own recovery e-mail.
+    recovery: Literal["email", "admin", "supabase"] = "admin"
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
 
@@ -76,10 +79,13 @@ async def web_config(settings: SettingsDep) -> WebConfig:
     """Public settings the web app needs before anyone signs in."""
     if settings.auth_supabase_url and settings.auth_supabase_anon_key:
         auth = AuthConfig(
-            provider="supabase", supabase_url=settings.auth_supabase_url, supabase_anon_key=settings.auth_supabase_anon_key
+            provider="supabase",
+            supabase_url=settings.auth_supabase_url,
+            supabase_anon_key=settings.auth_supabase_anon_key,
+            recovery="supabase",
         )
     else:
-        auth = AuthConfig(provider="local")
+        auth = AuthConfig(provider="local", recovery="email" if mail.configured(settings) else "admin")
     return WebConfig(version=__version__, auth=auth)
 
 

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import numpy as np
 import pytest
 import uvicorn
@@ -37,7 +39,8 @@ from devstack.pytest_plugin import Servers, ServiceFactory
 from shared.service_auth import service_header
 from tests.http import call
 from tests.llm_server import FakeLLM
-from tests.speech import ENGLISH, Utterance, conversation, meeting, silence, wav_bytes, wer
+from tests.mail_server import RESET_LINK, MailServer
+from tests.speech import ENGLISH, PHONE_CALL, Utterance, conversation, meeting, normalize, silence, stm_utterances, wav_bytes, wer
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -236,6 +239,7 @@ async def test_the_app_is_served_without_shadowing_the_api(services: ServiceFact
             "provider": "supabase",
             "supabase_url": "https://project.supabase.co",
             "supabase_anon_key": "public-anon-key",
+            "recovery": "supabase",
         }
         # A first visit loads several things at once: a new user's row is made once, not a 500.
         first = {"Authorization": f"Bearer {user_token(services.keys.auth_jwt_secret, uuid.uuid4().hex, 'new@example.com')}"}
@@ -741,30 +745,99 @@ async def test_devices_are_registered_with_a_token_shown_once_and_show_online(
 
 class FakeSupabaseAuth:
     """Supabase Auth's password grant and logout, as the browser's auth-js client calls them
-    (cross-origin, so with CORS); issues Supabase-shaped JWTs signed with the API's secret."""
+    (cross-origin, so with CORS); issues Supabase-shaped JWTs signed with the API's secret.
+
+    Password recovery as GoTrue does it: ``POST /recover`` answers ``{}`` whatever the address and,
+    for a known one, "e-mails" (keeps in ``recovery_links``) a ``/verify`` link; ``GET /verify``
+    redirects (303) to ``redirect_to`` with the session in the fragment (``type=recovery``), or with
+    ``error=…`` once the link was used; ``GET``/``PUT /user`` read and change the signed-in user
+    (a new password equal to the old is refused with ``same_password``, as GoTrue does)."""
 
     PASSWORD = "supabase password"  # noqa: S105 - the test account's password
 
     def __init__(self, jwt_secret: str) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.passwords: dict[str, str] = {}  # changed passwords; every other address has PASSWORD
+        self.recovery_links: list[tuple[str, str]] = []  # (email, link)
+        self._recovery_tokens: dict[str, str] = {}  # one-time token -> email
         app = FastAPI()
         app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
+
+        def user_of(email: str) -> dict[str, str]:
+            return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, email)), "email": email, "aud": "authenticated"}
+
+        def session_of(email: str) -> dict[str, Any]:
+            access = user_token(jwt_secret, user_of(email)["id"], email)
+            return {
+                "access_token": access,
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "refresh_token": "r-1",
+                "user": user_of(email),
+            }
+
+        def bearer_email(request: Request) -> str | None:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            try:
+                return str(jwt.decode(token, jwt_secret, algorithms=["HS256"], audience="authenticated")["email"])
+            except jwt.InvalidTokenError:
+                return None
 
         @app.post("/auth/v1/token")
         async def token(request: Request) -> JSONResponse:
             body = await request.json()
             self.requests.append({"query": dict(request.query_params), "apikey": request.headers.get("apikey"), **body})
-            if body.get("password") != self.PASSWORD:
+            if body.get("password") != self.passwords.get(body["email"], self.PASSWORD):
                 return JSONResponse({"error": "invalid_grant", "error_description": "Invalid login credentials"}, 400)
-            user = {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["email"])), "email": body["email"], "aud": "authenticated"}
-            access = user_token(jwt_secret, user["id"], body["email"])
-            return JSONResponse(
-                {"access_token": access, "token_type": "bearer", "expires_in": 3600, "refresh_token": "r-1", "user": user}
-            )
+            return JSONResponse(session_of(body["email"]))
 
         @app.post("/auth/v1/logout")
         async def logout() -> Response:
             return Response(status_code=204)
+
+        @app.post("/auth/v1/recover")
+        async def recover(request: Request) -> JSONResponse:
+            body = await request.json()
+            query, apikey = dict(request.query_params), request.headers.get("apikey")
+            self.requests.append({"path": "recover", "query": query, "apikey": apikey, **body})
+            if body["email"].endswith("@example.com"):  # the accounts this project has
+                once = uuid.uuid4().hex
+                self._recovery_tokens[once] = body["email"]
+                back = urllib.parse.quote(query.get("redirect_to", ""), safe="")
+                link = f"http://127.0.0.1:{self.port}/auth/v1/verify?token={once}&type=recovery&redirect_to={back}"
+                self.recovery_links.append((body["email"], link))
+            return JSONResponse({})
+
+        @app.get("/auth/v1/verify")
+        async def verify(token: str, type: str, redirect_to: str) -> Response:
+            email = self._recovery_tokens.pop(token, None)
+            if email is None or type != "recovery":
+                fragment = "error=access_denied&error_code=otp_expired&error_description=Email+link+is+invalid+or+has+expired"
+                return Response(status_code=303, headers={"Location": f"{redirect_to}#{fragment}"})
+            session = session_of(email)
+            fragment = "&".join(f"{k}={session[k]}" for k in ("access_token", "expires_in", "refresh_token", "token_type"))
+            fragment += f"&expires_at={int(time.time()) + 3600}&type=recovery"
+            return Response(status_code=303, headers={"Location": f"{redirect_to}#{fragment}"})
+
+        @app.get("/auth/v1/user")
+        async def get_user(request: Request) -> JSONResponse:
+            email = bearer_email(request)
+            if email is None:
+                return JSONResponse({"code": 401, "error_code": "bad_jwt", "msg": "invalid JWT"}, 401)
+            return JSONResponse(user_of(email))
+
+        @app.put("/auth/v1/user")
+        async def update_user(request: Request) -> JSONResponse:
+            email = bearer_email(request)
+            if email is None:
+                return JSONResponse({"code": 401, "error_code": "bad_jwt", "msg": "invalid JWT"}, 401)
+            body = await request.json()
+            self.requests.append({"path": "user", "email": email, **body})
+            if body.get("password") == self.passwords.get(email, self.PASSWORD):
+                message = "New password should be different from the old password."
+                return JSONResponse({"code": 422, "error_code": "same_password", "msg": message}, 422)
+            self.passwords[email] = body["password"]
+            return JSONResponse(user_of(email))
 
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None))
@@ -1053,3 +1126,228 @@ async def test_asking_about_a_finished_meeting_streams_the_answer_and_its_citati
         raise
     finally:
         await browser.close()
+
+
+# --- first page, password recovery, first run (issue 20 §1) -------------------------------------
+
+
+def local_api(services: ServiceFactory, redis_url: str, web_dist: Path, folder: Path, name: str, **env: str) -> str:
+    """An API of its own (local accounts, SQLite in ``folder``) serving the built app."""
+    base = {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/db.sqlite", "WEB_DIST_DIR": str(web_dist)}
+    return services.start("api_service", "API_PORT", {**base, **env}, name)
+
+
+@pytest.mark.service
+async def test_the_front_page_says_what_the_app_does_and_how_to_get_a_lost_password_back(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    api = await asyncio.to_thread(local_api, services, redis_url, web_dist, tmp_path, "api-web-front")
+    browser = await launch(playwright)
+    try:
+        context = await browser.new_context(base_url=api, viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(30_000)
+        page = await context.new_page()
+        await page.goto("/")
+        await expect(page.get_by_role("heading", name="Meeting notes on your own server")).to_be_visible()
+        intro = page.locator(".intro")
+        for line in (
+            "Live captions in the browser while you meet",
+            "Transcripts with speakers, and summaries",
+            "Upload a recording",
+            "It runs on your own server",
+        ):
+            await expect(intro).to_contain_text(line)
+        # Signing in shows no password rules; creating an account does.
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        await expect(page.get_by_text("At least 8 characters")).to_have_count(0)
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "front-page.png")
+        await page.get_by_role("button", name="Create an account").click()
+        await expect(page.get_by_text("At least 8 characters")).to_be_visible()
+        await page.get_by_role("button", name="I have an account").click()
+        await expect(page.get_by_text("At least 8 characters")).to_have_count(0)
+
+        # No e-mail on this server: "Forgot password?" says to ask the administrator, and what they run.
+        await page.get_by_role("button", name="Forgot password?").click()
+        await expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+        await expect(page.get_by_text("This server does not send e-mail. Ask its administrator")).to_be_visible()
+        await expect(page.locator("pre.command")).to_have_text("python -m api_service.admin reset-password YOUR-EMAIL")
+        await expect(page.get_by_label("Email")).to_have_count(0)
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "forgot-password-admin.png")
+        await page.get_by_role("button", name="Back to sign in").click()
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+        # The same in Chinese.
+        await page.get_by_label("Language").select_option("zh")
+        await expect(page.get_by_role("heading", name="部署在您自己服务器上的会议记录")).to_be_visible()
+        await page.get_by_role("button", name="忘记密码？").click()
+        await expect(page.get_by_text("此服务器不发送邮件")).to_be_visible()
+        await page.get_by_label("语言").select_option("en")
+
+        # On a phone the description comes first and nothing is wider than the screen.
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.reload()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "front-page-phone.png")
+    finally:
+        await browser.close()
+
+
+@pytest.mark.service
+async def test_a_forgotten_password_is_reset_by_email_in_the_browser(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    with MailServer() as mail:
+        smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port), "SMTP_STARTTLS": "false"}
+        api = await asyncio.to_thread(local_api, services, redis_url, web_dist, tmp_path, "api-web-reset", **smtp)
+        address, old_password, new_password = f"reset-{uuid.uuid4().hex[:8]}@example.com", "old password 1", "new password 2"
+        made = await call("POST", f"{api}/api/v1/auth/signup", json={"email": address, "password": old_password})
+        assert made.status_code == 201, made.text
+        browser = await launch(playwright)
+        try:
+            context = await browser.new_context(base_url=api)
+            context.set_default_timeout(30_000)
+            page = await context.new_page()
+            await page.goto("/")
+            await page.get_by_role("button", name="Forgot password?").click()
+            await expect(page.get_by_text("we will send you a link to choose a new password")).to_be_visible()
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_role("button", name="Send reset link").click()
+            await expect(page.get_by_role("status")).to_have_text(
+                "If an account uses this address, a link to choose a new password is on its way. Check your inbox."
+            )
+            keep_screenshot(await page.screenshot(full_page=True), tmp_path, "forgot-password-email.png")
+
+            received = await mail.wait_for(address, 1)
+            assert len(received) == 1, [m["To"] for m in mail.messages]
+            assert received[0]["Subject"] == "Reset your Intrascribe password"
+            link = RESET_LINK.search(received[0].get_content())
+            assert link and link.group(0).startswith(f"{api}/reset-password#token="), received[0].get_content()
+
+            # The link opens the page that sets a new password (sign-up's rules); then sign in with it.
+            await page.goto(link.group(0))
+            await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+            await page.get_by_label("New password").fill(new_password)
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("status")).to_have_text("Your password was changed. Sign in with the new one.")
+            assert page.url == f"{api}/"
+            keep_screenshot(await page.screenshot(full_page=True), tmp_path, "password-changed.png")
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_label("Password").fill(old_password)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("alert")).to_contain_text("wrong email or password")
+            await page.get_by_label("Password").fill(new_password)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
+            await expect(page.locator(".who")).to_have_text(address)
+
+            # The link worked once: opened again, it is refused with a sentence.
+            await page.goto(link.group(0))
+            await page.get_by_label("New password").fill("a third password")
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("alert")).to_contain_text("This password-reset link cannot be used")
+        finally:
+            await browser.close()
+
+
+async def test_first_run_offers_three_ways_in_and_the_sample_gives_a_two_speaker_transcript(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    browser = await launch(playwright)
+    try:
+        email = f"first-{uuid.uuid4().hex[:8]}@example.com"
+        token = stack.user_token(f"web-first-run-{uuid.uuid4().hex[:8]}", email)
+        _context, page = await signed_in_page(browser, stack.url("api"), token, email, "/")
+        offers = page.locator("ul.first-run > li")
+        await expect(offers).to_have_count(3)
+        await expect(offers.nth(0)).to_contain_text("captions appear as people speak")
+        await expect(offers.nth(1)).to_contain_text("it is transcribed with speakers")
+        await expect(offers.nth(2)).to_contain_text("A 30-second phone call between two people")
+        await expect(offers.nth(0).get_by_role("link", name="Start a meeting")).to_have_attribute("href", "/meeting")
+        await expect(offers.nth(1).get_by_role("link", name="Upload a recording")).to_have_attribute("href", "/upload")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "first-run.png")
+
+        await offers.nth(2).get_by_role("button", name="Try a sample recording").click()
+        await page.wait_for_url("**/sessions/*", timeout=60_000)
+        await expect(page.get_by_role("heading", name="Sample: a phone call between two people")).to_be_visible()
+        await expect(page.locator(".session-meta .badge").first).to_have_text("completed", timeout=300_000)
+        lines = page.locator("ol.transcript li")
+        await expect(lines.first).to_be_visible(timeout=30_000)
+        texts = " ".join(await lines.locator(".line-text").all_text_contents())
+        speakers = set(await lines.evaluate_all("els => els.map(e => e.dataset.speaker)"))
+        print("sample transcript:", speakers, texts)
+        assert len(speakers) == 2, speakers
+        # The sample is pyannote's phone call, re-encoded: its reference words are in sample.stm.
+        reference = stm_utterances(PHONE_CALL / "sample.stm")
+        assert wer(" ".join(turn.text for turn in reference), texts) <= 0.25, texts
+        assert "new jersey now" in normalize(texts), texts  # the last words too
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "first-run-sample.png")
+        # The list now holds the sample and no longer offers the first steps.
+        await page.get_by_role("navigation").get_by_role("link", name="Sessions").click()
+        await expect(page.locator(".session-title")).to_have_text(["Sample: a phone call between two people"])
+        await expect(page.locator("ul.first-run")).to_have_count(0)
+    finally:
+        await browser.close()
+
+
+@pytest.mark.service
+async def test_a_forgotten_password_is_reset_through_supabase_recovery_when_configured(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """With Supabase Auth the web app uses Supabase's own recovery: resetPasswordForEmail sends the
+    e-mail, its link signs the person in for recovery and returns to /reset-password, where
+    updateUser sets the new password."""
+    with FakeSupabaseAuth(services.keys.auth_jwt_secret) as supabase:
+        supabase_env = {"AUTH_SUPABASE_URL": f"http://127.0.0.1:{supabase.port}", "AUTH_SUPABASE_ANON_KEY": "anon-public-key"}
+        api = await asyncio.to_thread(
+            local_api, services, redis_url, web_dist, tmp_path, "api-web-supabase-reset", **supabase_env
+        )
+        address, new_password = "sb-reset@example.com", "a new supabase password"
+        browser = await launch(playwright)
+        try:
+            context = await browser.new_context(base_url=api)
+            context.set_default_timeout(30_000)
+            page = await context.new_page()
+            await page.goto("/")
+            await page.get_by_role("button", name="Forgot password?").click()
+            await expect(page.get_by_text("Supabase will send you a link to choose a new password")).to_be_visible()
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_role("button", name="Send reset link").click()
+            await expect(page.get_by_role("status")).to_contain_text("a link to choose a new password is on its way")
+            recover = next(r for r in supabase.requests if r.get("path") == "recover")
+            assert recover["email"] == address and recover["apikey"] == "anon-public-key"
+            assert recover["query"] == {"redirect_to": f"{api}/reset-password"}
+            (mailed_to, link), *_ = supabase.recovery_links
+            assert mailed_to == address
+
+            # The e-mailed link goes through Supabase and comes back signed in for recovery.
+            await page.goto(link)
+            await page.wait_for_url(f"{api}/reset-password*")
+            await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+            await page.get_by_label("New password").fill(FakeSupabaseAuth.PASSWORD)  # the same one: Supabase refuses it
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("alert")).to_contain_text("New password should be different from the old password.")
+            await page.get_by_label("New password").fill(new_password)
+            await page.get_by_role("button", name="Set new password").click()
+            await expect(page.get_by_role("status")).to_have_text("Your password was changed. Sign in with the new one.")
+            assert supabase.passwords == {address: new_password}
+
+            await page.get_by_label("Email").fill(address)
+            await page.get_by_label("Password").fill(FakeSupabaseAuth.PASSWORD)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("alert")).to_contain_text("Invalid login credentials")
+            await page.get_by_label("Password").fill(new_password)
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
+            await expect(page.locator(".who")).to_have_text(address)
+
+            # Used once: the link now comes back with Supabase's error, and no password can be set.
+            await page.get_by_role("button", name="Sign out").click()
+            await page.goto(link)
+            await page.wait_for_url(f"{api}/reset-password*")
+            await expect(page.get_by_role("alert")).to_have_text(
+                "This link cannot be used: it expired or was already used. Ask for a new one from the sign-in page."
+            )
+            await expect(page.get_by_label("New password")).to_have_count(0)
+            assert supabase.passwords == {address: new_password}
+        finally:
+            await browser.close()

@@ -39,6 +39,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # When the password was last set by a reset (link or admin): tokens issued before it are refused.
+    password_changed_at: Mapped[datetime | None] = mapped_column()
 
 
 class MeetingSession(Base):

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api_service import mail, password_reset
 from api_service.auth import check_password, hash_password, issue_token
 from api_service.db.models import User
 from api_service.deps import CurrentUserDep, DbDep, RedisDep, SettingsDep
 from api_service.ratelimit import limit
-from api_service.schemas.auth import Credentials, TokenOut, UserOut
+from api_service.schemas.auth import Credentials, Notice, PasswordResetConfirm, PasswordResetRequest, TokenOut, UserOut
 from api_service.settings import APISettings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -49,6 +50,44 @@ async def login(body: Credentials, request: Request, redis: RedisDep, settings: 
     if not await check_password(user.password_hash if user else None, body.password) or user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     return token_for(settings, user)
+
+
+@router.post("/password-reset", response_model=Notice, status_code=status.HTTP_202_ACCEPTED)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    request: Request,
+    background: BackgroundTasks,
+    redis: RedisDep,
+    settings: SettingsDep,
+    session: DbDep,
+) -> Notice:
+    """E-mails a single-use link to choose a new password; the same answer whether or not an
+    account uses the address (the e-mail goes out after it)."""
+    if not mail.configured(settings):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, password_reset.NO_EMAIL)
+    email = body.email.lower()
+    await limit(request, redis, "password-reset", settings.auth_rate_limit_per_minute, password_reset.rate_subject(email))
+    language = body.language or ("zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en")
+    message = await password_reset.request_reset(settings, redis, session, email, language)
+    if message is not None:
+        background.add_task(password_reset.deliver, settings, message)
+    return Notice(detail=password_reset.accepted(settings))
+
+
+@router.post("/password-reset/confirm", response_model=Notice)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, request: Request, redis: RedisDep, settings: SettingsDep, session: DbDep
+) -> Notice:
+    """Sets the new password (sign-up's rules) with a link's token, once; tokens issued before it
+    stop working."""
+    await limit(request, redis, "password-change", settings.auth_rate_limit_per_minute)
+    try:
+        await password_reset.confirm(redis, session, body.token, body.password)
+    except password_reset.ResetRefused as refused:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
+    except password_reset.ResetUnavailable as away:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(away), headers={"Retry-After": "60"}) from None
+    return Notice(detail=password_reset.CHANGED)
 
 
 @router.get("/me", response_model=UserOut)

@@ -47,9 +47,14 @@ export interface Brief {
   session_id: string; since_ms: number; discussed: BriefItem[]; decisions: BriefItem[]; open_questions: BriefItem[];
   citations: Citation[]; model: string | null; transcript_version: string; cached: boolean; note?: string | null;
 }
+export type Recovery = "email" | "admin" | "supabase";
 export interface WebConfig {
   version: string;
-  auth: { provider: "local" | "supabase"; supabase_url: string | null; supabase_anon_key: string | null };
+  auth: {
+    provider: "local" | "supabase"; supabase_url: string | null; supabase_anon_key: string | null;
+    /** How a forgotten password is reset: an e-mailed link, the administrator, or Supabase's recovery e-mail. */
+    recovery: Recovery;
+  };
 }
 
 export class ApiError extends Error {

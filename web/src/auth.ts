@@ -15,6 +15,12 @@ export interface AuthProvider {
   /** null when the account must be confirmed (by email) before signing in. */
   signUp(email: string, password: string): Promise<SignedIn | null>;
   signOut(): Promise<void>;
+  /** Asks for an e-mail with a link to choose a new password (the answer never says whether the
+   * address has an account). */
+  requestPasswordReset(email: string, language: string): Promise<void>;
+  /** Sets the new password from the page the link opens: local accounts send the link's code;
+   * Supabase has already signed the person in from the link, and the new password is theirs. */
+  completePasswordReset(password: string, code: string | null): Promise<void>;
   /** Called when a token is refreshed in the background. */
   onRefresh(listener: (session: SignedIn) => void): void;
 }
@@ -53,6 +59,16 @@ class LocalAuth implements AuthProvider {
 
   async signOut(): Promise<void> {
     localStorage.removeItem(LOCAL_KEY);
+  }
+
+  async requestPasswordReset(email: string, language: string): Promise<void> {
+    await api("/api/v1/auth/password-reset", { method: "POST", body: { email, language } });
+  }
+
+  async completePasswordReset(password: string, code: string | null): Promise<void> {
+    if (!code) throw new Error("missing reset code");
+    await api("/api/v1/auth/password-reset/confirm", { method: "POST", body: { token: code, password } });
+    localStorage.removeItem(LOCAL_KEY); // sign-ins from before the reset no longer work
   }
 
   onRefresh(): void {
@@ -104,6 +120,17 @@ class SupabaseAuth implements AuthProvider {
 
   async signOut(): Promise<void> {
     await this.client.signOut();
+  }
+
+  async requestPasswordReset(email: string): Promise<void> {
+    // Supabase e-mails the link; it returns here signed in for recovery (detectSessionInUrl).
+    const { error } = await this.client.resetPasswordForEmail(email, { redirectTo: `${location.origin}/reset-password` });
+    if (error) throw error;
+  }
+
+  async completePasswordReset(password: string): Promise<void> {
+    const { error } = await this.client.updateUser({ password });
+    if (error) throw error;
   }
 
   onRefresh(listener: (session: SignedIn) => void): void {

@@ -2,16 +2,17 @@
 
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, setToken, setUnauthorizedHandler, type WebConfig } from "./api";
+import { api, setToken, setUnauthorizedHandler, type Recovery, type WebConfig } from "./api";
 import { createAuth, type AuthProvider, type SignedIn } from "./auth";
 import { lang, onLangChange, setLang, t, type Lang } from "./i18n";
 import { DevicesPage } from "./pages/devices";
+import { ResetPasswordPage } from "./pages/recovery";
 import { SessionPage } from "./pages/session";
 import { SessionsPage } from "./pages/sessions";
 import { SignInPage } from "./pages/signin";
 import { TemplatesPage } from "./pages/templates";
 import { UploadPage } from "./pages/upload";
-import { Link, match, useLocation } from "./router";
+import { Link, match, navigate, useLocation } from "./router";
 import "./styles.css";
 
 type MeetingProps = Parameters<typeof import("./pages/meeting").MeetingPage>[0];
@@ -61,9 +62,11 @@ function LanguageSwitch() {
   );
 }
 
-function App({ auth }: { auth: AuthProvider }) {
+function App({ auth, recovery }: { auth: AuthProvider; recovery: Recovery }) {
   const [user, setUser] = useState<SignedIn | null | undefined>(undefined);
   const [, setLangTick] = useState(0);
+  const [notice, setNotice] = useState("");
+  const { path } = useLocation();
 
   useEffect(() => onLangChange(() => setLangTick((n) => n + 1)), []);
   useEffect(() => {
@@ -89,11 +92,18 @@ function App({ auth }: { auth: AuthProvider }) {
   const signedIn = (session: SignedIn) => {
     setToken(session.token);
     setUser(session);
+    setNotice("");
   };
   const signOut = async () => {
     await auth.signOut();
     setToken(null);
     setUser(null);
+  };
+  // After a new password is set: signed out, on the sign-in page, told what happened.
+  const passwordReset = async (message: string) => {
+    await signOut();
+    setNotice(message);
+    navigate("/", true);
   };
 
   return (
@@ -132,10 +142,12 @@ function App({ auth }: { auth: AuthProvider }) {
         <main id="main">
           <p>{t("loading")}</p>
         </main>
+      ) : path === "/reset-password" ? (
+        <ResetPasswordPage auth={auth} signedIn={!!user} onDone={passwordReset} />
       ) : user ? (
         <Routes />
       ) : (
-        <SignInPage auth={auth} onSignedIn={signedIn} />
+        <SignInPage key={notice} auth={auth} recovery={recovery} onSignedIn={signedIn} notice={notice} />
       )}
     </>
   );
@@ -145,7 +157,7 @@ async function start(): Promise<void> {
   const root = document.getElementById("app")!;
   try {
     const config = await api<WebConfig>("/api/v1/config");
-    render(<App auth={await createAuth(config)} />, root);
+    render(<App auth={await createAuth(config)} recovery={config.auth.recovery} />, root);
   } catch (error) {
     render(<p class="error">{t("errorPrefix", { message: String(error) })}</p>, root);
   }

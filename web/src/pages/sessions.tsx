@@ -3,6 +3,7 @@ import { api, type Session, type SessionPage } from "../api";
 import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link } from "../router";
 import { ErrorText } from "../ui";
+import { FirstRun } from "./firstrun";
 
 const PAGE = 20;
 
@@ -68,7 +69,11 @@ export function SessionsPage() {
       {!loaded ? (
         <p>{t("loading")}</p>
       ) : items.length === 0 ? (
-        <p class="muted">{query || status ? t("noMatches") : t("noSessions")}</p>
+        query || status ? (
+          <p class="muted">{t("noMatches")}</p>
+        ) : (
+          <FirstRun />
+        )
       ) : (
         <>
           <p class="muted" aria-live="polite">
