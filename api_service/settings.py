@@ -83,6 +83,9 @@ class APISettings(ServiceSettings, LiveKitSettings):
     agent_redispatch_wait_s: float = Field(default=30.0, gt=0)
     # After "End meeting", post-meeting processing waits this long for the agent's last finals.
     meeting_end_grace_s: float = Field(default=10.0, ge=0)
+    # After a meeting: transcribe each participant's recording again with the whole recording as
+    # context and replace the live text with it (a new transcript version; api_service/jobs/post_meeting.py).
+    post_meeting_retranscribe: bool = True
     # Batch worker threads (jobs at once per worker process) and its health endpoint.
     worker_threads: int = 2
     worker_http_port: int = 8003

@@ -1,5 +1,6 @@
 """Sessions as the API shows them (the REST routes and the MCP tools alike): a session's fields,
-invite code, speakers and how many segments it has; a user's sessions, searched; a transcript."""
+invite code, speakers, how many segments it has and whether post-meeting processing is still
+improving it; a user's sessions, searched; a transcript."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import transcripts
-from api_service.db.models import MeetingSession, TranscriptSegment
+from api_service.db.models import Job, MeetingSession, TranscriptSegment
 from api_service.schemas.sessions import SessionDetail, SessionOut, SessionPage, SpeakerOut, TranscriptOut
+from shared.contracts.jobs import JobStatus
 
 
 async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail:
     count = await db.scalar(select(func.count()).select_from(TranscriptSegment).where(TranscriptSegment.session_id == row.id))
+    improving = await db.scalar(
+        select(Job.id)
+        .where(Job.session_id == row.id, Job.kind == "post_meeting", Job.status.in_((JobStatus.queued, JobStatus.running)))
+        .limit(1)
+    )
     await db.refresh(row, ["speakers"])
     return SessionDetail.model_validate(
         {
@@ -20,6 +27,7 @@ async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail
             "invite_code": row.invite_code,
             "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
             "segment_count": count or 0,
+            "improving": improving is not None,
         }
     )
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.diarization import Turn
+from shared.contracts.internal import SegmentIn
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 MAX_PAUSE_MS = 1500
@@ -161,3 +163,52 @@ def relabel(segments: list[tuple[str, int, int, str]], turns: list[Turn], track:
         used.add(number)
         names[speaker] = f"{track}:S{number}"
     return {segment_id: names[max(shares, key=lambda s: shares[s])] for segment_id, shares in per_segment.items() if shares}
+
+
+# A re-transcription with fewer words than this share of the live text keeps the live text.
+MIN_WORDS_KEPT = 0.5
+
+
+@dataclass
+class Redone:
+    """One recording transcribed again: its track, where it lies on the session clock, the new
+    segments (times on the session clock, speaker = the track)."""
+
+    track: str
+    start_ms: int
+    end_ms: int
+    segments: list[dict[str, Any]]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def next_version(live: list[dict[str, Any]], redone: list[Redone]) -> tuple[list[SegmentIn], int]:
+    """The transcript with each re-transcribed recording's live segments replaced by its new ones
+    (api_service/jobs/post_meeting.py), in time order, and how many recordings' text was replaced."""
+    kept = list(live)
+    fresh: list[SegmentIn] = []
+    taken: set[str] = set()
+    replaced = 0
+    for n, recording in enumerate(redone):
+        mine = [s for s in kept if s["speaker"] == recording.track and recording.start_ms <= s["start_ms"] < recording.end_ms]
+        live_words = sum(_words(s["text"]) for s in mine)
+        new_words = sum(_words(s["text"]) for s in recording.segments)
+        if not recording.segments or new_words < MIN_WORDS_KEPT * live_words:
+            continue
+        replaced += 1
+        kept = [s for s in kept if s not in mine]
+        name = next((s.get("speaker_name") for s in mine if s.get("speaker_name")), None)
+        for k, segment in enumerate(recording.segments):
+            overlap = {
+                s["segment_id"]: min(s["end_ms"], segment["end_ms"]) - max(s["start_ms"], segment["start_ms"])
+                for s in mine
+                if s["segment_id"] not in taken
+            }
+            best = max(overlap, key=lambda sid: overlap[sid], default=None)
+            segment_id = best if best is not None and overlap[best] > 0 else f"post-{n:02d}-{k:05d}"
+            taken.add(segment_id)
+            fresh.append(SegmentIn.model_validate({**segment, "segment_id": segment_id, "speaker_name": name}))
+    rows = [SegmentIn.model_validate(s) for s in kept] + fresh
+    return sorted(rows, key=lambda s: (s.start_ms, s.segment_id)), replaced

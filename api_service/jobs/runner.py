@@ -1,11 +1,13 @@
 """What every job in the batch worker shares: its row (progress, cancellation), the database,
-audio storage, the diarization client, the summary step, and how a run ends (:func:`execute`):
+audio storage, the STT and diarization clients (a stored recording decoded and transcribed in
+pieces), the summary step, and how a run ends (:func:`execute`):
 a cancelled job just stops, a lasting failure fails it, and an outage of a service is re-raised
 for dramatiq to retry with backoff. The batch pipeline and post-meeting processing are
 subclasses that say what ``run`` does and what failing means for them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -20,11 +22,27 @@ from api_service.jobs.deliveries import queue_deliveries
 from api_service.llm import LLMUnavailable, from_settings
 from api_service.storage import StorageError, make_storage
 from api_service.transcripts import read_segments
-from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable
+from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
+from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable, SttClient
 from shared.contracts.diarization import Turn
 from shared.contracts.jobs import JobStatus
+from shared.pcm_file import PcmFile, decode_to_file
 
 log = logging.getLogger(__name__)
+
+PIECE_S = 300  # STT request size: progress is reported per piece
+
+
+def cut_points(audio: PcmFile, piece_s: int = PIECE_S, search_s: int = 20) -> list[tuple[int, int]]:
+    """Pieces of about ``piece_s``, each cut at the quietest 100 ms in the last ``search_s``."""
+    pieces, start = [], 0
+    while audio.num_samples - start > piece_s * SAMPLE_RATE:
+        lo, hi = start + (piece_s - search_s) * SAMPLE_RATE, start + piece_s * SAMPLE_RATE
+        cut = lo + quietest_moment(audio.read(lo, hi))
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, audio.num_samples))
+    return pieces
 
 
 class JobCancelled(Exception):
@@ -44,12 +62,16 @@ class JobRunner:
         self.diarization = DiarizationClient(
             self.settings.diarization_url, caller="worker", service_keys=self.settings.service_keys, timeout=1800, retries=4
         )
+        self.stt = SttClient(
+            self.settings.stt_url, caller="worker", service_keys=self.settings.service_keys, timeout=900, retries=4
+        )
         self.storage = make_storage(self.settings)
 
     async def run(self) -> None:
         raise NotImplementedError
 
     async def aclose(self) -> None:
+        await self.stt.aclose()
         await self.diarization.aclose()
         await self.storage.aclose()
         await self.engine.dispose()
@@ -81,6 +103,45 @@ class JobRunner:
             if exc.retryable:
                 raise ServiceUnavailable(f"audio storage: {exc}") from exc
             raise JobFailed(f"{what} could not be read from storage: {exc}") from exc
+
+    async def load_audio(self, key: str, what: str) -> PcmFile:
+        """A stored recording decoded to 16 kHz mono int16 in a scratch file (an hour is 115 MB
+        there, rather than 230 MB of float32 and more in decode buffers in this process);
+        unreadable audio fails the job."""
+        limits = self.settings.audio_limits(self.settings.batch_max_upload_bytes, min_seconds=0)
+
+        def decode(path: Path) -> PcmFile:
+            with open(path, "rb") as file:
+                return decode_to_file(file, limits)
+
+        try:
+            async with self.stored_copy(key, what) as path:
+                return await asyncio.to_thread(decode, path)
+        except AudioError as exc:
+            raise JobFailed(f"{what} could not be decoded: {exc}") from exc
+
+    async def transcribe(
+        self,
+        audio: PcmFile,
+        language: str | None,
+        vocabulary: list[str] | None = None,
+        progress: tuple[float, float] = (5.0, 85.0),
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Words with times from the file start, and the language (detected on the first piece
+        when none was given, then held for the rest); recognition is biased toward ``vocabulary``.
+        The job's progress moves across ``progress`` piece by piece."""
+        pieces = cut_points(audio)
+        words: list[dict[str, Any]] = []
+        for n, (start, end) in enumerate(pieces):
+            pcm = await asyncio.to_thread(audio.read_pcm, start, end)
+            try:
+                result = await self.stt.transcribe_pcm(pcm, sample_rate=SAMPLE_RATE, language=language, vocabulary=vocabulary)
+            except ServiceRefused as exc:
+                raise JobFailed(f"speech-to-text refused the audio: {exc}") from exc
+            language = language or result.language
+            words += [w.model_dump() for w in result.words(offset_ms=start * 1000 // SAMPLE_RATE)]
+            await self.update(progress=progress[0] + (progress[1] - progress[0]) * (n + 1) / len(pieces))
+        return words, language
 
     async def diarize_body(
         self, stream: Callable[[], AsyncIterator[bytes]], headers: dict[str, str], num_speakers: int | None

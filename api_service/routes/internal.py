@@ -27,7 +27,6 @@ from shared.contracts.internal import (
     StatusChange,
     StatusOut,
 )
-from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
@@ -106,9 +105,10 @@ async def add_recording(
         )
         session.add(row)
         await session.commit()
-    # A room microphone's recording that arrives after the meeting ended still gets re-diarized.
+    # A recording that arrives after the meeting ended is still transcribed again (a room
+    # microphone's also re-diarized).
     meeting = await _session(session, session_id)
-    if meeting.status == SessionStatus.completed and track.startswith(DEVICE_IDENTITY_PREFIX):
+    if meeting.status == SessionStatus.completed:
         await lifecycle.post_process(session, meeting)
     return RecordingStored(id=row.id, duration_ms=row.duration_ms)
 

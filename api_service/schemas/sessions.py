@@ -56,6 +56,9 @@ class SessionDetail(SessionOut):
     invite_code: str
     speakers: list[SpeakerOut]
     segment_count: int
+    # Post-meeting processing (the recordings transcribed again, room microphones re-diarized) is
+    # queued or running: the transcript will change.
+    improving: bool = False
 
 
 class SessionPage(BaseModel):

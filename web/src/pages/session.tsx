@@ -31,7 +31,8 @@ export function SessionPage({ id }: { id: string }) {
 
   // While the meeting may still run or the recording is processed, look again every few seconds,
   // so the page follows the session to its end without a reload.
-  const waiting = data?.status === "created" || data?.status === "live" || data?.status === "processing";
+  const waiting =
+    data?.status === "created" || data?.status === "live" || data?.status === "processing" || data?.improving === true;
   useEffect(() => {
     if (!waiting) return;
     const timer = setInterval(reloadAll, 3000);
@@ -83,6 +84,11 @@ export function SessionPage({ id }: { id: string }) {
       </p>
       <ErrorText error={error} />
       {data.status === "processing" && <p role="status">{t("stillProcessing")}</p>}
+      {data.improving && data.status === "completed" && (
+        <p role="status" class="notice">
+          {t("improvingTranscript")}
+        </p>
+      )}
       <div class="toolbar">
         {data.status === "live" || data.status === "created" ? (
           <Link href={`/join/${data.id}`} class="button">
