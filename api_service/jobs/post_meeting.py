@@ -1,6 +1,7 @@
 """After a live meeting ends: full diarization of each room microphone's recording (an ESP32
 device carries several people, told apart only roughly while live), speaker labels of that
-track's segments corrected from it, then the summary when the session has a template.
+track's segments corrected from it, then the summary when the session has a template (and, with a
+model configured, the classification that picks one, and the template's extraction).
 
 Live labels are kept where the full diarization agrees (a diarized speaker takes the live label
 it overlaps most), so names a user already gave stay put."""
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
+from api_service.jobs import broker
 from api_service.jobs.assign import relabel
 from api_service.jobs.runner import JobRunner, execute, fail_after_retries
 from api_service.transcripts import ensure_speakers, latest_version
@@ -111,14 +113,16 @@ def process_meeting(job_id: str) -> None:
 
 
 async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSession) -> str | None:
-    """A post-meeting job row when there is something to do (device audio or a template); the
-    caller sends ``process_meeting`` once the row is committed."""
+    """A post-meeting job row when there is something to do (device audio, a template, or a model
+    to classify the session with); the caller sends ``process_meeting`` once the row is committed."""
     has_device_audio = await db_session.scalar(
         select(AudioFile.id)
         .where(AudioFile.session_id == meeting.id, AudioFile.track.startswith(DEVICE_IDENTITY_PREFIX))
         .limit(1)
     )
-    if not has_device_audio and not meeting.template_id:
+    settings = broker.settings()
+    has_model = bool(settings.llm_model.strip() or settings.llm_config_file)
+    if not has_device_audio and not meeting.template_id and not has_model:
         return None
     pending = await db_session.scalar(
         select(Job.id)
