@@ -102,8 +102,8 @@ async def stats(db: AsyncSession, user_id: str | None, days: int, now: datetime 
             ).group_by(session_day, is_batch)
         )
     ).all():
-        entry = day(d)
-        entry.sessions += count
+        entry, duration = day(d), int(duration or 0)  # PostgreSQL sums BIGINT as NUMERIC (Decimal)
+        entry.sessions += int(count)
         if batch:
             entry.batch_minutes = round(entry.batch_minutes + duration / 60000, 2)
         else:
@@ -125,7 +125,9 @@ async def stats(db: AsyncSession, user_id: str | None, days: int, now: datetime 
             ).group_by(usage_day, LlmUsage.stage)
         )
     ).all():
-        figures = StageStats(calls=calls, prompt_tokens=prompt or 0, completion_tokens=completion or 0, cost_usd=cost or 0.0)
+        figures = StageStats(
+            calls=int(calls), prompt_tokens=int(prompt or 0), completion_tokens=int(completion or 0), cost_usd=float(cost or 0)
+        )
         day(d).by_stage[stage] = figures
         total = stages.setdefault(stage, StageStats())
         stages[stage] = total.plus(figures)
@@ -153,7 +155,7 @@ async def stats_by_user(db: AsyncSession, days: int, limit: int = 100, now: date
     now = now or datetime.now(UTC)
     since = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time(), UTC)
     sessions = {
-        uid: (count, duration)
+        uid: (int(count), int(duration or 0))
         for uid, count, duration in (
             await db.execute(
                 select(MeetingSession.user_id, func.count(), func.coalesce(func.sum(MeetingSession.duration_ms), 0))
