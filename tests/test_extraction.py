@@ -228,6 +228,23 @@ def test_extraction_is_validated_retried_and_stored_as_versions(api: str, llm: F
         assert response.status_code == 404, (path, response.text)
 
 
+def test_a_long_transcript_is_extracted_per_part_then_merged(api: str, llm: FakeLLM, services: ServiceFactory) -> None:
+    client = user(api)
+    sales = template(client, "Sales call")
+    said = [
+        ("user-eli", f"Item {n}: we went through the seats, the discount and the renewal terms once more.") for n in range(200)
+    ]
+    sid = session_with(api, client, services, [*SALES, *lines(*said, first=len(SALES) + 1)], template_id=sales["id"])
+    before = len(llm.requests)
+    made = client.post(f"/api/v1/sessions/{sid}/extraction", json={})
+    assert made.status_code == 201, made.text
+    prompts = [r["messages"][1]["content"] for r in llm.requests[before:]]
+    parts = [p for p in prompts if p.startswith("Part ")]
+    assert len(parts) >= 2 and f"of {len(parts)} of a meeting transcript" in parts[0]
+    assert len(prompts) == len(parts) + 1 and prompts[-1].startswith("Merge these extractions")
+    assert set(made.json()["data"]) == set(sales["extraction_schema"]["properties"])  # valid: every field, as required
+
+
 def test_classification_picks_the_template_of_three_domains(api: str, llm: FakeLLM, services: ServiceFactory) -> None:
     client = user(api)
     chosen = {}
