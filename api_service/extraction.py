@@ -231,16 +231,18 @@ def labelled(schema: dict[str, Any], data: dict[str, Any]) -> list[tuple[str, An
 
 
 def _value(value: Any, indent: str = "") -> str:
-    if value is None or value == [] or value == "":
+    """A field's value as text: lists of words joined with "; ", an object as "key: value, …",
+    a list of objects as one indented bullet each; "—" for null or empty."""
+    if value is None or value == [] or value == "" or value == {}:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(v, indent + '  ')}" for k, v in value.items())
     if isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
         return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "".join(f"\n{indent}  - {k}: {_value(v, indent + '  ')}" for k, v in value.items())
     if isinstance(value, list):
-        return "".join(f"\n{indent}  - {_value(v, indent + '  ').lstrip()}" for v in value)
+        return "".join(f"\n{indent}  - {_value(v, indent + '  ')}" for v in value)
     return str(value)
 
 
@@ -250,4 +252,7 @@ def to_pairs(schema: dict[str, Any], data: dict[str, Any]) -> list[tuple[str, st
 
 
 def to_markdown(schema: dict[str, Any], data: dict[str, Any]) -> str:
-    return "\n".join(f"- **{label}:** {_value(value)}" for label, value in labelled(schema, data)) + "\n"
+    return (
+        "\n".join(f"- **{label}:**{'' if text.startswith(chr(10)) else ' '}{text}" for label, text in to_pairs(schema, data))
+        + "\n"
+    )
