@@ -115,6 +115,17 @@ def _meter(completion: Completion) -> Completion:
     return completion
 
 
+def _usage_option(model: ModelConfig) -> dict[str, Any]:
+    """Ask for the usage at the end of a stream where LiteLLM says the provider takes the option
+    (OpenAI and compatible servers); others would refuse the call over it."""
+    try:
+        name, provider, _key, _base = litellm.get_llm_provider(model.model, api_base=model.api_base)
+        supported = litellm.get_supported_openai_params(model=name, custom_llm_provider=provider) or []
+    except Exception:
+        return {}
+    return {"stream_options": {"include_usage": True}} if "stream_options" in supported else {}
+
+
 def _stream_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
     try:
         prompt_cost, completion_cost = litellm.cost_per_token(
@@ -183,9 +194,7 @@ async def stream(config: LLMConfig, messages: list[dict[str, str]]) -> AsyncIter
     errors = []
     for model in config.models:
         try:
-            response = await litellm.acompletion(
-                messages=messages, stream=True, stream_options={"include_usage": True}, **_call_options(model)
-            )
+            response = await litellm.acompletion(messages=messages, stream=True, **_usage_option(model), **_call_options(model))
             chunks = response.__aiter__()
             # The whole wait for the first chunk is bounded (retries included), not each read.
             first = await asyncio.wait_for(anext(chunks), model.timeout_s * (model.max_retries + 1))
