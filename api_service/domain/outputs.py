@@ -8,6 +8,7 @@ model writes: each read and write is its own short transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,16 +53,26 @@ async def classify_session(
     return found
 
 
-async def after_transcript(sessions: async_sessionmaker[AsyncSession], llm: LLMConfig | None, session_id: str) -> Outputs:
+async def after_transcript(
+    sessions: async_sessionmaker[AsyncSession],
+    llm: LLMConfig | None,
+    session_id: str,
+    starting: Callable[[], Awaitable[object]] | None = None,
+) -> Outputs:
+    """The module's steps for ``session_id``; ``starting`` is awaited first when there is
+    something to do (the job shows its summarising stage then)."""
     out = Outputs()
     async with sessions() as db:
         row = await db.get(MeetingSession, session_id)
         if row is None:
             return out
         needs_template = row.template_id is None
+    if needs_template and llm is None:
+        return out  # nothing to classify with, and no template to summarise with
+    if starting is not None:
+        await starting()
     if needs_template:
-        if llm is None:
-            return out  # nothing to classify with, and no template to summarise with
+        assert llm is not None
         try:
             await classify_session(sessions, llm, session_id)
         except LLMUnavailable as exc:

@@ -97,8 +97,9 @@ class JobRunner:
         """Classification (a session without a template, when a model is configured), the
         template's summary and its extraction (``domain.outputs``). What fails there does not fail
         the transcript: the job notes why."""
-        await self.update(stage="summarize", progress=95.0)
-        out = await after_transcript(self.sessions, from_settings(self.settings), session_id)
+        out = await after_transcript(
+            self.sessions, from_settings(self.settings), session_id, lambda: self.update(stage="summarize", progress=95.0)
+        )
         if out.problems:
             await self.update(error="transcript done; " + "; ".join(out.problems))
         queue_deliveries(out.deliveries)
