@@ -27,6 +27,7 @@ from api_service.summaries import _strip_fences, chunks, transcript_lines
 MAX_SCHEMA_CHARS = 20_000
 MAX_SCHEMA_DEPTH = 6  # nested objects/arrays of fields, counted from the top object
 MAX_FIELDS = 100
+MAX_JSON_NESTING = 32  # objects and arrays inside each other, whatever the keywords
 REFUSED_KEYWORDS = ("pattern", "patternProperties", "$dynamicRef", "$dynamicAnchor")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -39,8 +40,22 @@ class ExtractionFailed(ValueError):
     """The model's answers were not valid against the schema, twice."""
 
 
+def _nesting(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_NESTING:
+                stack += [(child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)]
+    return deepest
+
+
 def check_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` when it can be used for extraction, else ``SchemaProblem`` (see the module)."""
+    if _nesting(schema) > MAX_JSON_NESTING:
+        raise SchemaProblem(f"The extraction schema is nested too deeply: keep it to {MAX_SCHEMA_DEPTH} levels of fields.")
     if len(json.dumps(schema, ensure_ascii=False)) > MAX_SCHEMA_CHARS:
         raise SchemaProblem(f"The extraction schema is too large: keep it under {MAX_SCHEMA_CHARS} characters of JSON.")
     if schema.get("$schema") not in (None, DIALECT, DIALECT + "#"):

@@ -42,6 +42,14 @@ def test_unusable_schemas_are_refused_with_a_sentence(schema: dict[str, Any], se
     assert sentence in str(refused.value) and str(refused.value).endswith(".")
 
 
+def test_deep_nesting_through_any_keyword_is_refused_before_it_is_walked() -> None:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(900):  # below json's own limit, above what a recursive walk should meet
+        schema = {"not": schema}
+    with pytest.raises(SchemaProblem, match="nested too deeply"):
+        check_schema({"type": "object", "properties": {"a": schema}})
+
+
 def test_an_enum_value_or_a_default_is_not_read_as_a_schema() -> None:
     schema = {"type": "object", "properties": {"a": {"enum": ["pattern", {"pattern": "x"}], "default": {"$ref": "http://x"}}}}
     assert check_schema(schema) is schema
