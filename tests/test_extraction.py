@@ -16,6 +16,7 @@ import yaml
 
 from devstack.pytest_plugin import ServiceFactory
 from tests.llm_server import FakeLLM
+from tests.test_mcp import tool
 
 pytestmark = [pytest.mark.service]
 ADMIN = "admin-extraction@example.com"
@@ -208,6 +209,7 @@ def test_extraction_is_validated_retried_and_stored_as_versions(api: str, llm: F
     docx = client.get(f"/api/v1/sessions/{sid}/export", params={"format": "docx"})
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
     summary = client.post(f"/api/v1/sessions/{sid}/summaries", json={}).json()
+    assert tool(client, "get_summary", session_id=sid)["structuredContent"]["extraction"] == again["data"]  # for assistants (MCP)
     delivery = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries").json()[0]
     assert delivery["payload"]["summary_id"] == summary["id"]
     assert delivery["payload"]["extraction_id"] == again["id"] and delivery["payload"]["extraction"] == again["data"]
