@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import transcripts
+from api_service import transcripts, usage
 from api_service.db.models import MeetingSession, SessionStatus
 from api_service.deps import before_model_call, not_found, owned_session
 from api_service.llm import LLMConfig, LLMUnavailable, complete, stream
@@ -73,6 +73,7 @@ class Question:
     messages: list[dict[str, str]] | None
     matches: list[Passage]
     where: str  # "the transcript" / "your meetings", for the sentences people read
+    session_id: str | None = None  # the meeting asked about (None: across meetings), for usage
 
 
 def citations(passages: Sequence[Passage]) -> list[Citation]:
@@ -147,7 +148,9 @@ async def meeting_question(db: AsyncSession, llm: LLMConfig | None, user_id: str
     row = await owned_session(db, session_id, user_id)
     _version, segments = await transcripts.read_segments(db, row.id)
     passages = [Passage.of(row.id, row.title, s) for s in segments]
-    return session_question(llm, question, passages, live=row.status == SessionStatus.live, title=row.title)
+    q = session_question(llm, question, passages, live=row.status == SessionStatus.live, title=row.title)
+    q.session_id = row.id
+    return q
 
 
 async def across_meetings(
@@ -243,7 +246,10 @@ async def reply(llm: LLMConfig | None, q: Question, quotas: Quotas, user_id: str
         return direct
     assert llm is not None
     await before_model_call(quotas, user_id, db)
-    return await answer(llm, q)
+    async with usage.metered(db, user_id, q.session_id, "ask"):
+        made = await answer(llm, q)
+    await db.commit()
+    return made
 
 
 async def chat_reply(db: AsyncSession, llm: LLMConfig | None, quotas: Quotas, row: MeetingSession, question: str) -> str:

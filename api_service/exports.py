@@ -34,10 +34,13 @@ def vtt(segments: list[dict[str, Any]]) -> str:
     return "WEBVTT\n\n" + "\n".join(cues)
 
 
-def markdown(title: str, segments: list[dict[str, Any]], summary: str | None) -> str:
+def markdown(title: str, segments: list[dict[str, Any]], summary: str | None, extracted: str | None = None) -> str:
+    """``extracted``: the extraction as Markdown (``extraction.to_markdown``), when there is one."""
     parts = [f"# {title}\n"]
     if summary:
         parts += ["## Summary\n", summary.strip() + "\n"]
+    if extracted:
+        parts += ["## Extracted fields\n", extracted.strip() + "\n"]
     parts.append("## Transcript\n")
     parts += [f"**[{short_time(s['start_ms'])}] {s.get('speaker_name') or 'Unknown'}:** {s['text']}  " for s in segments]
     return "\n".join(parts) + "\n"
@@ -114,12 +117,21 @@ def markdown_into(document: DocumentObject, text: str) -> None:
             document.add_paragraph().add_run(token.content.rstrip("\n")).font.name = "Courier New"
 
 
-def docx(title: str, segments: list[dict[str, Any]], summary: str | None) -> bytes:
+def docx(
+    title: str, segments: list[dict[str, Any]], summary: str | None, extracted: list[tuple[str, str]] | None = None
+) -> bytes:
+    """``extracted``: (label, value) of each extracted field, when there is an extraction."""
     document = Document()
     document.add_heading(_xml(title), level=1)
     if summary:
         document.add_heading("Summary", level=2)
         markdown_into(document, _xml(summary))
+    if extracted:
+        document.add_heading("Extracted fields", level=2)
+        for label, value in extracted:
+            paragraph = document.add_paragraph(style="List Bullet")
+            paragraph.add_run(_xml(f"{label}: ")).bold = True
+            paragraph.add_run(_xml(value))
     document.add_heading("Transcript", level=2)
     for s in segments:
         paragraph = document.add_paragraph()

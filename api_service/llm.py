@@ -17,9 +17,11 @@ model fails. With both, LLM_MODEL is tried first and the file's models after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,50 @@ class LLMUnavailable(RuntimeError):
     pass
 
 
+# The calls made while ``metering()`` is active (in this task and what it awaits); api_service.usage
+# stores them per stage.
+_metered: ContextVar[list[Completion] | None] = ContextVar("llm_metered", default=None)
+
+
+@contextlib.contextmanager
+def metering() -> Iterator[list[Completion]]:
+    """Collect every call ``complete`` and ``stream`` make inside the block (their tokens and
+    cost, as the provider reported them; cost 0 where LiteLLM does not know the model's price)."""
+    calls: list[Completion] = []
+    token = _metered.set(calls)
+    try:
+        yield calls
+    finally:
+        _metered.reset(token)
+
+
+def _meter(completion: Completion) -> Completion:
+    if (calls := _metered.get()) is not None:
+        calls.append(completion)
+    return completion
+
+
+def _usage_option(model: ModelConfig) -> dict[str, Any]:
+    """Ask for the usage at the end of a stream where LiteLLM says the provider takes the option
+    (OpenAI and compatible servers); others would refuse the call over it."""
+    try:
+        name, provider, _key, _base = litellm.get_llm_provider(model.model, api_base=model.api_base)
+        supported = litellm.get_supported_openai_params(model=name, custom_llm_provider=provider) or []
+    except Exception:
+        return {}
+    return {"stream_options": {"include_usage": True}} if "stream_options" in supported else {}
+
+
+def _stream_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+        return float(prompt_cost + completion_cost)
+    except Exception:
+        return 0.0
+
+
 def _call_options(model: ModelConfig) -> dict[str, Any]:
     return {
         "model": model.model,
@@ -120,12 +166,14 @@ async def complete(config: LLMConfig, messages: list[dict[str, str]], *, json_mo
             cost = float(litellm.completion_cost(completion_response=response))
         except Exception:
             cost = 0.0
-        return Completion(
-            text=response.choices[0].message.content or "",
-            model=model.model,
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            cost_usd=cost,
+        return _meter(
+            Completion(
+                text=response.choices[0].message.content or "",
+                model=model.model,
+                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                cost_usd=cost,
+            )
         )
     raise LLMUnavailable("every configured model failed: " + "; ".join(errors))
 
@@ -141,11 +189,12 @@ class Delta:
 async def stream(config: LLMConfig, messages: list[dict[str, str]]) -> AsyncIterator[Delta]:
     """The answer of the first model in the list that starts answering, as it is written. A model
     that fails before its first chunk (429, timeout, refusal) hands over to the next; one that
-    fails after it has started raises ``LLMUnavailable`` (what it wrote stays written)."""
+    fails after it has started raises ``LLMUnavailable`` (what it wrote stays written). The
+    provider is asked for the usage at the end of the stream; what it reports is metered."""
     errors = []
     for model in config.models:
         try:
-            response = await litellm.acompletion(messages=messages, stream=True, **_call_options(model))
+            response = await litellm.acompletion(messages=messages, stream=True, **_usage_option(model), **_call_options(model))
             chunks = response.__aiter__()
             # The whole wait for the first chunk is bounded (retries included), not each read.
             first = await asyncio.wait_for(anext(chunks), model.timeout_s * (model.max_retries + 1))
@@ -156,12 +205,21 @@ async def stream(config: LLMConfig, messages: list[dict[str, str]]) -> AsyncIter
             errors.append(f"{model.model}: {type(exc).__name__}")
             continue
         chunk = first
+        written: list[str] = []
+        usage: Any = None
         while True:
+            usage = getattr(chunk, "usage", None) or usage
             if chunk.choices and (text := chunk.choices[0].delta.content):
+                written.append(text)
                 yield Delta(text=text, model=model.model)
             try:
                 chunk = await asyncio.wait_for(anext(chunks), model.timeout_s)
             except StopAsyncIteration:
+                prompt = getattr(usage, "prompt_tokens", 0) or 0
+                completion = getattr(usage, "completion_tokens", 0) or 0
+                _meter(
+                    Completion("".join(written), model.model, prompt, completion, _stream_cost(model.model, prompt, completion))
+                )
                 return
             except Exception as exc:
                 log.warning("model %s stopped answering: %s", model.model, exc)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
-from api_service import __version__, assistant, summaries, transcripts
+from api_service import __version__, assistant, extraction, summaries, transcripts
 from api_service.auth import CurrentUser
 from api_service.deps import DbDep, SettingsDep, current_user, owned_session, release
 from api_service.domain.sessions import find_sessions, transcript
@@ -97,6 +97,9 @@ class MeetingSummary(BaseModel):
     created_at: datetime | None = None
     markdown: str | None = Field(default=None, description="the summary as Markdown")
     content: dict[str, Any] | None = Field(default=None, description="the same, structured: key points, decisions, action items")
+    extraction: dict[str, Any] | None = Field(
+        default=None, description="the fields the template's schema took from the transcript (latest version), when there are any"
+    )
     note: str | None = None
 
 
@@ -170,9 +173,11 @@ async def get_transcript(db: AsyncSession, user: CurrentUser, session_id: str) -
 async def get_summary(db: AsyncSession, user: CurrentUser, session_id: str) -> MeetingSummary:
     row = await owned_session(db, session_id, user.id)
     latest = await summaries.latest(db, row.id)
+    extracted = await extraction.latest(db, row.id)
+    fields = extracted.data if extracted else None
     if latest is None:
         note = "No summary has been made for this meeting yet: make one in the Intrascribe app, or ask a question instead."
-        return MeetingSummary(session_id=row.id, title=row.title, note=note)
+        return MeetingSummary(session_id=row.id, title=row.title, extraction=fields, note=note)
     return MeetingSummary(
         session_id=row.id,
         title=row.title,
@@ -182,6 +187,7 @@ async def get_summary(db: AsyncSession, user: CurrentUser, session_id: str) -> M
         created_at=latest.created_at,
         markdown=latest.markdown,
         content=latest.content,
+        extraction=fields,
     )
 
 
@@ -223,7 +229,8 @@ def build_server() -> MCPServer:
 
     @server.tool(name="get_summary", annotations=READ_ONLY)
     async def get_summary_tool(ctx: Context, session_id: Annotated[str, Field(max_length=64)]) -> MeetingSummary:
-        """The latest summary of one of your meetings (key points, decisions, action items), as Markdown."""
+        """The latest summary of one of your meetings (key points, decisions, action items), as Markdown,
+        and the fields its template extracted (customer, budget, medications, ...) when there are any."""
         user, state = _caller(ctx)
         with _as_tool_errors():
             async with state.sessionmaker() as db:

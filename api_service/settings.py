@@ -106,6 +106,9 @@ class APISettings(ServiceSettings, LiveKitSettings):
     llm_config_file: str = ""
     stt_url: str = "http://127.0.0.1:8001"
     diarization_url: str = "http://127.0.0.1:8002"
+    # Accounts that may read everyone's usage (GET /api/v1/admin/stats): e-mail addresses, comma
+    # separated, compared ignoring case. Empty: nobody.
+    admin_emails: str = ""
     # Web app: the built single-page app served at / (scripts/build_web.sh makes it).
     web_dist_dir: str = "web/dist"
     # Sign-in through Supabase Auth in the web app (both set): the project URL and its public anon key.
@@ -120,6 +123,10 @@ class APISettings(ServiceSettings, LiveKitSettings):
         if self.smtp_host and not self.public_base_url:
             problems.append("PUBLIC_BASE_URL must be set with SMTP_HOST: password-reset e-mails link to the web app there")
         return problems + security.redis_problems(self.redis_url) + security.database_problems(self.database_url)
+
+    def is_admin(self, email: str | None) -> bool:
+        admins = {e.strip().casefold() for e in self.admin_emails.split(",") if e.strip()}
+        return bool(email) and (email or "").strip().casefold() in admins
 
     @property
     def web_base_url(self) -> str:

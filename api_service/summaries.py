@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import digest
-from api_service.db.models import Summary
+from api_service.db.models import Extraction, Summary
 from api_service.llm import Completion, LLMConfig, complete
 from api_service.text import estimate_tokens
 from api_service.webhooks import emit
@@ -291,10 +291,16 @@ async def next_version(db: AsyncSession, session_id: str) -> int:
 
 
 async def store(
-    db: AsyncSession, session_id: str, user_id: str, template_id: str | None, result: SummaryResult
+    db: AsyncSession,
+    session_id: str,
+    user_id: str,
+    template_id: str | None,
+    result: SummaryResult,
+    extraction: Extraction | None = None,
 ) -> tuple[Summary, list[str]]:
     """Save ``result`` as the session's next summary version and record its ``summary.ready``
-    webhook deliveries (the caller commits, then queues them)."""
+    webhook deliveries, with the session's ``extraction`` when there is one (the caller commits,
+    then queues them)."""
     version = await next_version(db, session_id)
     stored = Summary(
         session_id=session_id,
@@ -309,9 +315,11 @@ async def store(
     )
     db.add(stored)
     await db.flush()
-    deliveries = await emit(
-        db, user_id, SummaryReady(session_id=session_id, summary_id=stored.id, version=version, model=stored.model)
-    )
+    ready = SummaryReady(session_id=session_id, summary_id=stored.id, version=version, model=stored.model)
+    if extraction is not None:  # set only then: an unset field is left out of the payload
+        ready.extraction_id, ready.extraction_version = extraction.id, extraction.version
+        ready.extraction = extraction.data
+    deliveries = await emit(db, user_id, ready)
     return stored, deliveries
 
 

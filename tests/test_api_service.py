@@ -168,6 +168,31 @@ def test_a_vocabulary_is_stored_on_sessions_and_templates(api: str, services: Se
     assert alice.patch(f"/api/v1/sessions/{session['id']}", json={"vocabulary": []}).json()["vocabulary"] == []
 
 
+def test_extraction_columns_and_stats_on_both_databases(api: str, services: ServiceFactory) -> None:
+    """Migration 0007 on SQLite and PostgreSQL: templates' domains and schemas, who chose a
+    session's template, an empty extraction, and the statistics' queries (dates grouped in SQL)."""
+    carol = signup(api)[0]
+    system = carol.get("/api/v1/templates/").json()
+    sales = next(t for t in system if t["name"] == "Sales call")
+    assert sales["domain"] == "sales" and sales["category"] == "call" and "budget" in sales["extraction_schema"]["properties"]
+    assert next(t for t in system if t["name"] == "会议纪要")["domain"] == "general"
+    schema = {"type": "object", "properties": {"名字": {"type": "string", "title": "Zoë's field"}}, "required": ["名字"]}
+    own = carol.post("/api/v1/templates/", json={"name": "Mine", "domain": "hr", "extraction_schema": schema}).json()
+    assert carol.get(f"/api/v1/templates/{own['id']}").json()["extraction_schema"] == schema
+    made = carol.post("/api/v1/sessions/", json={"title": "With template", "template_id": sales["id"]}).json()
+    assert made["template_chosen_by"] == "user" and made["classification"] is None
+    bare = carol.post("/api/v1/sessions/", json={"title": "Without"}).json()
+    assert bare["template_chosen_by"] is None
+    assert add_segments(api, services, bare["id"], MEETING).status_code == 200
+    assert carol.patch(f"/api/v1/sessions/{bare['id']}", json={"template_id": own["id"]}).json()["template_chosen_by"] == "user"
+    assert carol.get(f"/api/v1/sessions/{bare['id']}/extraction").status_code == 404
+    assert carol.get(f"/api/v1/sessions/{bare['id']}/extractions").json() == []
+    stats = carol.get("/api/v1/stats", params={"days": 1}).json()
+    assert stats["sessions"] == 2 and stats["live_minutes"] == round(7000 / 60000, 2) and stats["prompt_tokens"] == 0
+    assert [(d["sessions"], d["tokens"]) for d in stats["by_day"]] == [(2, 0)]
+    assert carol.get("/api/v1/admin/stats").status_code == 403  # ADMIN_EMAILS is empty here
+
+
 def test_segments_are_stored_once_and_read_back(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
     again = add_segments(api, services, meeting, MEETING[:2])
     assert again.json() == {"stored": 0, "duplicates": 2}

@@ -86,9 +86,9 @@ def session_with(api: str, client: httpx.Client, services: ServiceFactory, segme
 def test_system_and_own_templates(api: str) -> None:
     alice, bob = user(api), user(api)
     system = alice.get("/api/v1/templates/").json()
-    assert len(system) == 8 and all(t["is_system"] for t in system)
+    assert len(system) == 16 and all(t["is_system"] for t in system)
     assert {t["language"] for t in system} == {"en", "zh"}
-    assert len(alice.get("/api/v1/templates/", params={"language": "zh"}).json()) == 4
+    assert len(alice.get("/api/v1/templates/", params={"language": "zh"}).json()) == 8
     mine = alice.post(
         "/api/v1/templates/",
         json={"name": "Retro", "sections": [{"title": "Went well", "instruction": "List", "format": "bullets"}]},

@@ -31,7 +31,7 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright, async_playwright, expect
 
 from devstack.components import user_token
 from devstack.procs import free_port
@@ -1030,6 +1030,45 @@ async def test_summary_title_exports_and_templates(
 
         paragraphs = [p.text for p in docx.Document(io.BytesIO(await export("docx"))).paragraphs]
         assert any("The budget review is on Thursday." in p for p in paragraphs), paragraphs
+    finally:
+        await browser.close()
+
+
+async def test_the_session_page_lists_the_extracted_fields(
+    llm_api: str, services: ServiceFactory, playwright: Playwright
+) -> None:
+    """Issue 18 §3: the latest extraction as a labelled list (the schema's titles, "not mentioned"
+    for what the transcript does not say), and "Extract fields" makes the next version."""
+    token = user_token(services.keys.auth_jwt_secret, "web-extract", "extract@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    templates = (await call("GET", f"{llm_api}/api/v1/templates/", headers=auth)).json()
+    sales = next(t for t in templates if t["name"] == "Sales call")
+    body = {"title": "Nordwind call", "language": "en", "template_id": sales["id"]}
+    sid = (await call("POST", f"{llm_api}/api/v1/sessions/", json=body, headers=auth)).json()["id"]
+    said = [
+        {"segment_id": "x-1", "speaker": "user-dana", "start_ms": 0, "end_ms": 3000, "text": "Nordwind is the customer here."},
+        {"segment_id": "x-2", "speaker": "user-eli", "start_ms": 3000, "end_ms": 6000, "text": "Our budget is 30,000 euros."},
+    ]
+    stored = await call(
+        "POST", f"{llm_api}/internal/v1/sessions/{sid}/segments", json={"segments": said}, headers=services.headers("agent")
+    )
+    assert stored.status_code == 200, stored.text
+    made = await call("POST", f"{llm_api}/api/v1/sessions/{sid}/extraction", json={}, headers=auth, timeout=60)
+    assert made.status_code == 201, made.text
+    browser = await launch(playwright)
+    try:
+        _, page = await signed_in_page(browser, llm_api, token, "extract@example.com", f"/sessions/{sid}")
+        panel = page.get_by_role("region", name="Extracted fields")
+
+        def value(label: str) -> Locator:
+            return panel.locator(".field", has=page.locator("dt").get_by_text(label, exact=True)).locator("dd")
+
+        await expect(value("Budget")).to_have_text("Our budget is 30,000 euros.")
+        await expect(value("Customer")).to_have_text("Nordwind is the customer here.")
+        await expect(value("Products")).to_have_text("not mentioned")
+        await expect(panel).to_contain_text("Version 1 · model: openai/good")
+        await panel.get_by_role("button", name="Extract fields").click()
+        await expect(panel).to_contain_text("Version 2 · model: openai/good", timeout=60_000)
     finally:
         await browser.close()
 

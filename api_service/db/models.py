@@ -52,6 +52,11 @@ class MeetingSession(Base):
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.created)
     source: Mapped[str] = mapped_column(String(16), default="live")  # live | upload | device
     template_id: Mapped[str | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    # Who chose the template: "user" (named on creation or PATCHed) or "classifier" (the domain
+    # classification picked it for a session that had none); None without a template.
+    template_chosen_by: Mapped[str | None] = mapped_column(String(16))
+    # The last domain classification: {label, domain, category, confidence, template_id, model}.
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Custom vocabulary: names and terms speech-to-text is biased toward, live and in batch.
     vocabulary: Mapped[list[Any]] = mapped_column(default=list)
     # Lets people other than the owner join the live room (an invite link carries it).
@@ -110,6 +115,10 @@ class Template(Base):
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)  # None = system
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # What the meeting is about (sales, healthcare, support, hr, engineering, general) and what kind
+    # of meeting it is there (call, appointment, interview, standup, ...): the pair is the label
+    # that domain classification chooses from.
+    domain: Mapped[str] = mapped_column(String(64), default="general")
     category: Mapped[str] = mapped_column(String(64), default="meeting")
     language: Mapped[str] = mapped_column(String(16), default="en")
     # [{"title": ..., "instruction": ..., "format": "paragraph|bullets|table"}]
@@ -118,6 +127,8 @@ class Template(Base):
     template_content: Mapped[str | None] = mapped_column(Text)
     # The vocabulary a session made from this template starts with (when it names none itself).
     vocabulary: Mapped[list[Any]] = mapped_column(default=list)
+    # A JSON Schema (an object) of the fields to extract from a session's transcript, or None.
+    extraction_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_system: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
@@ -137,6 +148,42 @@ class Summary(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Extraction(Base):
+    """Fields a model extracted from a session's transcript with its template's schema, valid
+    against that schema (a copy is kept: the template may change later); versioned like summaries."""
+
+    __tablename__ = "extractions"
+    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    template_id: Mapped[str | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    model: Mapped[str] = mapped_column(String(200))
+    schema: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class LlmUsage(Base):
+    """One language-model call: whose, for which session (if any), at which stage
+    (classification, extraction, summary, title, ask, brief), its tokens and cost."""
+
+    __tablename__ = "llm_usage"
+    __table_args__ = (Index("ix_llm_usage_user_created", "user_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
 class Device(Base):

@@ -9,7 +9,8 @@
    told apart only roughly while live), speaker labels of that track's segments corrected from it.
    Live labels are kept where the full diarization agrees (a diarized speaker takes the live label
    it overlaps most), so names a user already gave stay put.
-3. The summary when the session has a template."""
+3. The summary when the session has a template (and, with a model configured, the classification
+   that picks one, and the template's extraction)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import AudioFile, Job, MeetingSession, TranscriptSegment
+from api_service.jobs import broker
 from api_service.jobs.assign import Redone, next_version, relabel, segments_from_words
 from api_service.jobs.runner import JobRunner, execute, fail_after_retries
 from api_service.transcripts import add_segments, ensure_speakers, latest_version, read_segments
@@ -160,12 +162,14 @@ def process_meeting(job_id: str) -> None:
 
 
 async def queue_post_processing(db_session: AsyncSession, meeting: MeetingSession) -> str | None:
-    """A post-meeting job row when there is something to do (a recording or a template); the
-    caller sends ``process_meeting`` once the row is committed."""
+    """A post-meeting job row when there is something to do (a recording, a template, or a model
+    to classify the session with); the caller sends ``process_meeting`` once the row is committed."""
     has_recording = await db_session.scalar(
         select(AudioFile.id).where(AudioFile.session_id == meeting.id, AudioFile.track != "upload").limit(1)
     )
-    if not has_recording and not meeting.template_id:
+    settings = broker.settings()
+    has_model = bool(settings.llm_model.strip() or settings.llm_config_file)
+    if not has_recording and not meeting.template_id and not has_model:
         return None
     pending = await db_session.scalar(
         select(Job.id)

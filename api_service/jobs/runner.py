@@ -1,6 +1,6 @@
 """What every job in the batch worker shares: its row (progress, cancellation), the database,
 audio storage, the STT and diarization clients (a stored recording decoded and transcribed in
-pieces), the summary step, and how a run ends (:func:`execute`):
+pieces), the summary step (classification, summary, extraction), and how a run ends (:func:`execute`):
 a cancelled job just stops, a lasting failure fails it, and an outage of a service is re-raised
 for dramatiq to retry with backoff. The batch pipeline and post-meeting processing are
 subclasses that say what ``run`` does and what failing means for them."""
@@ -14,14 +14,13 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from api_service import summaries
 from api_service.db.engine import make_engine, sessionmaker
-from api_service.db.models import Job, MeetingSession, Template
+from api_service.db.models import Job
+from api_service.domain.outputs import after_transcript
 from api_service.jobs import broker
 from api_service.jobs.deliveries import queue_deliveries
-from api_service.llm import LLMUnavailable, from_settings
+from api_service.llm import from_settings
 from api_service.storage import StorageError, make_storage
-from api_service.transcripts import read_segments
 from shared.audio import SAMPLE_RATE, AudioError, quietest_moment
 from shared.clients import DiarizationClient, ServiceRefused, ServiceUnavailable, SttClient
 from shared.contracts.diarization import Turn
@@ -155,29 +154,15 @@ class JobRunner:
         return result.exclusive_turns
 
     async def summarize_if_asked(self, session_id: str) -> None:
-        """The summary with the session's template, when it has one. A summary that fails does
-        not fail the transcript: the job notes why."""
-        async with self.sessions() as db:
-            session = await db.get(MeetingSession, session_id)
-            template = await db.get(Template, session.template_id) if session and session.template_id else None
-            if session is None or template is None:
-                return
-            await self.update(stage="summarize", progress=95.0)
-            _version, segments = await read_segments(db, session_id)
-            try:
-                result = await summaries.summarize(
-                    from_settings(self.settings),
-                    segments,
-                    session.language,
-                    template.sections,
-                    template.template_content,
-                )
-            except (LLMUnavailable, ValueError) as exc:
-                await self.update(error=f"transcript done; summary failed: {exc}")
-                return
-            _stored, deliveries = await summaries.store(db, session_id, session.user_id, template.id, result)
-            await db.commit()
-        queue_deliveries(deliveries)
+        """Classification (a session without a template, when a model is configured), the
+        template's summary and its extraction (``domain.outputs``). What fails there does not fail
+        the transcript: the job notes why."""
+        out = await after_transcript(
+            self.sessions, from_settings(self.settings), session_id, lambda: self.update(stage="summarize", progress=95.0)
+        )
+        if out.problems:
+            await self.update(error="transcript done; " + "; ".join(out.problems))
+        queue_deliveries(out.deliveries)
 
 
 async def execute(kind: type[JobRunner], job_id: str) -> None:

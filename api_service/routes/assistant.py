@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import assistant, transcripts
+from api_service import assistant, transcripts, usage
 from api_service.db.models import SessionStatus
 from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, RedisDep, before_model_call, owned_session, release
 from api_service.llm import LLMConfig
@@ -49,7 +49,9 @@ async def _answer(
     assert llm is not None
     await before_model_call(quotas, user_id, session)  # no connection is held while the model writes
     return StreamingResponse(
-        _stream(llm, q), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        _stream(llm, q, session, user_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
@@ -57,13 +59,16 @@ def _event(kind: str, data: object) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _stream(llm: LLMConfig, q: assistant.Question) -> AsyncIterator[str]:
+async def _stream(llm: LLMConfig, q: assistant.Question, session: AsyncSession, user_id: str) -> AsyncIterator[str]:
+    """The events; the stream's usage is recorded once it has ended (a short write then)."""
     try:
-        async for item in assistant.answer_stream(llm, q):
-            if isinstance(item, AskAnswer):
-                yield _event("done", item.model_dump(mode="json"))
-            else:
-                yield _event("delta", {"text": item})
+        async with usage.metered(session, user_id, q.session_id, "ask"):
+            async for item in assistant.answer_stream(llm, q):
+                if isinstance(item, AskAnswer):
+                    yield _event("done", item.model_dump(mode="json"))
+                else:
+                    yield _event("delta", {"text": item})
+        await session.commit()
     except assistant.ModelFailed as exc:
         yield _event("error", {"detail": str(exc), "status": 503})
 
@@ -138,7 +143,9 @@ async def brief(
     await quotas.charge(user.id, "summaries")
     language = row.language or segments[0].get("language")
     await release(session)  # no connection is held while the model writes
-    made = await assistant.model_brief(llm, row.id, since_ms, passages, version, language, live)
+    async with usage.metered(session, user.id, row.id, "brief"):
+        made = await assistant.model_brief(llm, row.id, since_ms, passages, version, language, live)
+    await session.commit()
     if made.model and key:
         await assistant.cache_brief(redis, key, made)
     return made

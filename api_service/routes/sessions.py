@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import select
 
-from api_service import exports, realtime, summaries, transcripts
+from api_service import exports, extraction, realtime, summaries, transcripts
 from api_service.db.models import AudioFile, MeetingSession, SessionStatus
 from api_service.deps import (
     CurrentUserDep,
@@ -78,6 +78,7 @@ async def update_session(session_id: str, body: SessionUpdate, user: CurrentUser
     if body.template_id is not None:
         await check_template(session, body.template_id, user.id)
         row.template_id = body.template_id
+        row.template_chosen_by = "user"  # overrides a classification, and later ones keep it
     if body.title is not None:
         row.title = body.title
     if body.language is not None:
@@ -194,14 +195,17 @@ async def export(
     version, segments = await transcripts.read_segments(session, row.id)
     summary = await summaries.latest(session, row.id)
     summary_md = summary.markdown if summary else None
+    extracted = await extraction.latest(session, row.id)
     if format == "srt":
         body: str | bytes = exports.srt(segments)
     elif format == "vtt":
         body = exports.vtt(segments)
     elif format == "md":
-        body = exports.markdown(row.title, segments, summary_md)
+        fields_md = extraction.to_markdown(extracted.schema, extracted.data) if extracted else None
+        body = exports.markdown(row.title, segments, summary_md, fields_md)
     elif format == "docx":
-        body = exports.docx(row.title, segments, summary_md)
+        pairs = extraction.to_pairs(extracted.schema, extracted.data) if extracted else None
+        body = exports.docx(row.title, segments, summary_md, pairs)
     else:
         body = json.dumps(
             {
@@ -210,6 +214,16 @@ async def export(
                 "language": row.language,
                 "version": version,
                 "summary": summary.content if summary else None,
+                "extraction": (
+                    {
+                        "version": extracted.version,
+                        "template_id": extracted.template_id,
+                        "model": extracted.model,
+                        "data": extracted.data,
+                    }
+                    if extracted
+                    else None
+                ),
                 "segments": [
                     {k: s[k] for k in ("segment_id", "speaker", "speaker_name", "start_ms", "end_ms", "text", "words")}
                     for s in segments

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
-from api_service import summaries, transcripts
+from api_service import extraction, summaries, transcripts, usage
 from api_service.db.models import Summary
 from api_service.deps import (
     CurrentUserDep,
@@ -51,7 +51,9 @@ async def summarize_text(body: SummarizeText, quotas: QuotasDep, user: CurrentUs
     lines = [line for line in body.transcription_text.splitlines() if line.strip()]
     segments = [{"segment_id": f"l{n}", "start_ms": 0, "speaker": None, "text": line} for n, line in enumerate(lines)]
     await before_model_call(quotas, user.id, session)
-    result = await _run(llm, segments, body.language, template)
+    async with usage.metered(session, user.id, None, "summary"):
+        result = await _run(llm, segments, body.language, template)
+    await session.commit()
     return SummaryOut(
         template_id=body.template_id,
         model=result.model,
@@ -76,10 +78,12 @@ async def generate_title(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give transcription_text, summary_text or session_id")
     await before_model_call(quotas, user.id, session)
     try:
-        title, model = await summaries.generate_title(llm, text, language)
+        async with usage.metered(session, user.id, body.session_id, "title"):
+            title, model = await summaries.generate_title(llm, text, language)
     except LLMUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}) from None
-    return {"title": title, "model": model}  # a proposal: the session's title changes only when the user PATCHes it
+    await session.commit()  # the usage rows; the title is only proposed: it changes when the user PATCHes the session
+    return {"title": title, "model": model}
 
 
 @router.post("/api/v1/sessions/{session_id}/summaries", response_model=SummaryOut, status_code=status.HTTP_201_CREATED)
@@ -93,8 +97,10 @@ async def summarize_session(
     if not segments:
         raise HTTPException(status.HTTP_409_CONFLICT, "the session has no transcript yet")
     await before_model_call(quotas, user.id, session)
-    result = await _run(llm, segments, row.language or segments[0].get("language"), template)
-    stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result)
+    async with usage.metered(session, user.id, row.id, "summary"):
+        result = await _run(llm, segments, row.language or segments[0].get("language"), template)
+    latest = await extraction.latest(session, row.id)
+    stored, deliveries = await summaries.store(session, row.id, user.id, template_id, result, latest)
     await session.commit()
     await asyncio.to_thread(queue_deliveries, deliveries)
     return SummaryOut.model_validate(stored)

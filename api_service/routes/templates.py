@@ -32,7 +32,10 @@ async def list_templates(user: CurrentUserDep, session: DbDep, language: str | N
 @router.post("/", response_model=TemplateOut, status_code=status.HTTP_201_CREATED)
 async def create_template(body: TemplateIn, user: CurrentUserDep, session: DbDep) -> TemplateOut:
     template = Template(
-        user_id=user.id, **body.model_dump(exclude={"sections"}), sections=[s.model_dump() for s in body.sections]
+        user_id=user.id,
+        **body.model_dump(exclude={"sections", "extraction_schema"}),
+        sections=[s.model_dump() for s in body.sections],
+        extraction_schema=body.extraction_schema or None,
     )
     session.add(template)
     await session.commit()
@@ -48,7 +51,7 @@ async def get_template(template_id: str, user: CurrentUserDep, session: DbDep) -
 async def update_template(template_id: str, body: TemplatePatch, user: CurrentUserDep, session: DbDep) -> TemplateOut:
     template = await writable(session, template_id, user.id)
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():  # null means "unchanged"
-        setattr(template, key, value)
+        setattr(template, key, value or None if key == "extraction_schema" else value)
     await session.commit()
     return TemplateOut.model_validate(template)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.vocabulary import Vocabulary
 
@@ -43,6 +43,11 @@ class SessionOut(BaseModel):
     error: str | None = None
     source: str
     template_id: str | None
+    # "user" (named when the session was made, or set with PATCH) or "classifier" (domain
+    # classification chose it for a session that had none); null without a template.
+    template_chosen_by: Literal["user", "classifier"] | None = None
+    # The last domain classification: {label, domain, category, confidence, template_id, model}.
+    classification: dict[str, Any] | None = None
     vocabulary: list[str] = Field(default_factory=list)
     duration_ms: int
     room_name: str
@@ -50,6 +55,14 @@ class SessionOut(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+
+    @model_validator(mode="after")
+    def chosen_by(self) -> SessionOut:
+        if self.template_id and not self.template_chosen_by:
+            self.template_chosen_by = "user"  # sessions made with a template name none
+        elif not self.template_id:
+            self.template_chosen_by = None
+        return self
 
 
 class SessionDetail(SessionOut):

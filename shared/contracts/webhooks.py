@@ -36,6 +36,11 @@ class SummaryReady(EventData):
     summary_id: str
     version: int
     model: str | None
+    # The session's latest extraction (the template's schema filled from the transcript), when
+    # it has one: its id, version and fields.
+    extraction_id: str | None = None
+    extraction_version: int | None = None
+    extraction: dict[str, Any] | None = None
 
 
 class JobFailed(EventData):

@@ -251,6 +251,16 @@ const en = {
   noDevices: "No devices registered.",
   currentSession: "Current session",
   notFound: "This page does not exist.",
+  // extraction (the session page)
+  extractedFields: "Extracted fields",
+  detectedType: "Detected meeting type: {label} ({confidence}% sure)",
+  notMentioned: "not mentioned",
+  yes: "yes",
+  no: "no",
+  extractionModel: "Version {version} · model: {model}",
+  noExtraction: "No fields extracted yet (the session's template needs an extraction schema).",
+  extractFields: "Extract fields",
+  extracting: "Extracting…",
 } as const;
 
 type Key = keyof typeof en;
@@ -495,6 +505,16 @@ const zh: Record<Key, string> = {
   noDevices: "还没有注册设备。",
   currentSession: "当前会话",
   notFound: "页面不存在。",
+  // extraction (the session page)
+  extractedFields: "提取的字段",
+  detectedType: "识别的会议类型：{label}（置信度 {confidence}%）",
+  notMentioned: "未提及",
+  yes: "是",
+  no: "否",
+  extractionModel: "版本 {version} · 模型：{model}",
+  noExtraction: "还没有提取字段（会话的模板需要提取字段的 JSON Schema）。",
+  extractFields: "提取字段",
+  extracting: "正在提取…",
 };
 
 export type Lang = "en" | "zh";

@@ -7,6 +7,7 @@ import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link, navigate } from "../router";
 import { ErrorText, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
+import { ExtractionPanel } from "./extraction";
 import { SummaryPanel } from "./summary";
 import { TranscriptPlayer, type SeekTo } from "./transcript";
 
@@ -118,6 +119,7 @@ export function SessionPage({ id }: { id: string }) {
           />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
+          <ExtractionPanel sessionId={id} hasTranscript={data.segment_count > 0} classification={data.classification ?? null} />
           <section class="card" aria-labelledby="export-heading">
             <h2 id="export-heading">{t("exports")}</h2>
             <div class="row wrap">
