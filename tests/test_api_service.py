@@ -203,6 +203,33 @@ def test_search_lists_and_pages(api: str, alice: Client, meeting: str) -> None:
     assert alice.get("/api/v1/sessions/", params={"status": "live"}).json()["items"][0]["id"] == meeting
 
 
+def test_search_results_carry_their_matching_lines(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
+    """Issue 20 §3: each session a search finds brings its best-matching lines (id, time,
+    speaker, text), a few at most, in the order they were said; a title match brings none."""
+    found = alice.get("/api/v1/sessions/", params={"q": "slides"}).json()["items"]
+    assert [item["matches"] for item in found] == [
+        [{"segment_id": "trk-2", "start_ms": 4200, "speaker": "user-bob", "text": "Great, I will prepare the slides."}]
+    ]
+    by_title = alice.get("/api/v1/sessions/", params={"q": "planning"}).json()["items"]
+    assert by_title[0]["id"] == meeting and by_title[0]["matches"] == []
+    assert all(item["matches"] == [] for item in alice.get("/api/v1/sessions/").json()["items"])  # no search, no lines
+
+    long = alice.post("/api/v1/sessions/", json={"title": "Long review"}).json()["id"]
+    lines = [
+        {"segment_id": f"long-{n}", "speaker": "user-alice", "start_ms": n * 1000, "end_ms": n * 1000 + 900, "text": text}
+        for n, text in enumerate(
+            ["Welcome everyone.", "The invoice is late.", "Nothing else.", "Send the invoice today.", "The invoice total is wrong."]
+            + ["Another invoice arrived.", "An invoice for the invoice fees."]
+        )
+    ]
+    assert add_segments(api, services, long, lines).status_code == 200
+    hit = next(item for item in alice.get("/api/v1/sessions/", params={"q": "invoice"}).json()["items"] if item["id"] == long)
+    assert len(hit["matches"]) == 3  # of 5
+    assert all("invoice" in m["text"] for m in hit["matches"])
+    starts = [m["start_ms"] for m in hit["matches"]]
+    assert starts == sorted(starts)
+
+
 def test_speakers_rename_and_merge(alice: Client, meeting: str) -> None:
     assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/SPEAKER_02", json={"display_name": "Dana"}).status_code == 200
     segments = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()["segments"]

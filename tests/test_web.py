@@ -1033,3 +1033,97 @@ async def test_asking_about_a_finished_meeting_streams_the_answer_and_its_citati
         raise
     finally:
         await browser.close()
+
+
+# --- issue 20: search lines, phone layout, accessibility, device set-up; issue 18 §2 ----------------
+
+SEARCHED = [
+    {
+        "segment_id": "inv-1",
+        "speaker": "user-alice",
+        "speaker_name": "Alice",
+        "start_ms": 2_000,
+        "end_ms": 5_000,
+        "text": "Welcome, everyone.",
+    },
+    {"segment_id": "inv-2", "speaker": "user-alice", "start_ms": 30_000, "end_ms": 33_000, "text": "Then the travel costs."},
+    {
+        "segment_id": "inv-3",
+        "speaker": "user-bob",
+        "speaker_name": "Bob",
+        "start_ms": 65_000,
+        "end_ms": 68_000,
+        "text": "The invoices from March are late.",
+    },
+]
+
+
+async def test_search_shows_the_matching_line_and_jumps_to_it(
+    llm_api: str, services: ServiceFactory, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 20 §3: a search lists the matching line under its session as "[mm:ss] Speaker: …"
+    with the searched word marked; the line opens the session page at that line (in view,
+    focused) with Bob's recording set at its moment (65 s on the clock, 5 s into his track)."""
+    token = user_token(services.keys.auth_jwt_secret, "web-search-lines", "lines@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    agent = services.headers("agent")
+    sid = (await call("POST", f"{llm_api}/api/v1/sessions/", json={"title": "Finance sync"}, headers=auth)).json()["id"]
+    # Lines enough that the matching one is below the fold.
+    filler = [
+        {
+            "segment_id": f"fill-{n}",
+            "speaker": "user-alice",
+            "start_ms": 6_000 + n * 800,
+            "end_ms": 6_700 + n * 800,
+            "text": f"Point {n}.",
+        }
+        for n in range(30)
+    ]
+    stored = await call(
+        "POST",
+        f"{llm_api}/internal/v1/sessions/{sid}/segments",
+        json={"segments": SEARCHED[:2] + filler + SEARCHED[2:]},
+        headers=agent,
+    )
+    assert stored.status_code == 200, stored.text
+    uploaded = await call(
+        "POST",
+        f"{llm_api}/internal/v1/sessions/{sid}/recordings",
+        params={"track": "user-bob", "offset_ms": 60_000},
+        content=wav_bytes(silence(20.0)),
+        headers={**agent, "Content-Type": "audio/wav"},
+        timeout=60,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    other = (await call("POST", f"{llm_api}/api/v1/sessions/", json={"title": "Lunch plans"}, headers=auth)).json()["id"]
+    assert (
+        await call("POST", f"{llm_api}/internal/v1/sessions/{other}/segments", json={"segments": SEGMENTS}, headers=agent)
+    ).status_code == 200
+
+    browser = await launch(playwright)
+    pages: dict[str, Page] = {}
+    try:
+        _, page = await signed_in_page(browser, llm_api, token, "lines@example.com", "/")
+        pages["search"] = page
+        await page.get_by_placeholder("Search titles and transcripts").fill("march INVOICES")
+        await expect(page.locator(".session-title")).to_have_text(["Finance sync"])
+        line = page.locator(".search-match")
+        await expect(line).to_have_text(["[01:05] Bob: The invoices from March are late."])
+        await expect(line.locator("mark")).to_have_text(["invoices", "March"])
+        await expect(page.get_by_role("list", name="Lines of “Finance sync” that match")).to_be_visible()
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "search-lines.png")
+
+        await line.click()
+        await page.wait_for_url(f"**/sessions/{sid}?line=inv-3&at=65000")
+        target = page.locator("ol.transcript li[data-segment-id='inv-3'] button")
+        await expect(target).to_be_focused()
+        await expect(target).to_be_in_viewport()
+        await expect(page.locator("audio")).to_have_attribute("src", BLOB_URL, timeout=30_000)
+        await page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 5) < 0.3")
+        assert await page.evaluate("document.querySelector('audio').paused")  # set there, played when asked
+        keep_screenshot(await page.screenshot(), tmp_path, "search-jump.png")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()

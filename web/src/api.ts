@@ -7,7 +7,9 @@ export interface Session {
   id: string; title: string; language: string | null; status: string; source: string;
   template_id: string | null; duration_ms: number; room_name: string;
   created_at: string; updated_at: string; started_at: string | null; ended_at: string | null;
+  matches?: SearchMatch[]; // in a search's answer: the session's best-matching lines
 }
+export interface SearchMatch { segment_id: string; start_ms: number; speaker: string | null; text: string }
 export interface Speaker { label: string; display_name: string | null }
 export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number }
 export interface SessionPage { items: Session[]; total: number; limit: number; offset: number }

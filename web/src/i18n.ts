@@ -215,6 +215,8 @@ const en = {
   noDevices: "No devices registered.",
   currentSession: "Current session",
   notFound: "This page does not exist.",
+  // Issue 20 (search lines, device set-up, phone layout, accessibility) and 18 §2 (meeting control)
+  matchingLines: "Lines of “{title}” that match",
 } as const;
 
 type Key = keyof typeof en;
@@ -425,6 +427,8 @@ const zh: Record<Key, string> = {
   noDevices: "还没有注册设备。",
   currentSession: "当前会话",
   notFound: "页面不存在。",
+  // Issue 20 (search lines, device set-up, phone layout, accessibility) and 18 §2 (meeting control)
+  matchingLines: "“{title}”中符合的句子",
 };
 
 export type Lang = "en" | "zh";
