@@ -218,8 +218,15 @@ def test_search_results_carry_their_matching_lines(api: str, services: ServiceFa
     lines = [
         {"segment_id": f"long-{n}", "speaker": "user-alice", "start_ms": n * 1000, "end_ms": n * 1000 + 900, "text": text}
         for n, text in enumerate(
-            ["Welcome everyone.", "The invoice is late.", "Nothing else.", "Send the invoice today.", "The invoice total is wrong."]
-            + ["Another invoice arrived.", "An invoice for the invoice fees."]
+            [
+                "Welcome everyone.",
+                "The invoice is late.",
+                "Nothing else.",
+                "Send the invoice today.",
+                "The invoice total is wrong.",
+                "Another invoice arrived.",
+                "An invoice for the invoice fees.",
+            ]
         )
     ]
     assert add_segments(api, services, long, lines).status_code == 200

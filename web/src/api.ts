@@ -52,6 +52,7 @@ export interface Brief {
 export interface WebConfig {
   version: string;
   auth: { provider: "local" | "supabase"; supabase_url: string | null; supabase_anon_key: string | null };
+  device_bridge_url?: string | null; // where room microphones connect; null: this host
 }
 
 export class ApiError extends Error {
