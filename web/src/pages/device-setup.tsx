@@ -2,6 +2,7 @@
 // server's address and the new token filled in (and the Wi-Fi typed here, never sent anywhere),
 // or a settings file for flashing many; and what "online" means in the list.
 
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api, type DeviceCreated, type WebConfig } from "../api";
 import { t } from "../i18n";
@@ -12,6 +13,11 @@ export function bridgeUrl(configured: string | null | undefined): string {
   if (configured) return configured;
   // Behind the TLS proxy the bridge shares the host; `make run` serves it on port 8004.
   return location.protocol === "https:" ? `wss://${location.host}/v1/device` : `ws://${location.hostname}:8004/v1/device`;
+}
+
+/** A translated sentence whose {name} places hold commands or prompts, shown as code. */
+function withCode(text: string, code: Record<string, string>): ComponentChildren[] {
+  return text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? <code key={i}>{code[part] ?? part}</code> : part));
 }
 
 /** One argument as the firmware's console splits them: in double quotes, \ and " escaped. */
@@ -75,7 +81,7 @@ export function DeviceSetup({ device, onClose }: { device: DeviceCreated; onClos
 
       <h3>{t("setupConsoleHeading")}</h3>
       <ol class="setup-steps">
-        <li>{t("setupStepConnect")}</li>
+        <li>{withCode(t("setupStepConnect"), { monitor: "idf.py monitor", prompt: "mic>" })}</li>
         <li>
           {t("setupStepWifi")}
           <div class="row wrap setup-wifi">
@@ -97,7 +103,7 @@ export function DeviceSetup({ device, onClose }: { device: DeviceCreated; onClos
           <p class="small muted">{t("setupWifiStaysHere")}</p>
         </li>
         <li>
-          {t("setupStepType")}
+          {withCode(t("setupStepType"), { prompt: "mic>" })}
           <pre class="commands" aria-label={t("setupCommands")} tabIndex={0}>
             <code>{commands}</code>
           </pre>
@@ -117,7 +123,7 @@ export function DeviceSetup({ device, onClose }: { device: DeviceCreated; onClos
           {"parttool.py -p PORT write_partition --partition-name nvs --input settings.bin"}
         </code>
       </pre>
-      <p class="small muted">{t("setupFirmwareDocs")}</p>
+      <p class="small muted">{withCode(t("setupFirmwareDocs"), { readme: "firmware/README.md" })}</p>
       <button type="button" class="secondary" onClick={onClose}>
         {t("setupDone")}
       </button>
