@@ -237,6 +237,23 @@ def test_search_results_carry_their_matching_lines(api: str, services: ServiceFa
     assert starts == sorted(starts)
 
 
+def test_a_long_transcript_does_not_hide_the_lines_of_other_sessions(api: str, services: ServiceFactory, alice: Client) -> None:
+    """The matching lines are read in one query for the whole page; a session with more matching
+    lines than that read holds does not leave the sessions after it without theirs."""
+    older = alice.post("/api/v1/sessions/", json={"title": "Crossing"}).json()["id"]
+    said = {"segment_id": "z-1", "speaker": "user-bob", "start_ms": 0, "end_ms": 900, "text": "The zebra crossing is closed."}
+    assert add_segments(api, services, older, [said]).status_code == 200
+    newer = alice.post("/api/v1/sessions/", json={"title": "Zoo"}).json()["id"]
+    lines = [
+        {"segment_id": f"z-{n}", "speaker": "user-alice", "start_ms": n * 1000, "end_ms": n * 1000 + 900, "text": f"Zebra {n}."}
+        for n in range(450)
+    ]
+    assert add_segments(api, services, newer, lines).status_code == 200
+    found = {item["id"]: item["matches"] for item in alice.get("/api/v1/sessions/", params={"q": "zebra"}).json()["items"]}
+    assert len(found[newer]) == 3
+    assert [m["segment_id"] for m in found[older]] == ["z-1"]
+
+
 def test_speakers_rename_and_merge(alice: Client, meeting: str) -> None:
     assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/SPEAKER_02", json={"display_name": "Dana"}).status_code == 200
     segments = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()["segments"]

@@ -20,6 +20,7 @@ from api_service.schemas.sessions import (
 )
 
 MATCHES_PER_SESSION = 3  # lines shown under each session a search finds
+PASSAGES_READ = 400  # matching lines read to choose them from, in one query for a page of sessions
 
 
 async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail:
@@ -61,8 +62,13 @@ async def matching_lines(db: AsyncSession, user_id: str, query: str, session_ids
     """Each session's transcript lines (latest version) that match ``query`` best, at most
     MATCHES_PER_SESSION, in the order they were said."""
     words, fragments = question_terms(query)
+    rows = await transcripts.find_passages(db, user_id, words, fragments, session_ids, limit=PASSAGES_READ)
+    if len(rows) >= PASSAGES_READ:  # one long transcript may have filled the read: the others on their own
+        found = {row["session_id"] for row in rows}
+        for session_id in (s for s in session_ids if s not in found):
+            rows += await transcripts.find_passages(db, user_id, words, fragments, [session_id], limit=PASSAGES_READ)
     by_session: dict[str, list[Passage]] = {}
-    for row in await transcripts.find_passages(db, user_id, words, fragments, session_ids):
+    for row in rows:
         by_session.setdefault(row["session_id"], []).append(Passage.of(row["session_id"], row["session_title"], row))
     return {
         session_id: [
