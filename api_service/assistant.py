@@ -30,12 +30,11 @@ from api_service.db.models import MeetingSession, SessionStatus
 from api_service.deps import before_model_call, not_found, owned_session
 from api_service.llm import LLMConfig, LLMUnavailable, complete, stream
 from api_service.passages import (
-    CJK,
     CitationFilter,
     Passage,
     best_matches,
     numbered,
-    query_terms,
+    question_terms,
     ranked,
     refs_to_passages,
     terms,
@@ -471,10 +470,3 @@ async def cache_brief(redis: Redis, key: str, brief: Brief) -> None:
         await redis.set(key, brief.model_dump_json(), ex=BRIEF_CACHE_TTL_S)
     except RedisError as exc:
         log.warning("brief not cached: %s", exc)
-
-
-def question_terms(question: str) -> tuple[list[str], list[str]]:
-    """(words for the full-text index, fragments of unspaced scripts matched as substrings)."""
-    found = query_terms(question)
-    fragments = [t for t in found if CJK.search(t)]
-    return [t for t in found if t not in fragments], fragments

@@ -29,18 +29,16 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
-from api_service import __version__, assistant, extraction, summaries, transcripts
+from api_service import __version__, assistant, extraction, summaries
 from api_service.auth import CurrentUser
 from api_service.deps import DbDep, SettingsDep, current_user, owned_session, release
 from api_service.domain.sessions import find_sessions, transcript
-from api_service.passages import Passage, best_matches
 from api_service.quotas import Quotas
 from api_service.schemas.assistant import AskAcrossRequest, AskAnswer, AskRequest
 from api_service.schemas.sessions import SpeakerOut
 from shared.timecode import short_time
 
 PATH = "/mcp"
-MATCHES_PER_MEETING = 3
 INSTRUCTIONS = (
     "Intrascribe holds the user's meeting transcripts and summaries. Find meetings with search_meetings "
     "(by words said in them or in their titles), read one with get_transcript or get_summary (by the session_id "
@@ -131,12 +129,6 @@ def _as_tool_errors() -> Iterator[None]:
 
 async def search_meetings(db: AsyncSession, user: CurrentUser, query: str, limit: int) -> MeetingSearch:
     page = await find_sessions(db, user.id, query, None, limit)
-    by_session: dict[str, list[Passage]] = {}
-    if page.items and query.strip():
-        words, fragments = assistant.question_terms(query)
-        ids = [item.id for item in page.items]
-        for row in await transcripts.find_passages(db, user.id, words, fragments, ids):
-            by_session.setdefault(row["session_id"], []).append(Passage.of(row["session_id"], row["session_title"], row))
     meetings = [
         Meeting(
             session_id=item.id,
@@ -147,8 +139,8 @@ async def search_meetings(db: AsyncSession, user: CurrentUser, query: str, limit
             started_at=item.started_at,
             duration_ms=item.duration_ms,
             matches=[
-                Match(segment_id=p.segment_id, at=short_time(p.start_ms), start_ms=p.start_ms, speaker=p.speaker, text=p.text)
-                for p in sorted(best_matches(query, by_session.get(item.id, []), MATCHES_PER_MEETING), key=lambda p: p.start_ms)
+                Match(segment_id=m.segment_id, at=short_time(m.start_ms), start_ms=m.start_ms, speaker=m.speaker, text=m.text)
+                for m in item.matches
             ],
         )
         for item in page.items

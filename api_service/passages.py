@@ -93,6 +93,13 @@ def query_terms(question: str) -> list[str]:
     return sorted(unique, key=lambda t: -len(t))[:MAX_QUERY_TERMS]
 
 
+def question_terms(question: str) -> tuple[list[str], list[str]]:
+    """(words for the full-text index, fragments of unspaced scripts matched as substrings)."""
+    found = query_terms(question)
+    fragments = [t for t in found if CJK.search(t)]
+    return [t for t in found if t not in fragments], fragments
+
+
 def scores(question: list[str], passages: Sequence[Passage]) -> list[float]:
     """How well each passage matches the question's terms: the rarer a term among the passages,
     the more it counts (IDF), each term once per passage."""

@@ -13,6 +13,9 @@ class APISettings(ServiceSettings, LiveKitSettings):
     api_port: int = 8000
     # LiveKit URL handed to browsers and devices (the agent and API use LIVEKIT_URL).
     livekit_public_url: str = ""
+    # The device bridge's WebSocket URL as microphones reach it (wss://<host>/v1/device behind the
+    # proxy), shown in the web app's set-up steps. Empty: the web app assumes the same host.
+    device_bridge_public_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     # SQLAlchemy async URL: embedded SQLite by default; PostgreSQL (or Supabase's Postgres) as
     # postgresql+asyncpg://user:pass@host:5432/db

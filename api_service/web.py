@@ -13,7 +13,7 @@ from typing import Literal
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import Scope
 
@@ -69,6 +69,9 @@ class AuthConfig(BaseModel):
 class WebConfig(BaseModel):
     version: str
     auth: AuthConfig
+    device_bridge_url: str | None = Field(
+        default=None, description="where room microphones connect (DEVICE_BRIDGE_PUBLIC_URL); null: the app's own host"
+    )
 
 
 router = APIRouter(tags=["web"])
@@ -86,7 +89,7 @@ async def web_config(settings: SettingsDep) -> WebConfig:
         )
     else:
         auth = AuthConfig(provider="local", recovery="email" if mail.configured(settings) else "admin")
-    return WebConfig(version=__version__, auth=auth)
+    return WebConfig(version=__version__, auth=auth, device_bridge_url=settings.device_bridge_public_url or None)
 
 
 def mount_web(app: FastAPI, dist_dir: str) -> None:

@@ -78,6 +78,7 @@ def service_env(ports: StackPorts, keys: StackSecrets) -> dict[str, str]:
         "AGENT_HTTP_PORT": str(ports.agent),
         "WORKER_HTTP_PORT": str(ports.worker),
         "BRIDGE_PORT": str(ports.bridge),
+        "DEVICE_BRIDGE_PUBLIC_URL": f"ws://127.0.0.1:{ports.bridge}/v1/device",
         "API_URL": f"http://127.0.0.1:{ports.api}",
         "STT_URL": f"http://127.0.0.1:{ports.stt}",
         "DIARIZATION_URL": f"http://127.0.0.1:{ports.diarization}",

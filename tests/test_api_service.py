@@ -228,6 +228,57 @@ def test_search_lists_and_pages(api: str, alice: Client, meeting: str) -> None:
     assert alice.get("/api/v1/sessions/", params={"status": "live"}).json()["items"][0]["id"] == meeting
 
 
+def test_search_results_carry_their_matching_lines(api: str, services: ServiceFactory, alice: Client, meeting: str) -> None:
+    """Issue 20 §3: each session a search finds brings its best-matching lines (id, time,
+    speaker, text), a few at most, in the order they were said; a title match brings none."""
+    found = alice.get("/api/v1/sessions/", params={"q": "slides"}).json()["items"]
+    assert [item["matches"] for item in found] == [
+        [{"segment_id": "trk-2", "start_ms": 4200, "speaker": "user-bob", "text": "Great, I will prepare the slides."}]
+    ]
+    by_title = alice.get("/api/v1/sessions/", params={"q": "planning"}).json()["items"]
+    assert by_title[0]["id"] == meeting and by_title[0]["matches"] == []
+    assert all(item["matches"] == [] for item in alice.get("/api/v1/sessions/").json()["items"])  # no search, no lines
+
+    long = alice.post("/api/v1/sessions/", json={"title": "Long review"}).json()["id"]
+    lines = [
+        {"segment_id": f"long-{n}", "speaker": "user-alice", "start_ms": n * 1000, "end_ms": n * 1000 + 900, "text": text}
+        for n, text in enumerate(
+            [
+                "Welcome everyone.",
+                "The invoice is late.",
+                "Nothing else.",
+                "Send the invoice today.",
+                "The invoice total is wrong.",
+                "Another invoice arrived.",
+                "An invoice for the invoice fees.",
+            ]
+        )
+    ]
+    assert add_segments(api, services, long, lines).status_code == 200
+    hit = next(item for item in alice.get("/api/v1/sessions/", params={"q": "invoice"}).json()["items"] if item["id"] == long)
+    assert len(hit["matches"]) == 3  # of 5
+    assert all("invoice" in m["text"] for m in hit["matches"])
+    starts = [m["start_ms"] for m in hit["matches"]]
+    assert starts == sorted(starts)
+
+
+def test_a_long_transcript_does_not_hide_the_lines_of_other_sessions(api: str, services: ServiceFactory, alice: Client) -> None:
+    """The matching lines are read in one query for the whole page; a session with more matching
+    lines than that read holds does not leave the sessions after it without theirs."""
+    older = alice.post("/api/v1/sessions/", json={"title": "Crossing"}).json()["id"]
+    said = {"segment_id": "z-1", "speaker": "user-bob", "start_ms": 0, "end_ms": 900, "text": "The zebra crossing is closed."}
+    assert add_segments(api, services, older, [said]).status_code == 200
+    newer = alice.post("/api/v1/sessions/", json={"title": "Zoo"}).json()["id"]
+    lines = [
+        {"segment_id": f"z-{n}", "speaker": "user-alice", "start_ms": n * 1000, "end_ms": n * 1000 + 900, "text": f"Zebra {n}."}
+        for n in range(450)
+    ]
+    assert add_segments(api, services, newer, lines).status_code == 200
+    found = {item["id"]: item["matches"] for item in alice.get("/api/v1/sessions/", params={"q": "zebra"}).json()["items"]}
+    assert len(found[newer]) == 3
+    assert [m["segment_id"] for m in found[older]] == ["z-1"]
+
+
 def test_speakers_rename_and_merge(alice: Client, meeting: str) -> None:
     assert alice.patch(f"/api/v1/sessions/{meeting}/speakers/SPEAKER_02", json={"display_name": "Dana"}).status_code == 200
     segments = alice.get(f"/api/v1/sessions/{meeting}/transcript").json()["segments"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -1390,3 +1391,572 @@ async def test_a_forgotten_password_is_reset_through_supabase_recovery_when_conf
             assert supabase.passwords == {address: new_password}
         finally:
             await browser.close()
+
+
+# --- issue 20: search lines, phone layout, accessibility, device set-up; issue 18 §2 ----------------
+
+SEARCHED = [
+    {
+        "segment_id": "inv-1",
+        "speaker": "user-alice",
+        "speaker_name": "Alice",
+        "start_ms": 2_000,
+        "end_ms": 5_000,
+        "text": "Welcome, everyone.",
+    },
+    {"segment_id": "inv-2", "speaker": "user-alice", "start_ms": 30_000, "end_ms": 33_000, "text": "Then the travel costs."},
+    {
+        "segment_id": "inv-3",
+        "speaker": "user-bob",
+        "speaker_name": "Bob",
+        "start_ms": 65_000,
+        "end_ms": 68_000,
+        "text": "The invoices from March are late.",
+    },
+]
+
+
+async def test_search_shows_the_matching_line_and_jumps_to_it(
+    llm_api: str, services: ServiceFactory, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 20 §3: a search lists the matching line under its session as "[mm:ss] Speaker: …"
+    with the searched word marked; the line opens the session page at that line (in view,
+    focused) with Bob's recording set at its moment (65 s on the clock, 5 s into his track)."""
+    token = user_token(services.keys.auth_jwt_secret, "web-search-lines", "lines@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    agent = services.headers("agent")
+    sid = (await call("POST", f"{llm_api}/api/v1/sessions/", json={"title": "Finance sync"}, headers=auth)).json()["id"]
+    # Lines enough that the matching one is below the fold.
+    filler = [
+        {
+            "segment_id": f"fill-{n}",
+            "speaker": "user-alice",
+            "start_ms": 6_000 + n * 800,
+            "end_ms": 6_700 + n * 800,
+            "text": f"Point {n}.",
+        }
+        for n in range(30)
+    ]
+    stored = await call(
+        "POST",
+        f"{llm_api}/internal/v1/sessions/{sid}/segments",
+        json={"segments": SEARCHED[:2] + filler + SEARCHED[2:]},
+        headers=agent,
+    )
+    assert stored.status_code == 200, stored.text
+    uploaded = await call(
+        "POST",
+        f"{llm_api}/internal/v1/sessions/{sid}/recordings",
+        params={"track": "user-bob", "offset_ms": 60_000},
+        content=wav_bytes(silence(20.0)),
+        headers={**agent, "Content-Type": "audio/wav"},
+        timeout=60,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    other = (await call("POST", f"{llm_api}/api/v1/sessions/", json={"title": "Lunch plans"}, headers=auth)).json()["id"]
+    assert (
+        await call("POST", f"{llm_api}/internal/v1/sessions/{other}/segments", json={"segments": SEGMENTS}, headers=agent)
+    ).status_code == 200
+
+    browser = await launch(playwright)
+    pages: dict[str, Page] = {}
+    try:
+        _, page = await signed_in_page(browser, llm_api, token, "lines@example.com", "/")
+        pages["search"] = page
+        await page.get_by_placeholder("Search titles and transcripts").fill("march INVOICES")
+        await expect(page.locator(".session-title")).to_have_text(["Finance sync"])
+        line = page.locator(".search-match")
+        await expect(line).to_have_text(["[01:05] Bob: The invoices from March are late."])
+        await expect(line.locator("mark")).to_have_text(["invoices", "March"])
+        await expect(page.get_by_role("list", name="Lines of “Finance sync” that match")).to_be_visible()
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "search-lines.png")
+
+        await line.click()
+        await page.wait_for_url(f"**/sessions/{sid}?line=inv-3&at=65000")
+        target = page.locator("ol.transcript li[data-segment-id='inv-3'] button")
+        await expect(target).to_be_focused()
+        await expect(target).to_be_in_viewport()
+        await expect(page.locator("audio")).to_have_attribute("src", BLOB_URL, timeout=30_000)
+        await page.wait_for_function("() => Math.abs(document.querySelector('audio').currentTime - 5) < 0.3")
+        assert await page.evaluate("document.querySelector('audio').paused")  # set there, played when asked
+        keep_screenshot(await page.screenshot(), tmp_path, "search-jump.png")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+
+
+# Names and titles without a place to break: the phone layout must wrap or clip them.
+LONG_NAME = "Bartholomew-Maximilian-Featherstonehaugh-Cholmondeley"
+LONG_TITLE = "Quarterly-planning-review-for-the-north-eastern-regional-distribution-centre"
+LONG_LINES = [
+    {
+        "segment_id": "long-1",
+        "speaker": "user-bart",
+        "speaker_name": LONG_NAME,
+        "start_ms": 1_000,
+        "end_ms": 4_000,
+        "text": "The budget review is on Thursday; the figures are at https://intranet.example.com/finance/reports/2026/q3/regional-distribution-centre-north-east.",
+    },
+    {
+        "segment_id": "long-2",
+        "speaker": "SPEAKER_01",
+        "start_ms": 5_000,
+        "end_ms": 8_000,
+        "text": "I will send the budget report by Friday.",
+    },
+]
+
+
+async def walk_the_app(
+    stack: Servers,
+    playwright: Playwright,
+    tmp_path: Path,
+    viewport: dict[str, int],
+    check: Any,
+) -> list[str]:
+    """Opens every page of the app as a person reaches it, with data that stretches it (long
+    unbroken names and titles, a URL in a line, a device token), and awaits ``check(page,
+    name)`` on each: sign-in, sessions (empty, listed, searched), a session (transcript,
+    speakers, summary), upload, templates (list, editor), devices (a device just registered),
+    a meeting (the form, live, ended), an invitation, and a page that does not exist."""
+    api = stack.url("api")
+    user = f"walk-{uuid.uuid4().hex[:8]}"
+    token = stack.user_token(user, f"{user}@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert stack.secrets is not None
+    agent = service_header("agent", stack.secrets.service_keys)
+    seen: list[str] = []
+
+    async def visit(page: Page, name: str) -> None:
+        await page.wait_for_load_state("networkidle")
+        await check(page, name)
+        seen.append(name)
+
+    browser = await launch(playwright, silent_mic(tmp_path / "quiet.wav"))
+    pages: dict[str, Page] = {}
+    try:
+        anonymous = await browser.new_context(base_url=api, viewport=viewport)  # type: ignore[arg-type]
+        anonymous.set_default_timeout(30_000)
+        page = await anonymous.new_page()
+        pages["anonymous"] = page
+        await page.goto("/")
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        await visit(page, "sign-in")
+        await anonymous.close()
+
+        context, page = await signed_in_page(browser, api, token, f"{user}@example.com", "/")
+        await page.set_viewport_size(viewport)  # type: ignore[arg-type]
+        pages["user"] = page
+        await expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
+        await visit(page, "sessions-empty")
+
+        sid = (await call("POST", f"{api}/api/v1/sessions/", json={"title": LONG_TITLE, "language": "en"}, headers=auth)).json()[
+            "id"
+        ]
+        stored = await call("POST", f"{api}/internal/v1/sessions/{sid}/segments", json={"segments": LONG_LINES}, headers=agent)
+        assert stored.status_code == 200, stored.text
+        assert (
+            await call("POST", f"{api}/internal/v1/sessions/{sid}/status", json={"status": "completed"}, headers=agent)
+        ).status_code == 200
+        summary = await call("POST", f"{api}/api/v1/sessions/{sid}/summaries", json={}, headers=auth, timeout=60)
+        assert summary.status_code == 201, summary.text
+        await page.reload()
+        await expect(page.locator(".session-title")).to_have_text([LONG_TITLE])
+        await visit(page, "sessions")
+        await page.get_by_placeholder("Search titles and transcripts").fill("budget")
+        await expect(page.locator(".search-match")).to_have_count(2)
+        await visit(page, "sessions-search")
+
+        await page.goto(f"/sessions/{sid}")
+        await expect(page.locator("ol.transcript li")).to_have_count(2)
+        await expect(page.locator(".speakers li")).to_have_count(2)
+        await expect(page.locator(".summary .summary-body")).to_contain_text("budget", timeout=30_000)
+        await visit(page, "session")
+
+        await page.goto("/upload")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await visit(page, "upload")
+
+        await page.goto("/templates")
+        await expect(page.locator(".template-list li").first).to_be_visible()
+        await visit(page, "templates")
+        await page.get_by_role("button", name="New template").click()
+        await expect(page.get_by_label("Name", exact=True)).to_be_visible()
+        await visit(page, "template-editor")
+
+        await page.goto("/devices")
+        await page.get_by_label("Device name").fill("Room 7 mic")
+        await page.get_by_role("button", name="Register device").click()
+        await expect(page.locator("#device-token")).to_be_visible()
+        await visit(page, "devices")
+
+        await page.goto("/meeting")
+        await expect(page.get_by_role("button", name="Start meeting")).to_be_visible()
+        await visit(page, "meeting-form")
+        await page.get_by_label("Title").fill(LONG_TITLE)
+        await page.get_by_label("Your name").fill(LONG_NAME)
+        await page.get_by_role("button", name="Start meeting").click()
+        await expect(page.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        invite = page.locator("#invite-link")
+        await expect(invite).to_have_value(INVITE_LINK)
+        await visit(page, "meeting-live")
+        link = await invite.input_value()
+
+        guest_token = stack.user_token(f"{user}-guest", f"{user}-guest@example.com")
+        guest_context, guest = await signed_in_page(browser, api, guest_token, f"{user}-guest@example.com", link)
+        await guest.set_viewport_size(viewport)  # type: ignore[arg-type]
+        pages["guest"] = guest
+        await expect(guest.get_by_role("button", name="Join meeting")).to_be_visible()
+        await visit(guest, "join-form")
+        await guest_context.close()
+
+        await page.get_by_role("button", name="Leave meeting").click()
+        await expect(page.locator("main.meeting-over [role=status]")).to_have_text("You left the meeting.")
+        await visit(page, "meeting-left")
+
+        await page.goto("/no/such/page")
+        await expect(page.get_by_role("heading", name="This page does not exist.")).to_be_visible()
+        await visit(page, "not-found")
+        await context.close()
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+    return seen
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def test_every_page_fits_a_phone(stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path) -> None:
+    """Issue 20 §6: at 390×844, no page is wider than the screen (long names, titles, URLs,
+    tokens, tables) and the header takes at most two rows."""
+    too_wide: dict[str, list[str]] = {}
+    headers: dict[str, float] = {}
+
+    async def check(page: Page, name: str) -> None:
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, f"phone-{name}.png")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            # What sticks out, for the report.
+            too_wide[name] = await page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                     .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+                     .map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} → `
+                               + `${Math.round(e.getBoundingClientRect().right)}px`)
+                     .slice(0, 8)"""
+            )
+        box = await page.locator("header.topbar").bounding_box()
+        assert box is not None
+        headers[name] = box["height"]
+
+    seen = await walk_the_app(stack, playwright, tmp_path, PHONE, check)
+    assert not too_wide, f"wider than the 390 px screen: {too_wide}"
+    # One row is about 3.5 rem (a 2.5 rem control and the padding); two rows stay under 7.5 rem.
+    assert all(height <= 120 for height in headers.values()), headers
+    assert len(seen) == 14, seen
+
+
+async def test_a_registered_device_shows_how_to_set_it_up(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 20 §4: after registering, the page gives the firmware console's commands with this
+    server's bridge URL, the new token and the Wi-Fi typed in (quoted as the console splits
+    arguments), and the same settings as a file for the flashing tools; a microphone that
+    connects with exactly those settings shows as online, and the page says what that means."""
+    from agent_service.bridge.simulator import DeviceSimulator, pcm_frames
+
+    browser = await launch(playwright)
+    pages: dict[str, Page] = {}
+    try:
+        token = stack.user_token("web-device-setup", "setup@example.com")
+        _, page = await signed_in_page(browser, stack.url("api"), token, "setup@example.com", "/devices")
+        pages["devices"] = page
+        await page.get_by_label("Device name").fill("Room 9 mic")
+        await page.get_by_role("button", name="Register device").click()
+        setup = page.locator("section.device-setup")
+        await expect(setup.get_by_role("heading", name="Set up “Room 9 mic”")).to_be_visible()
+        device_token = await setup.locator("#device-token").input_value()
+        assert device_token.startswith("isd_")
+        await setup.get_by_label("Wi-Fi name").fill('Room "9" guests')
+        await setup.get_by_label("Wi-Fi password (empty for an open network)").fill("pass word\\1")
+        bridge = f"ws://127.0.0.1:{stack.url('bridge').rsplit(':', 1)[1]}/v1/device"
+        commands = setup.get_by_label("Commands for the microphone's console")
+        await expect(commands).to_have_text(
+            f'wifi "Room \\"9\\" guests" "pass word\\\\1"\nbridge {bridge}\ntoken {device_token}\nrestart'
+        )
+        async with page.expect_download() as info:
+            await setup.get_by_role("button", name="Download the settings file").click()
+        download = await info.value
+        assert download.suggested_filename == "room-9-mic-settings.csv"
+        csv_text = await asyncio.to_thread(Path(await download.path()).read_text)
+        example = (ROOT / "firmware" / "provisioning" / "nvs.csv.example").read_text().splitlines()
+        assert csv_text.splitlines()[:2] == example[:2]  # the header and namespace the firmware reads
+        assert csv_text.splitlines()[2:] == [
+            'wifi_ssid,data,string,"Room ""9"" guests"',
+            "wifi_pass,data,string,pass word\\1",
+            f"bridge_url,data,string,{bridge}",
+            f"token,data,string,{device_token}",
+        ]
+        await expect(page.locator("main")).not_to_contain_text("NVS")  # no jargon in the words
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "device-setup.png")
+
+        # A microphone given exactly those settings connects; the list says it is online.
+        item = page.locator(".device-list li", has_text="Room 9 mic")
+        await expect(item).to_have_attribute("data-state", "offline")
+        result = await asyncio.wait_for(DeviceSimulator(bridge, device_token, pcm_frames(silence(8.0))).run(), 120)
+        assert result.configs, result
+        await page.reload()
+        await expect(item).to_have_attribute("data-state", "online")
+        await page.get_by_text("What online, offline and revoked mean").click()
+        await expect(page.locator(".device-help")).to_contain_text("checked in with the server in the last 90 seconds")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "device-online.png")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one readable line
+    each: rule, impact, what it asks for, the first elements that break it."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    violations = await page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+             id: v.id, impact: v.impact, help: v.help,
+             targets: v.nodes.slice(0, 4).map(n =>
+               n.target.join(' ') + (n.failureSummary ? ` (${n.failureSummary.split('\\n')[1] ?? ''})` : ''))}))"""
+    )
+    return [
+        f"{v['id']} [{v['impact']}] {v['help']}: {'; '.join(v['targets'])}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_every_page_passes_the_accessibility_check(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 20 §7: axe-core (the npm package the app pins) on every page of the app, as a
+    person reaches it, in light and dark mode: no serious or critical violation (names of
+    controls, contrast, landmarks, ARIA)."""
+    assert AXE.is_file(), "axe-core is missing from web/node_modules: it is pinned in web/package.json"
+    # The check finds what it should: a button without a name and an image without a text.
+    browser = await launch(playwright)
+    try:
+        page = await browser.new_page()
+        await page.set_content("<!doctype html><html lang=en><title>t</title><main><button></button><img src=x.png></main>")
+        found = await axe_problems(page)
+        assert any(p.startswith("button-name [critical]") for p in found) and any(p.startswith("image-alt") for p in found), found
+    finally:
+        await browser.close()
+    problems: dict[str, list[str]] = {}
+
+    async def check(page: Page, name: str) -> None:
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, f"a11y-{name}.png")
+        found = await axe_problems(page)
+        # The app follows the system's dark mode: its colours are checked too.
+        await page.emulate_media(color_scheme="dark")
+        found += [f"(dark) {line}" for line in await axe_problems(page)]
+        await page.emulate_media(color_scheme="light")
+        if found:
+            problems[name] = found
+
+    seen = await walk_the_app(stack, playwright, tmp_path, {"width": 1280, "height": 860}, check)
+    assert not problems, "accessibility violations:\n" + "\n".join(
+        f"  {name}: {line}" for name, lines in problems.items() for line in lines
+    )
+    assert len(seen) == 14, seen
+
+
+async def test_the_owner_removes_a_guest_and_replaces_the_invite_link(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 18 §2 in the web app: the owner removes a guest from the participants list (after
+    confirming) and the guest's page says they were removed; a new invite link makes the old one
+    say it no longer works; a guest who leaves, and one whose meeting the owner ends, each land
+    on a page that says so, not on an error."""
+    api = stack.url("api")
+    owner_token = stack.user_token("web-control-owner", "owner@example.com")
+    guest_token = stack.user_token("web-control-guest", "guest@example.com")
+    browser = await launch(playwright, silent_mic(tmp_path / "quiet.wav"))
+    pages: dict[str, Page] = {}
+    dialogs: list[str] = []
+
+    async def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    async def join(link: str) -> Page:
+        _, guest = await signed_in_page(browser, api, guest_token, "guest@example.com", link)
+        pages["guest"] = guest
+        await guest.get_by_label("Your name").fill("Gus")
+        await guest.get_by_role("button", name="Join meeting").click()
+        return guest
+
+    try:
+        _, owner = await signed_in_page(browser, api, owner_token, "owner@example.com", "/meeting")
+        pages["owner"] = owner
+        owner.on("dialog", accept)
+        await owner.get_by_label("Title").fill("Control room")
+        await owner.get_by_label("Your name").fill("Olga")
+        await owner.get_by_role("button", name="Start meeting").click()
+        await expect(owner.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        first_link = await owner.locator("#invite-link").input_value()
+        assert INVITE_LINK.search(first_link), first_link
+
+        # Removed: after the owner confirms, the guest is told, and the owner is told what else to do.
+        guest = await join(first_link)
+        await expect(guest.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        await expect(owner.get_by_role("button", name="Remove Olga from the meeting")).to_have_count(0)  # not oneself
+        await owner.get_by_role("button", name="Remove Gus from the meeting").click()
+        await expect(guest.locator("main[data-reason='removed'] [role=status]")).to_have_text(
+            "The organiser removed you from the meeting.", timeout=30_000
+        )
+        assert dialogs[-1].startswith("Remove Gus from the meeting?"), dialogs
+        await expect(owner.locator("p.notice")).to_contain_text("Gus was removed from the meeting.")
+        await expect(owner.locator(".people li", has_text="Gus")).to_have_count(0, timeout=30_000)
+        keep_screenshot(await guest.screenshot(full_page=True), tmp_path, "meeting-removed.png")
+        await guest.context.close()
+
+        # A new link: the old one says it no longer works; the new one lets the guest in again.
+        await owner.get_by_role("button", name="Make a new invite link").click()
+        await expect(owner.locator("#invite-link")).not_to_have_value(first_link)
+        second_link = await owner.locator("#invite-link").input_value()
+        assert INVITE_LINK.search(second_link), second_link
+        await expect(owner.locator("p.notice")).to_have_text("A new invite link was made: the old one no longer works.")
+        guest = await join(first_link)
+        await expect(guest.locator("main[data-reason='stale-link'] [role=status]")).to_contain_text(
+            "This invite link no longer works"
+        )
+        await expect(guest.locator(".error")).to_have_count(0)
+        await guest.context.close()
+
+        # Leaving: the guest's own page says so.
+        guest = await join(second_link)
+        await expect(guest.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        await guest.get_by_role("button", name="Leave meeting").click()
+        await expect(guest.locator("main[data-reason='left'] [role=status]")).to_have_text("You left the meeting.")
+        await guest.context.close()
+
+        # Ended by the owner: the guest is told the meeting ended; the link then says the same.
+        guest = await join(second_link)
+        await expect(guest.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        await owner.get_by_role("button", name="End meeting for everyone").click()
+        await expect(guest.locator("main[data-reason='ended'] [role=status]")).to_have_text(
+            "The meeting has ended.", timeout=30_000
+        )
+        await expect(guest.get_by_text("What was said until then stays in the organiser's transcript.")).to_be_visible()
+        keep_screenshot(await guest.screenshot(full_page=True), tmp_path, "meeting-ended-guest.png")
+        await expect(owner.get_by_role("link", name="Open the transcript")).to_be_visible(timeout=30_000)
+        await guest.goto(second_link)
+        await guest.get_by_role("button", name="Join meeting").click()
+        await expect(guest.locator("main[data-reason='ended'] [role=status]")).to_have_text("The meeting has ended.")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+
+
+# --- the README's pictures -------------------------------------------------------------------
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+README_LINES = [
+    ("said-1", "user-maria", "Maria", 2_000, "Thanks for joining. Today we settle the launch date and the budget for the beta."),
+    ("said-2", "user-tom", "Tom", 9_000, "The beta build is ready; the last two bugs were fixed on Monday."),
+    (
+        "said-3",
+        "user-aiko",
+        "Aiko",
+        15_000,
+        "Support needs a week to train the team, so the launch should not be before the twelfth.",
+    ),
+    ("said-4", "user-maria", "Maria", 23_000, "Then we launch on the twelfth. We agreed to keep the budget at forty thousand."),
+    ("said-5", "user-tom", "Tom", 30_000, "I will send the release notes to everyone by Friday."),
+    ("said-6", "user-aiko", "Aiko", 36_000, "I will book the training room for next Tuesday."),
+]
+
+
+def keep_for_readme(png: bytes, tmp_path: Path, name: str) -> None:
+    """A picture for the README: kept under tests/artifacts always, and written to
+    docs/screenshots/ when UPDATE_README_SCREENSHOTS=1 (so a test run leaves the checkout as it was)."""
+    keep_screenshot(png, tmp_path, name)
+    assert len(png) < 250_000, f"{name} is {len(png) // 1000} KB: keep README pictures under 250 KB"
+    if os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / name).write_bytes(png)
+
+
+async def test_readme_screenshots(stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path) -> None:
+    """The README's two pictures, from the real app: a live meeting with its captions, and a
+    finished session's transcript with named speakers and its summary."""
+    api = stack.url("api")
+    token = stack.user_token("web-readme", "maria@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert stack.secrets is not None
+    agent = service_header("agent", stack.secrets.service_keys)
+    fake_mic_wav(tmp_path / "maria.wav", list(ENGLISH[:2]), lead_s=3.0)
+    browser = await launch(playwright, tmp_path / "maria.wav")
+    pages: dict[str, Page] = {}
+    try:
+        context, page = await signed_in_page(browser, api, token, "maria@example.com", "/meeting")
+        await page.set_viewport_size({"width": 1200, "height": 760})
+        pages["meeting"] = page
+        await page.get_by_label("Title").fill("Weekly product sync")
+        await page.get_by_label("Spoken language").select_option("en")
+        await page.get_by_label("Your name").fill("Maria")
+        await page.get_by_role("button", name="Start meeting").click()
+        await expect(page.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        await wait_for_finals(page, 2, speaker="user-web-readme")
+        await expect(page.locator(".people li[data-agent='true']")).to_be_visible()
+        keep_for_readme(await page.screenshot(), tmp_path, "live-meeting.png")
+        await page.get_by_role("button", name="End meeting for everyone").click(no_wait_after=True)
+        await context.close()
+
+        sid = (
+            await call("POST", f"{api}/api/v1/sessions/", json={"title": "Launch planning", "language": "en"}, headers=auth)
+        ).json()["id"]
+        lines = [
+            {"segment_id": i, "speaker": who, "speaker_name": name, "start_ms": at, "end_ms": at + 5_000, "text": said}
+            for i, who, name, at, said in README_LINES
+        ]
+        assert (
+            await call("POST", f"{api}/internal/v1/sessions/{sid}/segments", json={"segments": lines}, headers=agent)
+        ).status_code == 200
+        assert (
+            await call("POST", f"{api}/internal/v1/sessions/{sid}/status", json={"status": "completed"}, headers=agent)
+        ).status_code == 200
+        recorded = await call(
+            "POST",
+            f"{api}/internal/v1/sessions/{sid}/recordings",
+            params={"track": "user-maria", "offset_ms": 0},
+            content=wav_bytes(silence(42.0)),
+            headers={**agent, "Content-Type": "audio/wav"},
+            timeout=60,
+        )
+        assert recorded.status_code == 201, recorded.text
+        summary = await call("POST", f"{api}/api/v1/sessions/{sid}/summaries", json={}, headers=auth, timeout=60)
+        assert summary.status_code == 201, summary.text
+        context, page = await signed_in_page(browser, api, token, "maria@example.com", f"/sessions/{sid}")
+        await page.set_viewport_size({"width": 1200, "height": 1500})  # the summary in view beside the transcript
+        pages["session"] = page
+        await expect(page.locator("ol.transcript li")).to_have_count(len(README_LINES))
+        await expect(page.locator(".speakers li")).to_have_count(3)
+        await expect(page.locator(".summary .summary-body")).to_contain_text("launch", timeout=30_000)
+        await expect(page.locator("audio")).to_have_attribute("src", BLOB_URL, timeout=30_000)
+        await expect(page.locator(".summary .summary-body")).to_be_in_viewport()
+        keep_for_readme(await page.screenshot(), tmp_path, "session-transcript.png")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()

@@ -9,8 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import transcripts
 from api_service.db.models import Job, MeetingSession, TranscriptSegment
-from api_service.schemas.sessions import SessionDetail, SessionOut, SessionPage, SpeakerOut, TranscriptOut
+from api_service.passages import Passage, best_matches, question_terms
+from api_service.schemas.sessions import (
+    SearchMatch,
+    SessionDetail,
+    SessionListItem,
+    SessionOut,
+    SessionPage,
+    SpeakerOut,
+    TranscriptOut,
+)
 from shared.contracts.jobs import JobStatus
+
+MATCHES_PER_SESSION = 3  # lines shown under each session a search finds
+PASSAGES_READ = 400  # matching lines read to choose them from, in one query for a page of sessions
 
 
 async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail:
@@ -36,15 +48,43 @@ async def find_sessions(
     db: AsyncSession, user_id: str, query: str | None, status: str | None, limit: int, offset: int = 0
 ) -> SessionPage:
     """The user's sessions, the most recent first: those whose title or transcript matches
-    ``query`` (all of them without one), of ``status`` when it is given."""
+    ``query`` (all of them without one), of ``status`` when it is given. With a query, each
+    session carries its best-matching transcript lines."""
     statement = select(MeetingSession).where(MeetingSession.user_id == user_id)
     if status:
         statement = statement.where(MeetingSession.status == status)
-    if query and query.strip():
-        statement = transcripts.search_sessions(db, statement, query.strip())
+    query = (query or "").strip()
+    if query:
+        statement = transcripts.search_sessions(db, statement, query)
     total = await db.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = (await db.execute(statement.order_by(MeetingSession.created_at.desc()).limit(limit).offset(offset))).scalars()
-    return SessionPage(items=[SessionOut.model_validate(r) for r in rows], total=total or 0, limit=limit, offset=offset)
+    rows = list((await db.execute(statement.order_by(MeetingSession.created_at.desc()).limit(limit).offset(offset))).scalars())
+    found = await matching_lines(db, user_id, query, [r.id for r in rows]) if query and rows else {}
+    items = [
+        SessionListItem.model_validate({**SessionOut.model_validate(r).model_dump(), "matches": found.get(r.id, [])})
+        for r in rows
+    ]
+    return SessionPage(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+async def matching_lines(db: AsyncSession, user_id: str, query: str, session_ids: list[str]) -> dict[str, list[SearchMatch]]:
+    """Each session's transcript lines (latest version) that match ``query`` best, at most
+    MATCHES_PER_SESSION, in the order they were said."""
+    words, fragments = question_terms(query)
+    rows = await transcripts.find_passages(db, user_id, words, fragments, session_ids, limit=PASSAGES_READ)
+    if len(rows) >= PASSAGES_READ:  # one long transcript may have filled the read: the others on their own
+        found = {row["session_id"] for row in rows}
+        for session_id in (s for s in session_ids if s not in found):
+            rows += await transcripts.find_passages(db, user_id, words, fragments, [session_id], limit=PASSAGES_READ)
+    by_session: dict[str, list[Passage]] = {}
+    for row in rows:
+        by_session.setdefault(row["session_id"], []).append(Passage.of(row["session_id"], row["session_title"], row))
+    return {
+        session_id: [
+            SearchMatch(segment_id=p.segment_id, start_ms=p.start_ms, speaker=p.speaker, text=p.text)
+            for p in best_matches(query, passages, MATCHES_PER_SESSION)
+        ]
+        for session_id, passages in by_session.items()
+    }
 
 
 async def transcript(db: AsyncSession, row: MeetingSession, version: int | None = None) -> TranscriptOut:

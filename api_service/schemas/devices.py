@@ -23,4 +23,4 @@ class DeviceOut(BaseModel):
 
 
 class DeviceCreated(DeviceOut):
-    token: str = Field(description="shown once; store it in the device's NVS")
+    token: str = Field(description="shown once; store it on the device (its console's `token` command)")

@@ -74,8 +74,23 @@ class SessionDetail(SessionOut):
     improving: bool = False
 
 
+class SearchMatch(BaseModel):
+    """A transcript line that matches a search, to show under its session and jump to."""
+
+    segment_id: str
+    start_ms: int
+    speaker: str | None = Field(description="the speaker's name as the transcript shows it")
+    text: str
+
+
+class SessionListItem(SessionOut):
+    matches: list[SearchMatch] = Field(
+        default_factory=list, description="with a search: its best-matching lines (a few), in the order they were said"
+    )
+
+
 class SessionPage(BaseModel):
-    items: list[SessionOut]
+    items: list[SessionListItem]
     total: int
     limit: int
     offset: int

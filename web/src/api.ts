@@ -7,7 +7,9 @@ export interface Session {
   id: string; title: string; language: string | null; status: string; source: string;
   template_id: string | null; duration_ms: number; room_name: string;
   created_at: string; updated_at: string; started_at: string | null; ended_at: string | null;
+  matches?: SearchMatch[]; // in a search's answer: the session's best-matching lines
 }
+export interface SearchMatch { segment_id: string; start_ms: number; speaker: string | null; text: string }
 export interface Speaker { label: string; display_name: string | null }
 export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number; improving: boolean; classification?: Classification | null }
 export interface Classification { label: string; confidence: number; template_id: string | null }
@@ -56,6 +58,7 @@ export interface WebConfig {
     /** How a forgotten password is reset: an e-mailed link, the administrator, or Supabase's recovery e-mail. */
     recovery: Recovery;
   };
+  device_bridge_url?: string | null; // where room microphones connect; null: this host
 }
 
 export class ApiError extends Error {

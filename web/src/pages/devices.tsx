@@ -1,11 +1,12 @@
-// ESP32 meeting-room microphones: register one (its token is shown once), see which are online
-// (refreshed every 10 s), revoke one.
+// ESP32 meeting-room microphones: register one (its token is shown once, with the steps that put
+// it on the microphone), see which are online (refreshed every 10 s), revoke one.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type Device, type DeviceCreated } from "../api";
 import { formatDate, t } from "../i18n";
 import { Link } from "../router";
-import { CopyButton, ErrorText, useLoad } from "../ui";
+import { ErrorText, useLoad } from "../ui";
+import { DeviceSetup, DeviceStatesHelp } from "./device-setup";
 
 export function DevicesPage() {
   const devices = useLoad(() => api<Device[]>("/api/v1/devices/"), []);
@@ -49,19 +50,7 @@ export function DevicesPage() {
         <button type="submit">{t("registerDevice")}</button>
       </form>
       <ErrorText error={error ?? devices.error} />
-      {created && (
-        <section class="card notice" aria-labelledby="token-heading">
-          <h2 id="token-heading">{t("deviceToken", { name: created.name })}</h2>
-          <p>{t("tokenOnce")}</p>
-          <div class="row">
-            <input id="device-token" readOnly value={created.token} aria-labelledby="token-heading" onFocus={(e) => e.currentTarget.select()} />
-            <CopyButton text={created.token} />
-            <button type="button" class="secondary" onClick={() => setCreated(null)}>
-              {t("close")}
-            </button>
-          </div>
-        </section>
-      )}
+      {created && <DeviceSetup device={created} onClose={() => setCreated(null)} />}
       {devices.data && list.length === 0 && <p class="muted">{t("noDevices")}</p>}
       <ul class="device-list">
         {list.map((device) => {
@@ -89,6 +78,7 @@ export function DevicesPage() {
           );
         })}
       </ul>
+      <DeviceStatesHelp />
     </main>
   );
 }

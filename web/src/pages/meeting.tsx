@@ -5,6 +5,7 @@
 
 import {
   ConnectionState,
+  DisconnectReason,
   Room,
   RoomEvent,
   Track,
@@ -13,7 +14,7 @@ import {
   type TextStreamReader,
 } from "livekit-client";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { api, type ConnectionDetails, type SessionDetail } from "../api";
+import { api, ApiError, type ConnectionDetails, type SessionDetail } from "../api";
 import { applyCaption, captionFrom, TRANSCRIPTION_TOPIC, type Caption } from "../captions";
 import { clock, t } from "../i18n";
 import { Link } from "../router";
@@ -22,26 +23,36 @@ import { AskPanel, CatchUpPanel } from "./assistant";
 
 interface Invite { sessionId: string; code: string | null }
 
+/** Why this person is no longer in the meeting. */
+type Gone = "left" | "removed" | "ended" | "stale-link";
+
 export function MeetingPage({ join }: { join?: Invite }) {
   const [details, setDetails] = useState<ConnectionDetails | null>(null);
   const [title, setTitle] = useState("");
-  const [left, setLeft] = useState(false);
+  const [gone, setGone] = useState<Gone | null>(null);
 
-  if (left && details) {
+  if (gone) {
+    const owner = !join?.code;
+    const sessionId = details?.sessionId ?? join?.sessionId;
     return (
-      <main id="main" class="narrow" tabIndex={-1}>
+      <main id="main" class="narrow meeting-over" tabIndex={-1} data-reason={gone}>
         <h1>{title || t("meetingTitle")}</h1>
-        <p role="status">{t("meetingEnded")}</p>
-        {!join?.code && (
-          <Link href={`/sessions/${details.sessionId}`} class="button">
+        <p role="status">{t(GONE_TEXT[gone])}</p>
+        {gone !== "left" && gone !== "stale-link" && <p>{t("meetingOverNext")}</p>}
+        {owner && sessionId ? (
+          <Link href={`/sessions/${sessionId}`} class="button">
             {t("openTranscript")}
+          </Link>
+        ) : (
+          <Link href="/" class="button secondary">
+            {t("backToSessions")}
           </Link>
         )}
       </main>
     );
   }
   if (details) {
-    return <LiveRoom details={details} title={title} owner={!join?.code} onLeft={() => setLeft(true)} />;
+    return <LiveRoom details={details} title={title} owner={!join?.code} onGone={setGone} />;
   }
   return (
     <MeetingForm
@@ -50,11 +61,20 @@ export function MeetingPage({ join }: { join?: Invite }) {
         setTitle(chosenTitle);
         setDetails(value);
       }}
+      onGone={setGone}
     />
   );
 }
 
-function MeetingForm({ join, onJoined }: { join?: Invite; onJoined: (details: ConnectionDetails, title: string) => void }) {
+const GONE_TEXT = {
+  left: "meetingEnded",
+  removed: "meetingRemoved",
+  ended: "meetingEndedByOwner",
+  "stale-link": "inviteLinkStale",
+} as const;
+
+function MeetingForm(props: { join?: Invite; onJoined: (details: ConnectionDetails, title: string) => void; onGone: (why: Gone) => void }) {
+  const { join, onJoined } = props;
   const templates = useTemplates();
   const [title, setTitle] = useState("");
   const [name, setName] = useState("");
@@ -79,6 +99,11 @@ function MeetingForm({ join, onJoined }: { join?: Invite; onJoined: (details: Co
       const details = await api<ConnectionDetails>("/api/v1/livekit/connection-details", { method: "POST", body });
       onJoined(details, title);
     } catch (err) {
+      // Through an invite: a meeting that has ended (409), or a link whose code was replaced (404).
+      if (join?.code && err instanceof ApiError && (err.status === 409 || err.status === 404)) {
+        props.onGone(err.status === 409 ? "ended" : "stale-link");
+        return;
+      }
       setError(err);
       setBusy(false);
     }
@@ -135,7 +160,7 @@ function hue(identity: string): number {
   return h;
 }
 
-function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boolean; onLeft: () => void }) {
+function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boolean; onGone: (why: Gone) => void }) {
   const { details } = props;
   const roomRef = useRef<Room | null>(null);
   const [state, setState] = useState<ConnectionState>(ConnectionState.Connecting);
@@ -176,7 +201,12 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
       })
       .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => track.detach().forEach((element) => element.remove()))
       .on(RoomEvent.AudioPlaybackStatusChanged, () => setAudioBlocked(!room.canPlaybackAudio))
-      .on(RoomEvent.Disconnected, () => setState(ConnectionState.Disconnected));
+      .on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+        setState(ConnectionState.Disconnected);
+        // Removed by the owner, or the room closed (the meeting was ended): say so, not "disconnected".
+        if (reason === DisconnectReason.PARTICIPANT_REMOVED) props.onGone("removed");
+        else if (reason === DisconnectReason.ROOM_DELETED) props.onGone("ended");
+      });
     for (const event of [
       RoomEvent.ParticipantConnected,
       RoomEvent.ParticipantDisconnected,
@@ -237,7 +267,30 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
   };
   const leave = async () => {
     await roomRef.current?.disconnect();
-    props.onLeft();
+    props.onGone("left");
+  };
+  // The owner's controls: take someone out of the meeting; replace the invite link.
+  const [notice, setNotice] = useState("");
+  const remove = async (person: ParticipantView) => {
+    if (!window.confirm(t("removeConfirm", { name: person.name }))) return;
+    setError(null);
+    try {
+      await api(`/api/v1/sessions/${details.sessionId}/participants/${encodeURIComponent(person.identity)}`, { method: "DELETE" });
+      setNotice(t("removedNotice", { name: person.name }));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const newInvite = async () => {
+    if (!window.confirm(t("newInviteConfirm"))) return;
+    setError(null);
+    try {
+      const made = await api<{ invite_code: string }>(`/api/v1/sessions/${details.sessionId}/invite-code`, { method: "POST" });
+      setInvite(`${location.origin}/join/${details.sessionId}?code=${encodeURIComponent(made.invite_code)}`);
+      setNotice(t("newInviteNotice"));
+    } catch (err) {
+      setError(err);
+    }
   };
   // The owner closes the room for everyone; the transcript keeps what was said up to then.
   const endForEveryone = async () => {
@@ -286,6 +339,11 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
         )}
       </div>
       <ErrorText error={error} />
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
       {micError && (
         <p class="error" role="alert">
           {t("micUnavailable", { message: micError })}
@@ -345,6 +403,11 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
                       .filter(Boolean)
                       .join(" · ")}
                   </span>
+                  {props.owner && !p.local && !p.agent && (
+                    <button type="button" class="danger small-button" aria-label={t("removePerson", { name: p.name })} onClick={() => remove(p)}>
+                      {t("remove")}
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>
@@ -359,6 +422,9 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
                 <input id="invite-link" readOnly value={invite} onFocus={(e) => e.currentTarget.select()} />
                 <CopyButton text={invite} />
               </div>
+              <button type="button" class="secondary new-invite" onClick={newInvite}>
+                {t("newInvite")}
+              </button>
             </section>
           )}
           {/* The assistant reads the owner's transcript: not offered to those invited in. */}

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, download, type SessionDetail, type Speaker, type Transcript } from "../api";
 import { clock, formatDate, t, tMaybe } from "../i18n";
-import { Link, navigate } from "../router";
+import { Link, navigate, useLocation } from "../router";
 import { ErrorText, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
 import { ExtractionPanel } from "./extraction";
@@ -24,6 +24,9 @@ export function SessionPage({ id }: { id: string }) {
   const transcript = useLoad(() => api<Transcript>(`/api/v1/sessions/${id}/transcript`), [id]);
   const [error, setError] = useState<unknown>(null);
   const seekTo = useRef<SeekTo | null>(null); // set by the player: citations play from their moment
+  const { query } = useLocation();
+  const line = query.get("line");
+  const jumpTo = line ? { segmentId: line, startMs: Number(query.get("at")) || 0 } : null; // from a search result
   const data = session.data;
   const reloadAll = () => {
     session.reload();
@@ -109,6 +112,7 @@ export function SessionPage({ id }: { id: string }) {
             error={transcript.error}
             finished={data.status === "completed"}
             seekRef={seekTo}
+            jumpTo={jumpTo}
           />
         </div>
         <div class="session-side">

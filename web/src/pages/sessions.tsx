@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Session, type SessionPage } from "../api";
-import { clock, formatDate, t, tMaybe } from "../i18n";
+import { t, tMaybe } from "../i18n";
 import { Link } from "../router";
 import { ErrorText } from "../ui";
 import { FirstRun } from "./firstrun";
+import { SessionItem } from "./session-item";
 
 const PAGE = 20;
 
@@ -81,17 +82,7 @@ export function SessionsPage() {
           </p>
           <ul class="session-list">
             {items.map((session) => (
-              <li key={session.id}>
-                <Link href={`/sessions/${session.id}`} class="session-link">
-                  <span class="session-title">{session.title}</span>
-                  <span class="session-meta">
-                    <span class={`badge status-${session.status}`}>{tMaybe("status_", session.status)}</span>
-                    <span>{tMaybe("source_", session.source)}</span>
-                    <span>{formatDate(session.created_at)}</span>
-                    {session.duration_ms > 0 && <span>{clock(session.duration_ms)}</span>}
-                  </span>
-                </Link>
-              </li>
+              <SessionItem key={session.id} session={session} query={query} />
             ))}
           </ul>
           {items.length < total && (

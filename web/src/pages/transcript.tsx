@@ -23,6 +23,8 @@ export function TranscriptPlayer(props: {
   error: unknown;
   finished: boolean;
   seekRef?: { current: SeekTo | null };
+  /** A line to open the page at (from a search): brought into view, focused, and the recording set there. */
+  jumpTo?: { segmentId: string; startMs: number } | null;
 }) {
   const { sessionId, transcript } = props;
   const recordings = useLoad(() => api<Recording[]>(`/api/v1/sessions/${sessionId}/recordings`), [sessionId, transcript?.segments.length]);
@@ -33,6 +35,7 @@ export function TranscriptPlayer(props: {
   const [playing, setPlaying] = useState(false);
   const audio = useRef<HTMLAudioElement>(null);
   const pendingSeek = useRef<number | null>(null);
+  const pendingPlay = useRef(true);
   const listRef = useRef<HTMLOListElement>(null);
   const made = useRef<string[]>([]); // object URLs to release when the page closes
 
@@ -40,8 +43,10 @@ export function TranscriptPlayer(props: {
   const recording = list.find((r) => r.id === recordingId) ?? list[0] ?? null;
   const src = recording ? sources[recording.id] : undefined;
 
+  const loading = useRef(new Set<string>()); // fetched or being fetched: once, however many ask
   const load = async (r: Recording) => {
-    if (sources[r.id]) return;
+    if (sources[r.id] || loading.current.has(r.id)) return;
+    loading.current.add(r.id);
     setLoadError(null);
     try {
       const { blob } = await fetchBlob(`/api/v1/sessions/${sessionId}/recordings/${r.id}/audio`);
@@ -49,6 +54,7 @@ export function TranscriptPlayer(props: {
       made.current.push(url);
       setSources((s) => ({ ...s, [r.id]: url }));
     } catch (err) {
+      loading.current.delete(r.id); // may be asked again
       setLoadError(err);
     }
   };
@@ -73,10 +79,11 @@ export function TranscriptPlayer(props: {
     listRef.current?.querySelector(`[data-segment-id="${CSS.escape(current)}"]`)?.scrollIntoView({ block: "nearest" });
   }, [current, playing]);
 
-  const seek = (segment: Pick<Segment, "start_ms" | "speaker">) => {
+  const seek = (segment: Pick<Segment, "start_ms" | "speaker">, play = true) => {
     const target = list.find((r) => r.track === trackOf(segment.speaker)) ?? recording;
     if (!target) return;
     const seconds = Math.max(0, (segment.start_ms - target.offset_ms) / 1000);
+    pendingPlay.current = play;
     if (target.id !== recording?.id || !sources[target.id]) {
       pendingSeek.current = seconds;
       setRecordingId(target.id);
@@ -86,9 +93,22 @@ export function TranscriptPlayer(props: {
     const element = audio.current;
     if (element) {
       element.currentTime = seconds;
-      void element.play().catch(() => {});
+      if (play) void element.play().catch(() => {});
     }
   };
+
+  // Opened at a line (a search result): once the transcript and the recordings are known, the
+  // line is shown and focused, and the recording waits at its moment (played when asked).
+  const jumped = useRef(false);
+  useEffect(() => {
+    const jump = props.jumpTo;
+    if (!jump || jumped.current || !transcript || !recordings.data) return;
+    jumped.current = true;
+    const line = listRef.current?.querySelector<HTMLElement>(`[data-segment-id="${CSS.escape(jump.segmentId)}"]`);
+    line?.scrollIntoView({ block: "center" });
+    line?.querySelector("button")?.focus({ preventScroll: true });
+    if (list.length) seek(segments.find((s) => s.segment_id === jump.segmentId) ?? { start_ms: jump.startMs, speaker: null }, false);
+  }, [transcript, recordings.data]);
 
   // For citations elsewhere on the page: the line is brought into view and played when there is
   // a recording, else focused.
@@ -105,7 +125,7 @@ export function TranscriptPlayer(props: {
     if (element && pendingSeek.current !== null) {
       element.currentTime = pendingSeek.current;
       pendingSeek.current = null;
-      void element.play().catch(() => {});
+      if (pendingPlay.current) void element.play().catch(() => {});
     }
   };
 
