@@ -144,7 +144,11 @@ def across_question(llm: LLMConfig | None, question: str, found: list[Passage]) 
 async def meeting_question(db: AsyncSession, llm: LLMConfig | None, user_id: str, session_id: str, question: str) -> Question:
     """A question about one of the user's meetings, finished or live (404 for another user's,
     as for a missing one)."""
-    row = await owned_session(db, session_id, user_id)
+    return await question_about(db, llm, await owned_session(db, session_id, user_id), question)
+
+
+async def question_about(db: AsyncSession, llm: LLMConfig | None, row: MeetingSession, question: str) -> Question:
+    """A question about the meeting ``row`` (whoever may read it: the caller checked)."""
     _version, segments = await transcripts.read_segments(db, row.id)
     passages = [Passage.of(row.id, row.title, s) for s in segments]
     q = session_question(llm, question, passages, live=row.status == SessionStatus.live, title=row.title)
@@ -259,7 +263,7 @@ async def chat_reply(db: AsyncSession, llm: LLMConfig | None, quotas: Quotas, ro
         question = AskRequest(question=question).question
     except ValidationError as exc:
         return str(exc.errors()[0]["msg"])
-    q = await meeting_question(db, llm, row.user_id, row.id, question)
+    q = await question_about(db, llm, row, question)
     try:
         answer = await reply(llm, q, quotas, row.user_id, db)
     except ModelFailed as exc:

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service.auth import CurrentUser, decode_token, unauthorized
-from api_service.db.models import MeetingSession, Template, User
-from api_service.livekit_access import AgentDispatcher
+from api_service.db.models import MeetingSession, SessionStatus, Template, User
+from api_service.livekit_access import AgentDispatcher, participant_identity
 from api_service.llm import LLMConfig
 from api_service.password_reset import issued_before_password_change
 from api_service.quotas import Quotas
@@ -123,6 +123,24 @@ async def owned_session(session: AsyncSession, session_id: str, user_id: str) ->
     row = await session.get(MeetingSession, session_id)
     if row is None or row.user_id != user_id:
         raise not_found()  # another user's session looks exactly like a missing one
+    return row
+
+
+async def meeting_reader(session: AsyncSession, session_id: str, user_id: str, dispatcher: AgentDispatcher) -> MeetingSession:
+    """A session its owner may read, or one whose live meeting the user is in right now (an
+    invited participant: LiveKit is asked whether they are connected); any other looks missing.
+    A guest reads only while the meeting runs and they are in it: leaving, being removed or the
+    meeting ending ends it."""
+    row = await session.get(MeetingSession, session_id)
+    if row is None:
+        raise not_found()
+    if row.user_id == user_id:
+        return row
+    if row.status not in (SessionStatus.created, SessionStatus.live):
+        raise not_found()
+    await release(session)  # no connection is held while LiveKit answers
+    if not await dispatcher.in_room(row.room_name, participant_identity(user_id)):
+        raise not_found()
     return row
 
 

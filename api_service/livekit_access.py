@@ -44,6 +44,11 @@ class LiveKitUnavailable(Exception):
     answers 503 with a sentence and Retry-After."""
 
 
+def participant_identity(user_id: str) -> str:
+    """A user's identity in a meeting's room (the name people see is separate)."""
+    return f"user-{user_id}"
+
+
 class AgentDispatcher:
     """Makes sure exactly one transcription agent is dispatched to a session's room, and removes
     participants from it (the server-side LiveKit calls of a meeting)."""
@@ -98,6 +103,19 @@ class AgentDispatcher:
             raise LiveKitUnavailable from exc
         except Exception as exc:
             log.error("removing %s from %s failed: %s", identity, room, exc)
+            raise LiveKitUnavailable from exc
+        return True
+
+    async def in_room(self, room: str, identity: str) -> bool:
+        """Whether ``identity`` is connected to ``room`` now."""
+        try:
+            await self._client().room.get_participant(api.RoomParticipantIdentity(room=room, identity=identity))
+        except api.TwirpError as exc:
+            if exc.code == "not_found":
+                return False
+            raise LiveKitUnavailable from exc
+        except Exception as exc:
+            log.error("looking up %s in %s failed: %s", identity, room, exc)
             raise LiveKitUnavailable from exc
         return True
 

@@ -14,6 +14,7 @@ import pytest
 from livekit import rtc
 
 from devstack.pytest_plugin import Servers
+from shared.service_auth import service_header
 
 pytestmark = [pytest.mark.e2e]
 
@@ -554,3 +555,51 @@ async def test_a_participant_cannot_caption_in_anothers_name(stack: Servers) -> 
         await forger.disconnect()
         await listener.disconnect()
     assert seen == ["user-forger-id"], seen
+
+
+async def test_an_invited_participant_may_catch_up_only_while_in_the_meeting(stack: Servers) -> None:
+    """Issue 18 §1: the late joiner the brief is for is usually someone invited. They may ask for
+    it (and ask questions) while they are in the live meeting, not before joining, not after
+    leaving, and never someone who only knows the session id."""
+    owner_token = stack.user_token("brief-owner", "brief-owner@example.com")
+    guest_token = stack.user_token("brief-guest", "brief-guest@example.com")
+    stranger_token = stack.user_token("brief-stranger", "brief-stranger@example.com")
+    first = _details(stack, owner_token).json()
+    sid = first["sessionId"]
+    api = stack.url("api")
+    agent = service_header("agent", stack.secrets.service_keys) if stack.secrets else {}
+    line = {"segment_id": "b-1", "speaker": "user-brief-owner", "speaker_name": "Olive", "start_ms": 1000, "end_ms": 4000}
+    said = {**line, "text": "We decided to move the launch to March."}
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        stored = await http.post(f"/internal/v1/sessions/{sid}/segments", json={"segments": [said]}, headers=agent)
+        assert stored.status_code == 200, stored.text
+        owner_auth = {"Authorization": f"Bearer {owner_token}"}
+        invite = (await http.get(f"/api/v1/sessions/{sid}", headers=owner_auth)).json()["invite_code"]
+
+    async def reads(token: str) -> tuple[int, int]:
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=api, headers=auth, timeout=30) as client:
+            brief = await client.get(f"/api/v1/sessions/{sid}/brief")
+            ask = await client.post(f"/api/v1/sessions/{sid}/ask", json={"question": "When is the launch?"})
+            if brief.status_code == 200:
+                assert brief.json()["decisions"][0]["text"] == "We decided to move the launch to March."
+                assert "March" in ask.json()["answer"]
+            return brief.status_code, ask.status_code
+
+    second = _details(stack, guest_token, session_id=sid, invite_code=invite).json()
+    owner, guest = rtc.Room(), rtc.Room()
+    await owner.connect(stack.livekit_url, first["participantToken"])
+    try:
+        assert await reads(guest_token) == (404, 404)  # invited, not in the meeting yet
+        await guest.connect(stack.livekit_url, second["participantToken"])
+        assert await reads(guest_token) == (200, 200)
+        assert await reads(stranger_token) == (404, 404)
+        assert await reads(owner_token) == (200, 200)
+        await guest.disconnect()
+        deadline = asyncio.get_running_loop().time() + 20
+        while await reads(guest_token) != (404, 404):  # LiveKit drops a participant who left within moments
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.5)
+    finally:
+        await guest.disconnect()
+        await owner.disconnect()

@@ -13,7 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service import assistant, transcripts, usage
 from api_service.db.models import SessionStatus
-from api_service.deps import CurrentUserDep, DbDep, LlmDep, QuotasDep, RedisDep, before_model_call, owned_session, release
+from api_service.deps import (
+    CurrentUserDep,
+    DbDep,
+    DispatcherDep,
+    LlmDep,
+    QuotasDep,
+    RedisDep,
+    before_model_call,
+    meeting_reader,
+    release,
+)
 from api_service.llm import LLMConfig
 from api_service.passages import Passage
 from api_service.quotas import Quotas
@@ -89,12 +99,15 @@ async def ask(
     session: DbDep,
     llm: LlmDep,
     quotas: QuotasDep,
+    dispatcher: DispatcherDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> AskAnswer | StreamingResponse:
     """Ask about one meeting, finished or still live (the transcript so far). The answer cites
-    the segments it rests on; ``[k]`` in it is the k-th citation."""
-    q = await assistant.meeting_question(session, llm, user.id, session_id, body.question)
-    return await _answer(llm, q, wants_events(accept), quotas, user.id, session)
+    the segments it rests on; ``[k]`` in it is the k-th citation. Someone invited may ask while
+    they are in the live meeting (on the owner's quota, as in the meeting's chat)."""
+    row = await meeting_reader(session, session_id, user.id, dispatcher)
+    q = await assistant.question_about(session, llm, row, body.question)
+    return await _answer(llm, q, wants_events(accept), quotas, row.user_id, session)
 
 
 @router.post("/api/v1/ask", response_model=AskAnswer, responses=SSE)
@@ -121,11 +134,13 @@ async def brief(
     llm: LlmDep,
     quotas: QuotasDep,
     redis: RedisDep,
+    dispatcher: DispatcherDep,
     since_ms: Annotated[int, Query(ge=0, le=10**12, description="catch up from this point of the meeting (ms)")] = 0,
 ) -> Brief:
     """A catch-up for someone joining late: what was discussed, decided and left open since
-    ``since_ms``, with citations. A model's brief is cached until the transcript changes."""
-    row = await owned_session(session, session_id, user.id)
+    ``since_ms``, with citations. A model's brief is cached until the transcript changes. Someone
+    invited may ask for it while they are in the live meeting (on the owner's quota)."""
+    row = await meeting_reader(session, session_id, user.id, dispatcher)
     version = await transcripts.transcript_state(session, row.id)
     key = assistant.brief_cache_key(llm, row.id, since_ms, version) if llm else None
     if key and (hit := await assistant.cached_brief(redis, key)) is not None:
@@ -140,10 +155,10 @@ async def brief(
     if llm is None:
         note = "No language model is configured: these are sentences taken from the transcript."
         return assistant.extractive_brief(row.id, since_ms, passages, version, note)
-    await quotas.charge(user.id, "summaries")
+    await quotas.charge(row.user_id, "summaries")
     language = row.language or segments[0].get("language")
     await release(session)  # no connection is held while the model writes
-    async with usage.metered(session, user.id, row.id, "brief"):
+    async with usage.metered(session, row.user_id, row.id, "brief"):
         made = await assistant.model_brief(llm, row.id, since_ms, passages, version, language, live)
     await session.commit()
     if made.model and key:

@@ -20,7 +20,7 @@ from api_service.deps import (
 )
 from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
-from api_service.livekit_access import participant_token
+from api_service.livekit_access import participant_identity, participant_token
 from api_service.schemas.livekit import ConnectionRequest, InviteCode
 from api_service.schemas.sessions import SessionDetail
 from shared.contracts.rooms import ConnectionDetails
@@ -63,7 +63,7 @@ async def connection_details(
         await session.commit()
     await dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
-    identity = f"user-{user.id}"
+    identity = participant_identity(user.id)
     token = participant_token(settings, room=row.room_name, identity=identity, name=name, metadata={"session_id": row.id})
     return ConnectionDetails(
         serverUrl=settings.livekit_public_url or settings.livekit_url,

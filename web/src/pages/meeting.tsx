@@ -1,7 +1,7 @@
 // A live meeting: start one (or join through an invite link), publish the microphone into the
 // LiveKit room, hear the others, and read live captions with speaker names as the agent
-// publishes them (partials provisional, replaced by finals). The meeting's owner can be caught up
-// on what was said and ask about it while it goes on.
+// publishes them (partials provisional, replaced by finals). Everyone in the meeting can be caught
+// up on what was said and ask about it while it goes on.
 
 import {
   ConnectionState,
@@ -427,13 +427,9 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
               </button>
             </section>
           )}
-          {/* The assistant reads the owner's transcript: not offered to those invited in. */}
-          {props.owner && (
-            <>
-              <CatchUpPanel sessionId={details.sessionId} joinedMs={joinedMs} />
-              <AskPanel sessionId={details.sessionId} live />
-            </>
-          )}
+          {/* Everyone in the meeting may catch up and ask (the API checks they are in the room). */}
+          <CatchUpPanel sessionId={details.sessionId} joinedMs={joinedMs} />
+          <AskPanel sessionId={details.sessionId} live />
         </aside>
       </div>
       <div ref={audioRef} hidden />
