@@ -13,7 +13,7 @@ import pytest
 from livekit import rtc
 
 from devstack.pytest_plugin import Servers
-from tests.test_stack_e2e import _details, _play, agent_listening, collect_captions, invite_code, publish_microphones
+from tests.test_stack_e2e import LIVE, _details, _play, agent_listening, collect_captions, invite_code, publish_microphones
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -76,7 +76,7 @@ async def test_nothing_the_agent_heard_is_lost_while_the_api_is_down(stack: Serv
                 break
             await asyncio.sleep(1)
         assert session["status"] == "completed", session
-        stored = (await api.get(f"/api/v1/sessions/{session_id}/transcript")).json()["segments"]
+        stored = (await api.get(f"/api/v1/sessions/{session_id}/transcript", params=LIVE)).json()["segments"]
     assert sorted(r["track"] for r in recordings) == ["user-outage-alice", "user-outage-bob"], recordings
     # Every final shown live is stored, once, with its speaker and text.
     assert [(s["segment_id"], s["speaker"], s["text"]) for s in stored] == [

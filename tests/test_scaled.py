@@ -18,7 +18,7 @@ from devstack.procs import ManagedProcess
 from devstack.pytest_plugin import Servers
 from tests.speech import EVAL_ENGLISH, conversation, meeting, normalize, silence, wer
 from tests.test_batch import flac
-from tests.test_stack_e2e import _details, _play, agent_listening, collect_captions, publish_microphones
+from tests.test_stack_e2e import LIVE, _details, _play, agent_listening, collect_captions, publish_microphones
 
 pytestmark = [pytest.mark.e2e]
 
@@ -98,7 +98,7 @@ async def test_a_live_meeting_survives_its_stt_replica_and_an_api_replica(scaled
     heard = " ".join(c["text"] for c in finals_of(captions))
     assert wer(said, heard) <= 0.25, heard
     async with httpx.AsyncClient(base_url=stack.url("api"), headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
-        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript", params=LIVE)).json()["segments"]
     ids = [s["segment_id"] for s in stored]
     assert len(ids) == len(set(ids)), ids
     assert wer(said, " ".join(s["text"] for s in stored)) <= 0.25, stored
@@ -196,7 +196,7 @@ async def test_captions_resume_when_the_agent_worker_is_killed(scaled_stack: Ser
 
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=stack.url("api"), headers=auth, timeout=30) as api:
-        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript")).json()["segments"]
+        stored = (await api.get(f"/api/v1/sessions/{details['sessionId']}/transcript", params=LIVE)).json()["segments"]
     old = [s for s in stored if stream_of(s["segment_id"]) in old_streams]
     new = [s for s in stored if stream_of(s["segment_id"]) not in old_streams]
     assert old and new, stored
