@@ -21,17 +21,23 @@ from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
 from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
 from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
+from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
 from shared.contracts.vocabulary import VocabularyError, clean_vocabulary
+from shared.redaction import redactor_for
 
 log = logging.getLogger(__name__)
 
 
-def session_id_of(ctx: JobContext) -> str:
+def metadata_of(ctx: JobContext) -> AgentJobMetadata:
     try:
-        return AgentJobMetadata.model_validate_json(ctx.job.metadata or "{}").session_id
+        return AgentJobMetadata.model_validate_json(ctx.job.metadata or "{}")
     except ValueError:
-        return ctx.room.name.removeprefix("intrascribe-")
+        return AgentJobMetadata(session_id=ctx.room.name.removeprefix("intrascribe-"))
+
+
+def session_id_of(ctx: JobContext) -> str:
+    return metadata_of(ctx).session_id
 
 
 class RoomTranscription:
@@ -68,6 +74,9 @@ class RoomTranscription:
         self.outbox.start()
         self.language: str | None = None
         self.vocabulary: list[str] = []
+        # The dispatch's redaction policy until the session is read; with neither (an API that
+        # could not be reached, a dispatch without one), every kind is hidden rather than none.
+        self.redactor = redactor_for(metadata_of(ctx).redaction or RedactionPolicy(enabled=True))
         self.started = time.monotonic()
         self.start_offset_ms = 0
         self.tasks: dict[str, tuple[TrackTranscriber, asyncio.Task[None]]] = {}
@@ -84,6 +93,7 @@ class RoomTranscription:
             log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
             return
         self.language = info.language
+        self.redactor = redactor_for(info.redaction)
         try:
             self.vocabulary = clean_vocabulary(info.vocabulary)
         except VocabularyError as exc:  # stored under other rules: transcribe without it rather than not at all
@@ -122,6 +132,7 @@ class RoomTranscription:
             stt=self.stt,
             language=self.language,
             vocabulary=self.vocabulary,
+            redactor=self.redactor,
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
             on_delay=self.announce_delay,

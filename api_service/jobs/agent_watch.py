@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service.db.models import MeetingSession
+from api_service.domain.redaction import stored_policy
 from api_service.jobs.sweep import people_in
 from api_service.livekit_access import AgentDispatcher
 from api_service.settings import APISettings
@@ -62,7 +63,7 @@ async def watch_once(
         if not await redis.set(redispatch_lock_key(row.id), "1", nx=True, ex=int(settings.agent_redispatch_wait_s)):
             continue  # dispatched again a moment ago (by this worker or another)
         log.warning("the agent of session %s stopped while people remain: dispatching it again", row.id)
-        await dispatcher.dispatch(row.room_name, row.id)
+        await dispatcher.dispatch(row.room_name, row.id, stored_policy(row.redaction))
         redispatched.append(row.id)
     return redispatched
 

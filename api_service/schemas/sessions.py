@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.vocabulary import Vocabulary
 
 
@@ -16,6 +17,8 @@ class SessionCreate(BaseModel):
     template_id: str | None = Field(default=None, max_length=36)
     # Left out: the template's vocabulary, when the session names a template.
     vocabulary: Vocabulary | None = None
+    # Left out: the owner's default (GET/PUT /api/v1/me/redaction).
+    redaction: RedactionPolicy | None = None
 
 
 class SessionUpdate(BaseModel):
@@ -25,6 +28,9 @@ class SessionUpdate(BaseModel):
     status: Literal["created", "live", "processing", "completed", "failed"] | None = None
     # Replaces the list ([] clears it). Read when the agent joins a meeting and when a batch job runs.
     vocabulary: Vocabulary | None = None
+    # Replaces the policy. When it hides anything, the segments already stored are redacted too
+    # (every version: the original is not kept); captions of a live meeting follow from the next join.
+    redaction: RedactionPolicy | None = None
 
 
 class SpeakerOut(BaseModel):
@@ -44,6 +50,7 @@ class SessionOut(BaseModel):
     source: str
     template_id: str | None
     vocabulary: list[str] = Field(default_factory=list)
+    redaction: RedactionPolicy = Field(default_factory=RedactionPolicy)
     duration_ms: int
     room_name: str
     created_at: datetime
