@@ -46,9 +46,13 @@ WRITTEN_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]*[A-Za-z0-9]@[A-Za-z0-9
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 _SPOKEN_SEP = r"(?:\s*\.\s*|\s+(?:dot|underscore|dash|hyphen)\s+)"
 _LOCAL = rf"{_NAME}(?:{_SPOKEN_SEP}{_NAME})*"
-_DOMAIN_DOT = rf"{_NAME}(?:\s+dot\s+{_NAME})*\s+dot\s+(?:{_TLDS})"
-_DOMAIN_PROVIDER = rf"(?:{_MAIL_PROVIDERS})(?:(?:\s+dot\s+|\s*\.\s*)(?:{_TLDS}))+"
-SPOKEN_EMAIL = re.compile(rf"\b(?P<local>{_LOCAL})\s+at\s+(?:{_DOMAIN_DOT}|{_DOMAIN_PROVIDER})\b", re.IGNORECASE)
+_DOT = r"(?:\s+dot\s+|\s*\.\s*)"
+_DOMAIN = rf"{_NAME}(?:{_DOT}{_NAME})*?{_DOT}(?:{_TLDS})"
+SPOKEN_EMAIL = re.compile(rf"\b(?P<local>{_LOCAL})\s+at\s+(?P<domain>{_DOMAIN})\b", re.IGNORECASE)
+SPOKEN_DOT = re.compile(r"\s(?:dot|underscore|dash|hyphen)\s|[._]", re.IGNORECASE)
+# "john.smithatgmail.com": a spoken "at" written into the address, before a mail provider.
+GLUED_EMAIL = re.compile(rf"(?<![\w@])[A-Za-z0-9._-]*[A-Za-z0-9]at(?:{_MAIL_PROVIDERS}){_DOT}(?:{_TLDS})\b", re.IGNORECASE)
+MAIL_PROVIDER = re.compile(rf"(?:{_MAIL_PROVIDERS})\b", re.IGNORECASE)
 # "meet at example dot com" is not an address: a local part that is an ordinary word is refused.
 _NOT_A_MAILBOX = frozenset(
     (  # noqa: SIM905 - a word list reads better as words
@@ -57,6 +61,7 @@ _NOT_A_MAILBOX = frozenset(
         "contact site page website web home"
     ).split()
 )
+DASHED_GROUPS = re.compile(r"(?<![\w.,-])\d{2,4}(?:-\d{2,4}){2,}(?![\w-]|[.,]\d)")
 CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
 # Written as one run, or in groups of four (the last shorter).
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b", re.IGNORECASE)
@@ -250,20 +255,27 @@ def _term_pattern(terms: list[str]) -> re.Pattern[str]:
 
 
 def _emails(text: str) -> list[tuple[int, int]]:
-    found = [(m.start(), m.end()) for m in WRITTEN_EMAIL.finditer(text)]
+    """Written addresses, and spoken ones ("<local> at <domain>") where something says it is an
+    address: a dot or underscore in the local part, a spoken "dot" in the domain, or a mail
+    provider's name; and the local part is not an ordinary word ("look at example.com")."""
+    found = [(m.start(), m.end()) for pattern in (WRITTEN_EMAIL, GLUED_EMAIL) for m in pattern.finditer(text)]
     for m in SPOKEN_EMAIL.finditer(text):
-        local = m.group("local")
-        first = re.split(r"\s+|\.", local, maxsplit=1)[0]
-        if local.casefold() in _NOT_A_MAILBOX or (first.casefold() in _NOT_A_MAILBOX and local == first):
+        local, domain = m.group("local"), m.group("domain")
+        if local.casefold() in _NOT_A_MAILBOX:
             continue
-        found.append((m.start(), m.end()))
+        if SPOKEN_DOT.search(local) or re.search(r"\sdot\s", domain, re.IGNORECASE) or MAIL_PROVIDER.match(domain):
+            found.append((m.start(), m.end()))
     return found
 
 
 def _phones(text: str) -> list[tuple[int, int]]:
     if sum(ch.isdigit() for ch in text) < 7:
         return []
-    found = {(m.start, m.end) for region in PHONE_REGIONS for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID)}
+    # A number said in groups that speech-to-text wrote with dashes ("400-155-155-0132"): 3 or
+    # more groups of 2 to 4 digits, 10 to 15 digits in all, is a phone number even where no
+    # region's plan would have it.
+    found = {(m.start(), m.end()) for m in DASHED_GROUPS.finditer(text) if 10 <= len(_digits(m.group())) <= 15}
+    found |= {(m.start, m.end) for region in PHONE_REGIONS for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID)}
     # Numbers in North-American shape that are possible but unassigned (555-…), written with
     # separators, as people give them in examples.
     for m in PhoneNumberMatcher(text, "US", leniency=Leniency.POSSIBLE):

@@ -26,6 +26,8 @@ ALL = redactor_for(RedactionPolicy(enabled=True, terms=["Project Falcon", "Okonk
         ("Write to jane underscore doe at acme dot io", "Write to [email]"),
         ("reach me at jane at gmail.com", "reach me at [email]"),
         ("my address is bob at outlook dot com", "my address is [email]"),
+        ("My email is John.smith at Edmanple.com", "My email is [email]"),
+        ("My email address is john.smithatgmail.com", "My email address is [email]"),
         # Phone numbers, with and without a country code, in the forms Whisper writes them.
         ("Call me at 555-123-4567 tomorrow.", "Call me at [phone] tomorrow."),
         ("My number is (415) 555-0132.", "My number is [phone]."),
@@ -34,6 +36,7 @@ ALL = redactor_for(RedactionPolicy(enabled=True, terms=["Project Falcon", "Okonk
         ("The London office is 020 7946 0958.", "The London office is [phone]."),
         ("Call 1-800-555-0199 for support", "Call [phone] for support"),
         ("dial 555.123.4567", "dial [phone]"),
+        ("Please call me at 400-155-155-0132 tomorrow.", "Please call me at [phone] tomorrow."),
         ("+86 138 0013 8000 is his mobile", "[phone] is his mobile"),
         ("reach Hans on +49 30 901820", "reach Hans on [phone]"),
         # Card numbers (Luhn).
@@ -62,6 +65,8 @@ def test_personal_data_becomes_a_placeholder(said: str, kept: str) -> None:
     [
         "In 2024 we had 1,234,567 users.",
         "Let's meet at 10:30 on 12/05/2024.",
+        "The release is 2024-06-11 and the sprint 2024-06-25.",
+        "Meeting at the gmail.com office, say at 3.",
         "We upgraded to version 3.11.2 last week.",
         "About 2 to 3 people joined, maybe 4 or 5.",
         "It costs $1,500,000 over 3 years.",
@@ -76,6 +81,7 @@ def test_personal_data_becomes_a_placeholder(said: str, kept: str) -> None:
         "ISO 27001 and SOC 2 are done.",
         "PR 12345 and issue 6789 are merged, ports 8080 and 5432.",
         "Look at example.com for the docs.",
+        "The slides are at docs.example.com and the notes at wiki.example.org.",
         "Let's meet at google dot com headquarters.",
         "The build 20240611.3 failed at 4111 tests.",
         "Project Falconry is another team; okonkwos is not a word.",
