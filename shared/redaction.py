@@ -72,10 +72,10 @@ ACCOUNT = re.compile(
     re.IGNORECASE,
 )
 # In a partial (speech still going on), what may be the start of something to hide: a digit run
-# of 5 or more (a phone, card or account number being said), an address with "@", a spoken
+# of 5 or more, or of 3 or more at its end (a phone, card or account number being said), an address with "@", a spoken
 # "john dot smith" (at the end, or before "at"; with what follows "at" to the end) or a written
 # "john.smith".
-PARTIAL_DIGITS = re.compile(r"(?<![\w.,])\+?\(?\d(?:[ ().-]{0,2}\d){4,}")
+PARTIAL_DIGITS = re.compile(r"(?<![\w.,])\+?\(?\d(?:[ ().-]{0,2}\d){4,}|(?<![\w.,])\+?\(?\d(?:[ ().-]{0,2}\d){2,}(?=[.,!?]?\s*$)")
 PARTIAL_EMAIL = re.compile(
     rf"[^\s@]*@\S*|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+(?:\s+at\b.*)?$|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+\s+at\b"
     rf"|\b[A-Za-z][A-Za-z0-9]*[._][A-Za-z][A-Za-z0-9._]*\b",

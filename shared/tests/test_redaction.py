@@ -151,6 +151,8 @@ def test_a_segment_with_nothing_to_hide_is_the_same_object() -> None:
         ("my email is john.smith at", "my email is […] at"),
         ("version 3.11 is out, 2.5 percent", "version 3.11 is out, 2.5 percent"),
         ("in 2024 we had 3 people", "in 2024 we had 3 people"),
+        ("Please call me at 4155.", "Please call me at […]."),
+        ("we had 12 people in 2024", "we had 12 people in […]"),
         ("call me at 555-123-4567 now", "call me at [phone] now"),
     ],
 )
