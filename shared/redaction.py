@@ -50,6 +50,9 @@ _DOT = r"(?:\s+dot\s+|\s*\.\s*)"
 _DOMAIN = rf"{_NAME}(?:{_DOT}{_NAME})*?{_DOT}(?:{_TLDS})"
 SPOKEN_EMAIL = re.compile(rf"\b(?P<local>{_LOCAL})\s+at\s+(?P<domain>{_DOMAIN})\b", re.IGNORECASE)
 SPOKEN_DOT = re.compile(r"\s(?:dot|underscore|dash|hyphen)\s|[._]", re.IGNORECASE)
+# "dot dot smith email dot com": a spoken address whose "at" was not heard (a spoken dot in the
+# local part, a spoken dot before a top-level domain).
+NO_AT_EMAIL = re.compile(rf"\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+\s+{_NAME}\s+dot\s+(?:{_TLDS})\b", re.IGNORECASE)
 # "john.smithatgmail.com": a spoken "at" written into the address, before a mail provider.
 GLUED_EMAIL = re.compile(rf"(?<![\w@])[A-Za-z0-9._-]*[A-Za-z0-9]at(?:{_MAIL_PROVIDERS}){_DOT}(?:{_TLDS})\b", re.IGNORECASE)
 MAIL_PROVIDER = re.compile(rf"(?:{_MAIL_PROVIDERS})\b", re.IGNORECASE)
@@ -62,7 +65,15 @@ _NOT_A_MAILBOX = frozenset(
     ).split()
 )
 DASHED_GROUPS = re.compile(r"(?<![\w.,-])\d{2,4}(?:-\d{2,4}){2,}(?![\w-]|[.,]\d)")
-CARD = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?![\d.,]\d)")
+# One run of digits, or groups of four (Amex: 4-6-5), as card numbers are printed and read out.
+CARD = re.compile(r"(?<![\d.,-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5})(?![\d-]|[.,]\d)")
+# Digits said right after "my number is", "call me at", "mobile": a phone number even when
+# speech-to-text dropped or merged digits ("My number is 22550187").
+PHONE_CONTEXT = re.compile(
+    r"\b(?:(?:phone|mobile|cell|cellphone|telephone)(?:\s+number)?|my\s+number|(?:call|ring|text|reach)\s+me\s+(?:at|on))"
+    r"(?:\s+(?:is|was|it's))?[\s:,]*(?P<digits>\+?\(?\d(?:[ ().-]{0,2}\d){6,14})(?!\d)",
+    re.IGNORECASE,
+)
 # Written as one run, or in groups of four (the last shorter).
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b", re.IGNORECASE)
 ACCOUNT = re.compile(
@@ -263,7 +274,7 @@ def _emails(text: str) -> list[tuple[int, int]]:
     """Written addresses, and spoken ones ("<local> at <domain>") where something says it is an
     address: a dot or underscore in the local part, a spoken "dot" in the domain, or a mail
     provider's name; and the local part is not an ordinary word ("look at example.com")."""
-    found = [(m.start(), m.end()) for pattern in (WRITTEN_EMAIL, GLUED_EMAIL) for m in pattern.finditer(text)]
+    found = [(m.start(), m.end()) for pattern in (WRITTEN_EMAIL, GLUED_EMAIL, NO_AT_EMAIL) for m in pattern.finditer(text)]
     for m in SPOKEN_EMAIL.finditer(text):
         local, domain = m.group("local"), m.group("domain")
         if local.casefold() in _NOT_A_MAILBOX:
@@ -280,6 +291,7 @@ def _phones(text: str) -> list[tuple[int, int]]:
     # more groups of 2 to 4 digits, 10 to 15 digits in all, is a phone number even where no
     # region's plan would have it.
     found = {(m.start(), m.end()) for m in DASHED_GROUPS.finditer(text) if 10 <= len(_digits(m.group())) <= 15}
+    found |= {(m.start("digits"), m.end("digits")) for m in PHONE_CONTEXT.finditer(text)}
     found |= {(m.start, m.end) for region in PHONE_REGIONS for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID)}
     # Numbers in North-American shape that are possible but unassigned (555-…), written with
     # separators, as people give them in examples.

@@ -28,6 +28,7 @@ ALL = redactor_for(RedactionPolicy(enabled=True, terms=["Project Falcon", "Okonk
         ("my address is bob at outlook dot com", "my address is [email]"),
         ("My email is John.smith at Edmanple.com", "My email is [email]"),
         ("My email address is john.smithatgmail.com", "My email address is [email]"),
+        ("My email address is dot dot smith email dot com.", "My email address is [email]."),
         # Phone numbers, with and without a country code, in the forms Whisper writes them.
         ("Call me at 555-123-4567 tomorrow.", "Call me at [phone] tomorrow."),
         ("My number is (415) 555-0132.", "My number is [phone]."),
@@ -37,6 +38,8 @@ ALL = redactor_for(RedactionPolicy(enabled=True, terms=["Project Falcon", "Okonk
         ("Call 1-800-555-0199 for support", "Call [phone] for support"),
         ("dial 555.123.4567", "dial [phone]"),
         ("Please call me at 400-155-155-0132 tomorrow.", "Please call me at [phone] tomorrow."),
+        ("My phone number is 555-123-4000-567.", "My phone number is [phone]."),
+        ("My number is 22550187.", "My number is [phone]."),
         ("+86 138 0013 8000 is his mobile", "[phone] is his mobile"),
         ("reach Hans on +49 30 901820", "reach Hans on [phone]"),
         # Card numbers (Luhn).
@@ -71,6 +74,7 @@ def test_personal_data_becomes_a_placeholder(said: str, kept: str) -> None:
         "About 2 to 3 people joined, maybe 4 or 5.",
         "It costs $1,500,000 over 3 years.",
         "Order 12345678 shipped on the 4th.",
+        "The order number is 12345678 and the invoice number is 87654321.",
         "Call 911 if anything happens.",
         "The ticket is 20231105 in Jira.",
         "We grew 15 percent to 3400 units in 2023 and 2024.",
