@@ -9,7 +9,9 @@ export interface Session {
   created_at: string; updated_at: string; started_at: string | null; ended_at: string | null;
 }
 export interface Speaker { label: string; display_name: string | null }
-export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number }
+export type RedactionKind = "email" | "phone" | "card" | "account";
+export interface RedactionPolicy { enabled: boolean; kinds: RedactionKind[]; terms: string[] }
+export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number; redaction: RedactionPolicy }
 export interface SessionPage { items: Session[]; total: number; limit: number; offset: number }
 export interface Segment {
   segment_id: string; version: number; speaker: string | null; speaker_name: string | null;

@@ -9,6 +9,7 @@ const en = {
   navUpload: "Upload",
   navTemplates: "Templates",
   navDevices: "Devices",
+  navRedaction: "Redaction",
   mainNav: "Main",
   skipToContent: "Skip to content",
   signOut: "Sign out",
@@ -215,6 +216,22 @@ const en = {
   noDevices: "No devices registered.",
   currentSession: "Current session",
   notFound: "This page does not exist.",
+  // redaction
+  redactionTitle: "Redaction",
+  redactOn: "Hide personal data in captions and transcripts",
+  redactKinds: "What to hide",
+  redactEmail: "E-mail addresses",
+  redactPhone: "Phone numbers",
+  redactCard: "Card numbers",
+  redactAccount: "Account numbers (IBAN, bank accounts)",
+  redactTerms: "Your own words to hide (one per line)",
+  redactSaved: "Saved.",
+  redactStateOn: "on",
+  redactStateOff: "off",
+  redactDefaultNote:
+    "New sessions start with this. What is hidden shows as [email], [phone], [card], [account] or [redacted] in live captions, the stored transcript, summaries and exports; the original is not kept. Recordings are kept as they are.",
+  redactSessionNote:
+    "Saving with redaction on also hides what this session has already stored (it cannot be brought back). Live captions follow from the next time the meeting starts.",
 } as const;
 
 type Key = keyof typeof en;
@@ -227,6 +244,7 @@ const zh: Record<Key, string> = {
   navUpload: "上传",
   navTemplates: "模板",
   navDevices: "设备",
+  navRedaction: "隐私遮蔽",
   mainNav: "主导航",
   skipToContent: "跳到正文",
   signOut: "退出登录",
@@ -425,6 +443,20 @@ const zh: Record<Key, string> = {
   noDevices: "还没有注册设备。",
   currentSession: "当前会话",
   notFound: "页面不存在。",
+  redactionTitle: "隐私遮蔽",
+  redactOn: "在字幕和转写中隐藏个人信息",
+  redactKinds: "要隐藏的内容",
+  redactEmail: "电子邮件地址",
+  redactPhone: "电话号码",
+  redactCard: "银行卡号",
+  redactAccount: "账号（IBAN、银行账户）",
+  redactTerms: "你自己要隐藏的词（每行一个）",
+  redactSaved: "已保存。",
+  redactStateOn: "开启",
+  redactStateOff: "关闭",
+  redactDefaultNote:
+    "新会话默认使用此设置。被隐藏的内容在实时字幕、保存的转写、摘要和导出中显示为 [email]、[phone]、[card]、[account] 或 [redacted]；原文不会保存。录音仍按原样保存。",
+  redactSessionNote: "开启后保存，也会隐藏本会话已保存的内容（无法恢复）。实时字幕从下次会议开始时生效。",
 };
 
 export type Lang = "en" | "zh";

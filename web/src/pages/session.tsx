@@ -7,6 +7,7 @@ import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link, navigate } from "../router";
 import { ErrorText, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
+import { SessionRedaction } from "./redaction";
 import { SummaryPanel } from "./summary";
 import { TranscriptPlayer, type SeekTo } from "./transcript";
 
@@ -111,6 +112,7 @@ export function SessionPage({ id }: { id: string }) {
             onCite={(citation) => seekTo.current?.(citation.segment_id, citation.start_ms)}
           />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
+          <SessionRedaction sessionId={id} policy={data.redaction} onChanged={reloadAll} />
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
           <section class="card" aria-labelledby="export-heading">
             <h2 id="export-heading">{t("exports")}</h2>
