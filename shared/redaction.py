@@ -42,19 +42,21 @@ PRIORITY = (RedactionKind.email, RedactionKind.card, RedactionKind.account, Reda
 
 _TLDS = "com|org|net|edu|gov|io|co|ai|dev|app|info|biz|me|us|uk|de|fr|cn|in|ca|au|nl|eu|jp|es|it|ch|se"
 _MAIL_PROVIDERS = "gmail|googlemail|yahoo|hotmail|outlook|live|icloud|proton|protonmail|aol|gmx|qq|163|126|yandex|zoho"
-WRITTEN_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]*[A-Za-z0-9]@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
+WRITTEN_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9._%+-]{0,63}[A-Za-z0-9]@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,5}\.[A-Za-z]{2,24}\b"
+)
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 _SPOKEN_SEP = r"(?:\s*\.\s*|\s+(?:dot|underscore|dash|hyphen)\s+)"
-_LOCAL = rf"{_NAME}(?:{_SPOKEN_SEP}{_NAME})*"
+_LOCAL = rf"{_NAME}(?:{_SPOKEN_SEP}{_NAME}){{0,4}}"
 _DOT = r"(?:\s+dot\s+|\s*\.\s*)"
-_DOMAIN = rf"{_NAME}(?:{_DOT}{_NAME})*?{_DOT}(?:{_TLDS})"
+_DOMAIN = rf"{_NAME}(?:{_DOT}{_NAME}){{0,4}}?{_DOT}(?:{_TLDS})"
 SPOKEN_EMAIL = re.compile(rf"\b(?P<local>{_LOCAL})\s+at\s+(?P<domain>{_DOMAIN})\b", re.IGNORECASE)
 SPOKEN_DOT = re.compile(r"\s(?:dot|underscore|dash|hyphen)\s|[._]", re.IGNORECASE)
 # "dot dot smith email dot com": a spoken address whose "at" was not heard (a spoken dot in the
 # local part, a spoken dot before a top-level domain).
-NO_AT_EMAIL = re.compile(rf"\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+\s+{_NAME}\s+dot\s+(?:{_TLDS})\b", re.IGNORECASE)
+NO_AT_EMAIL = re.compile(rf"\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME}){{1,4}}\s+{_NAME}\s+dot\s+(?:{_TLDS})\b", re.IGNORECASE)
 # "john.smithatgmail.com": a spoken "at" written into the address, before a mail provider.
-GLUED_EMAIL = re.compile(rf"(?<![\w@])[A-Za-z0-9._-]*[A-Za-z0-9]at(?:{_MAIL_PROVIDERS}){_DOT}(?:{_TLDS})\b", re.IGNORECASE)
+GLUED_EMAIL = re.compile(rf"(?<![\w@])[A-Za-z0-9._-]{{0,63}}[A-Za-z0-9]at(?:{_MAIL_PROVIDERS}){_DOT}(?:{_TLDS})\b", re.IGNORECASE)
 MAIL_PROVIDER = re.compile(rf"(?:{_MAIL_PROVIDERS})\b", re.IGNORECASE)
 # "meet at example dot com" is not an address: a local part that is an ordinary word is refused.
 _NOT_A_MAILBOX = frozenset(
@@ -64,7 +66,7 @@ _NOT_A_MAILBOX = frozenset(
         "contact site page website web home"
     ).split()
 )
-DASHED_GROUPS = re.compile(r"(?<![\w.,-])\d{2,4}(?:-\d{2,4}){2,}(?![\w-]|[.,]\d)")
+DASHED_GROUPS = re.compile(r"(?<![\w.,-])\d{2,4}(?:-\d{2,4}){2,6}(?![\w-]|[.,]\d)")
 # One run of digits, or groups of four (Amex: 4-6-5), as card numbers are printed and read out.
 CARD = re.compile(r"(?<![\d.,-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5})(?![\d-]|[.,]\d)")
 # Digits said right after "my number is", "call me at", "mobile": a phone number even when
@@ -78,7 +80,7 @@ PHONE_CONTEXT = re.compile(
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b", re.IGNORECASE)
 ACCOUNT = re.compile(
     r"\b(?:account|acct|a/c|routing|sort\s+code|bsb|iban|bank\s+details)\b"
-    r"(?:\s+(?:number|numbers|no\.?|num|#|is|was|it's|reads|ending|ending\s+in|code|details|of|the|are))*[\s:#,]*"
+    r"(?:\s+(?:number|numbers|no\.?|num|#|is|was|it's|reads|ending|ending\s+in|code|details|of|the|are)){0,4}[\s:#,]{0,4}"
     r"(?P<digits>\d(?:[ -]?\d){5,33})(?![\d])",
     re.IGNORECASE,
 )
@@ -88,8 +90,8 @@ ACCOUNT = re.compile(
 # "john.smith".
 PARTIAL_DIGITS = re.compile(r"(?<![\w.,])\+?\(?\d(?:[ ().-]{0,2}\d){4,}|(?<![\w.,])\+?\(?\d(?:[ ().-]{0,2}\d){2,}(?=[.,!?]?\s*$)")
 PARTIAL_EMAIL = re.compile(
-    rf"[^\s@]*@\S*|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+(?:\s+at\b.*)?$|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME})+\s+at\b"
-    rf"|\b[A-Za-z][A-Za-z0-9]*[._][A-Za-z][A-Za-z0-9._]*\b",
+    rf"[^\s@]{{0,64}}@\S{{0,64}}|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME}){{1,4}}(?:\s+at\b.*)?$|\b{_NAME}(?:\s+(?:dot|underscore)\s+{_NAME}){{1,4}}\s+at\b"
+    rf"|\b[A-Za-z][A-Za-z0-9]{{0,63}}[._][A-Za-z][A-Za-z0-9._]{{0,63}}\b",
     re.IGNORECASE,
 )
 PARTIAL_PLACEHOLDER = "[…]"

@@ -4,6 +4,8 @@ original not readable from them), and a policy that cannot be used is refused wi
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
@@ -186,3 +188,13 @@ def test_policies_are_checked_with_sentences() -> None:
         assert sentence in caught.value.errors()[0]["msg"]
     patched = RedactionPatch(terms=["Falcon"]).applied_to(RedactionPolicy(enabled=True, kinds=[RedactionKind.email]))
     assert patched == RedactionPolicy(enabled=True, kinds=[RedactionKind.email], terms=["Falcon"])
+
+
+@pytest.mark.parametrize("text", ["a dot " * 3300, "a.b." * 4900, "12-" * 6600, "x dot y at " * 1800, "a@" * 9000, "1 2 " * 4900])
+def test_the_longest_segment_takes_linear_time_whatever_it_holds(text: str) -> None:
+    """A segment of 20,000 characters (SegmentIn's limit) shaped against the patterns: every
+    repetition in them is bounded, so it takes about a second at worst (12 s before the bounds)."""
+    started = time.perf_counter()
+    ALL.redact(text[:20000])
+    ALL.redact_partial(text[:20000])
+    assert time.perf_counter() - started < 5.0
