@@ -93,6 +93,7 @@ async def upload(
 ) -> Accepted:
     await limit(request, redis, "upload", settings.upload_rate_limit_per_minute, user.id)
     await quotas.charge(user.id, "uploads")
+    template_id = template_id or None
     terms = await session_vocabulary(session, upload_vocabulary(vocabulary), template_id, user.id)
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):

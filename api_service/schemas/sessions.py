@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.vocabulary import Vocabulary
+
+# A template's id; an empty one is none (it used to reach the database and fail its foreign key).
+TemplateRef = Annotated[str | None, Field(max_length=36), AfterValidator(lambda value: value or None)]
 
 
 class SessionCreate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    template_id: str | None = Field(default=None, max_length=36)
+    template_id: TemplateRef = None
     # Left out: the template's vocabulary, when the session names a template.
     vocabulary: Vocabulary | None = None
     # Left out: the owner's default (GET/PUT /api/v1/me/redaction).
@@ -24,7 +27,7 @@ class SessionCreate(BaseModel):
 class SessionUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    template_id: str | None = Field(default=None, max_length=36)
+    template_id: TemplateRef = None
     status: Literal["created", "live", "processing", "completed", "failed"] | None = None
     # Replaces the list ([] clears it). Read when the agent joins a meeting and when a batch job runs.
     vocabulary: Vocabulary | None = None
