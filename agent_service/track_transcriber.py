@@ -68,7 +68,7 @@ class TrackTranscriber:
         language: str | None,
         offset_ms: int,
         vocabulary: list[str] | None = None,
-        redactor: Redactor | None = None,
+        redactor: Callable[[], Redactor] | None = None,
         on_final: FinalSink,
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
         on_recording: RecordingSink | None = None,
@@ -81,7 +81,8 @@ class TrackTranscriber:
         self._stt = stt
         self._language = language
         self._vocabulary = vocabulary or []
-        self._redactor = redactor or redactor_for(None)
+        # The session's redactor at the time (its policy can change during the meeting).
+        self._redactor = redactor or (lambda: redactor_for(None))
         self._offset_ms = offset_ms
         self._on_final = on_final
         self._on_delay = on_delay
@@ -178,7 +179,9 @@ class TrackTranscriber:
                 if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT and event.alternatives:
                     await self._final(stream, event)
                 elif event.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and event.alternatives:
-                    await self._captions.publish(event, self._current, self._redactor.redact_partial(event.alternatives[0].text))
+                    await self._captions.publish(
+                        event, self._current, self._redactor().redact_partial(event.alternatives[0].text)
+                    )
                     self.partials += 1
         finally:
             self._input_ended = True  # the stream is done: it takes no more input
@@ -190,8 +193,9 @@ class TrackTranscriber:
             audio = stream.audio(data.start_time, data.end_time)
             number = await self._speaker_of(bytes(audio.data))
             self._current = self._speaker_label(number)
-        segment = redact_segment(self._redactor, self._segment(event.request_id, data, text))
-        await self._captions.publish(event, self._current, self._redactor.redact(data.text))
+        redactor = self._redactor()
+        segment = redact_segment(redactor, self._segment(event.request_id, data, text))
+        await self._captions.publish(event, self._current, redactor.redact(data.text))
         self.finals += 1
         if text:
             await self._on_final(segment)

@@ -16,15 +16,14 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 from agent_service.chat import MeetingChat
 from agent_service.outbox import Outbox
 from agent_service.presence import Presence
+from agent_service.redaction import SessionRedaction
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
 from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
 from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
-from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
 from shared.contracts.vocabulary import VocabularyError, clean_vocabulary
-from shared.redaction import redactor_for
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +73,7 @@ class RoomTranscription:
         self.outbox.start()
         self.language: str | None = None
         self.vocabulary: list[str] = []
-        # The dispatch's redaction policy until the session is read; with neither (an API that
-        # could not be reached, a dispatch without one), every kind is hidden rather than none.
-        self.redactor = redactor_for(metadata_of(ctx).redaction or RedactionPolicy(enabled=True))
+        self.redaction = SessionRedaction(metadata_of(ctx).redaction)
         self.started = time.monotonic()
         self.start_offset_ms = 0
         self.tasks: dict[str, tuple[TrackTranscriber, asyncio.Task[None]]] = {}
@@ -93,7 +90,7 @@ class RoomTranscription:
             log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
             return
         self.language = info.language
-        self.redactor = redactor_for(info.redaction)
+        self.redaction.update(info.redaction)
         try:
             self.vocabulary = clean_vocabulary(info.vocabulary)
         except VocabularyError as exc:  # stored under other rules: transcribe without it rather than not at all
@@ -132,7 +129,7 @@ class RoomTranscription:
             stt=self.stt,
             language=self.language,
             vocabulary=self.vocabulary,
-            redactor=self.redactor,
+            redactor=self.redaction,
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
             on_delay=self.announce_delay,
@@ -162,6 +159,7 @@ class RoomTranscription:
             log.warning("API unreachable: %d entries of %s left on disk for the sweeper", self.outbox.pending(), self.session_id)
         await self.outbox.aclose()
         self.outbox.remove_if_empty()
+        await self.redaction.aclose()
         await self.chat.aclose()
         for client in (self.api, self.deliveries, self.diarization, self.chat.api):
             await client.aclose()
@@ -180,6 +178,7 @@ async def room_entrypoint(ctx: JobContext) -> None:
     job = RoomTranscription(ctx, settings, presence)
     await job.load_session()
     presence.start(job.offset_now_ms)
+    job.redaction.follow(job.deliveries, job.session_id)
     ctx.add_shutdown_callback(job.finish)
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
     job.chat.listen()

@@ -235,7 +235,7 @@ async def test_captions_and_stored_finals_are_redacted_before_they_leave_the_age
         stt=plugin,
         language="en",
         offset_ms=0,
-        redactor=redactor_for(RedactionPolicy(enabled=True, terms=["Falcon"])),
+        redactor=lambda: redactor_for(RedactionPolicy(enabled=True, terms=["Falcon"])),
         on_final=on_final,
         recording_dir=str(tmp_path),
     )

@@ -32,7 +32,7 @@ class SessionUpdate(BaseModel):
     # Replaces the list ([] clears it). Read when the agent joins a meeting and when a batch job runs.
     vocabulary: Vocabulary | None = None
     # Replaces the policy. When it hides anything, the segments already stored are redacted too
-    # (every version: the original is not kept); captions of a live meeting follow from the next join.
+    # (every version: the original is not kept); the agent of a live meeting follows within ~10 s.
     redaction: RedactionPolicy | None = None
 
 

@@ -231,7 +231,7 @@ const en = {
   redactDefaultNote:
     "New sessions start with this. What is hidden shows as [email], [phone], [card], [account] or [redacted] in live captions, the stored transcript, summaries and exports; the original is not kept. Recordings are kept as they are.",
   redactSessionNote:
-    "Saving with redaction on also hides what this session has already stored (it cannot be brought back). Live captions follow from the next time the meeting starts.",
+    "Saving with redaction on also hides what this session has already stored (it cannot be brought back). In a live meeting, captions follow within about 10 seconds.",
 } as const;
 
 type Key = keyof typeof en;
@@ -456,7 +456,7 @@ const zh: Record<Key, string> = {
   redactStateOff: "关闭",
   redactDefaultNote:
     "新会话默认使用此设置。被隐藏的内容在实时字幕、保存的转写、摘要和导出中显示为 [email]、[phone]、[card]、[account] 或 [redacted]；原文不会保存。录音仍按原样保存。",
-  redactSessionNote: "开启后保存，也会隐藏本会话已保存的内容（无法恢复）。实时字幕从下次会议开始时生效。",
+  redactSessionNote: "开启后保存，也会隐藏本会话已保存的内容（无法恢复）。会议进行中，实时字幕约 10 秒内生效。",
 };
 
 export type Lang = "en" | "zh";
