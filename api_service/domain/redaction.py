@@ -6,29 +6,15 @@ has a transcript redacts what is stored, in every version: the original is not k
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_service.db.models import MeetingSession, TranscriptSegment, User
 from shared.contracts.internal import SegmentIn, WordIn
-from shared.contracts.redaction import RedactionPolicy
+from shared.contracts.redaction import RedactionPolicy, stored_policy
 from shared.redaction import Redactor, redact_segment, redactor_for
-
-log = logging.getLogger(__name__)
-
-
-def stored_policy(value: dict[str, Any] | None) -> RedactionPolicy:
-    """A policy as stored. One that no longer reads under today's rules hides every kind (it was
-    on, or something was asked for): safer than showing what it was meant to hide."""
-    try:
-        return RedactionPolicy.model_validate(value or {})
-    except ValidationError:
-        log.warning("a stored redaction policy does not read under today's rules; hiding every kind")
-        return RedactionPolicy(enabled=True)
 
 
 async def user_policy(db: AsyncSession, user_id: str) -> RedactionPolicy:

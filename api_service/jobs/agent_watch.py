@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service.db.models import MeetingSession
-from api_service.domain.redaction import stored_policy
 from api_service.jobs.sweep import people_in
 from api_service.livekit_access import AgentDispatcher
 from api_service.settings import APISettings
 from shared.contracts.internal import SessionStatus
+from shared.contracts.redaction import stored_policy
 from shared.contracts.rooms import agent_beat_key, agent_seen_key
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from shared.contracts.redaction import RedactionPolicy
+from shared.contracts.redaction import RedactionPolicy, stored_policy
 from shared.contracts.vocabulary import Vocabulary
 
 # A template's id; an empty one is none (it used to reach the database and fail its foreign key).
@@ -53,7 +53,7 @@ class SessionOut(BaseModel):
     source: str
     template_id: str | None
     vocabulary: list[str] = Field(default_factory=list)
-    redaction: RedactionPolicy = Field(default_factory=RedactionPolicy)
+    redaction: Annotated[RedactionPolicy, BeforeValidator(stored_policy)] = Field(default_factory=RedactionPolicy)
     duration_ms: int
     room_name: str
     created_at: datetime

@@ -119,6 +119,17 @@ class RedactionPolicy(BaseModel):
         return self.enabled and bool(self.kinds or self.terms)
 
 
+def stored_policy(value: Any) -> RedactionPolicy:
+    """A policy as stored (a dict; ``{}`` or None is the default, off). One that no longer reads
+    under today's rules hides every kind: safer than showing what it was meant to hide."""
+    if isinstance(value, RedactionPolicy):
+        return value
+    try:
+        return RedactionPolicy.model_validate(value or {})
+    except ValueError:
+        return RedactionPolicy(enabled=True)
+
+
 class RedactionPatch(BaseModel):
     """A change to a policy: the fields given replace the ones there, the others stay."""
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.internal import SegmentIn, WordIn
-from shared.contracts.redaction import MAX_TERMS, RedactionKind, RedactionPatch, RedactionPolicy, clean_terms
+from shared.contracts.redaction import MAX_TERMS, RedactionKind, RedactionPatch, RedactionPolicy, clean_terms, stored_policy
 from shared.redaction import redact_segment, redactor_for
 
 pytestmark = [pytest.mark.unit]
@@ -198,3 +198,9 @@ def test_the_longest_segment_takes_linear_time_whatever_it_holds(text: str) -> N
     ALL.redact(text[:20000])
     ALL.redact_partial(text[:20000])
     assert time.perf_counter() - started < 5.0
+
+
+def test_a_stored_policy_that_no_longer_reads_hides_every_kind() -> None:
+    assert stored_policy(None) == stored_policy({}) == RedactionPolicy()
+    assert stored_policy({"enabled": True, "kinds": ["phone"]}).kinds == [RedactionKind.phone]
+    assert stored_policy({"enabled": False, "kinds": ["ssn"]}) == RedactionPolicy(enabled=True)
