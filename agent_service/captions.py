@@ -40,9 +40,10 @@ class CaptionPublisher:
         self._track_sid = track_sid
         self._sender = sender_identity
 
-    async def publish(self, event: stt.SpeechEvent, speaker: Speaker) -> None:
-        """An INTERIM_TRANSCRIPT or FINAL_TRANSCRIPT event; a caption that cannot be sent is
-        logged and skipped (captions are live, not stored: the final is stored elsewhere)."""
+    async def publish(self, event: stt.SpeechEvent, speaker: Speaker, text: str) -> None:
+        """An INTERIM_TRANSCRIPT or FINAL_TRANSCRIPT event, shown as ``text`` (the event's, as the
+        session's redaction policy lets it be shown); a caption that cannot be sent is logged and
+        skipped (captions are live, not stored: the final is stored elsewhere)."""
         data = event.alternatives[0]
         attributes = {
             ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID: event.request_id,
@@ -58,7 +59,7 @@ class CaptionPublisher:
             writer = await self._room.local_participant.stream_text(
                 topic=TOPIC_TRANSCRIPTION, sender_identity=self._sender, attributes=attributes
             )
-            await writer.write(data.text)
+            await writer.write(text)
             await writer.aclose()
         except Exception as exc:
             log.warning("could not publish a caption: %s", exc)

@@ -2,7 +2,8 @@
 frames go to a ``Recorder`` (every frame, for the upload later) and to the Intrascribe STT
 plugin's ``SpeechStream`` (the STT service's ``/v1/stream``); the stream's partials and finals
 go to a ``CaptionPublisher`` (``lk.transcription`` in the room), and each non-empty final is
-stored through the API exactly once.
+stored through the API exactly once. Both are redacted first as the session asks (partials also
+hide a number or address not finished yet), so the original is neither shown nor kept.
 
 If the STT service drops, the stream keeps the audio no final has covered (bounded) and sends it
 again after reconnecting, so no final is lost; meanwhile the room is told captions are delayed.
@@ -25,6 +26,7 @@ from livekit.plugins import intrascribe
 from agent_service.captions import CaptionPublisher, Speaker, to_ms
 from agent_service.recorder import Recorder, RecordingSink
 from shared.contracts.internal import SegmentIn, WordIn
+from shared.redaction import Redactor, redact_segment, redactor_for
 
 __all__ = ["FinalSink", "RecordingSink", "Speaker", "SpeakerOf", "TrackTranscriber", "stream_options"]
 
@@ -66,6 +68,7 @@ class TrackTranscriber:
         language: str | None,
         offset_ms: int,
         vocabulary: list[str] | None = None,
+        redactor: Callable[[], Redactor] | None = None,
         on_final: FinalSink,
         on_delay: Callable[[bool], Awaitable[None]] | None = None,
         on_recording: RecordingSink | None = None,
@@ -78,6 +81,8 @@ class TrackTranscriber:
         self._stt = stt
         self._language = language
         self._vocabulary = vocabulary or []
+        # The session's redactor at the time (its policy can change during the meeting).
+        self._redactor = redactor or (lambda: redactor_for(None))
         self._offset_ms = offset_ms
         self._on_final = on_final
         self._on_delay = on_delay
@@ -174,7 +179,9 @@ class TrackTranscriber:
                 if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT and event.alternatives:
                     await self._final(stream, event)
                 elif event.type == stt.SpeechEventType.INTERIM_TRANSCRIPT and event.alternatives:
-                    await self._captions.publish(event, self._current)
+                    await self._captions.publish(
+                        event, self._current, self._redactor().redact_partial(event.alternatives[0].text)
+                    )
                     self.partials += 1
         finally:
             self._input_ended = True  # the stream is done: it takes no more input
@@ -186,10 +193,12 @@ class TrackTranscriber:
             audio = stream.audio(data.start_time, data.end_time)
             number = await self._speaker_of(bytes(audio.data))
             self._current = self._speaker_label(number)
-        await self._captions.publish(event, self._current)
+        redactor = self._redactor()
+        segment = redact_segment(redactor, self._segment(event.request_id, data, text))
+        await self._captions.publish(event, self._current, redactor.redact(data.text))
         self.finals += 1
         if text:
-            await self._on_final(self._segment(event.request_id, data, text))
+            await self._on_final(segment)
 
     def _speaker_label(self, number: int) -> Speaker:
         return Speaker(f"{self._speaker.identity}:S{number}", f"{self._speaker.name} · Speaker {number}")

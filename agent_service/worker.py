@@ -16,6 +16,7 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
 from agent_service.chat import MeetingChat
 from agent_service.outbox import Outbox
 from agent_service.presence import Presence
+from agent_service.redaction import SessionRedaction
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
@@ -27,11 +28,15 @@ from shared.contracts.vocabulary import VocabularyError, clean_vocabulary
 log = logging.getLogger(__name__)
 
 
-def session_id_of(ctx: JobContext) -> str:
+def metadata_of(ctx: JobContext) -> AgentJobMetadata:
     try:
-        return AgentJobMetadata.model_validate_json(ctx.job.metadata or "{}").session_id
+        return AgentJobMetadata.model_validate_json(ctx.job.metadata or "{}")
     except ValueError:
-        return ctx.room.name.removeprefix("intrascribe-")
+        return AgentJobMetadata(session_id=ctx.room.name.removeprefix("intrascribe-"))
+
+
+def session_id_of(ctx: JobContext) -> str:
+    return metadata_of(ctx).session_id
 
 
 class RoomTranscription:
@@ -68,6 +73,7 @@ class RoomTranscription:
         self.outbox.start()
         self.language: str | None = None
         self.vocabulary: list[str] = []
+        self.redaction = SessionRedaction(metadata_of(ctx).redaction)
         self.started = time.monotonic()
         self.start_offset_ms = 0
         self.tasks: dict[str, tuple[TrackTranscriber, asyncio.Task[None]]] = {}
@@ -84,6 +90,7 @@ class RoomTranscription:
             log.warning("session %s unknown to the API; transcribing without storing", self.session_id)
             return
         self.language = info.language
+        self.redaction.update(info.redaction)
         try:
             self.vocabulary = clean_vocabulary(info.vocabulary)
         except VocabularyError as exc:  # stored under other rules: transcribe without it rather than not at all
@@ -122,6 +129,7 @@ class RoomTranscription:
             stt=self.stt,
             language=self.language,
             vocabulary=self.vocabulary,
+            redactor=self.redaction,
             offset_ms=self.offset_now_ms(),
             on_final=self.store_final,
             on_delay=self.announce_delay,
@@ -151,6 +159,7 @@ class RoomTranscription:
             log.warning("API unreachable: %d entries of %s left on disk for the sweeper", self.outbox.pending(), self.session_id)
         await self.outbox.aclose()
         self.outbox.remove_if_empty()
+        await self.redaction.aclose()
         await self.chat.aclose()
         for client in (self.api, self.deliveries, self.diarization, self.chat.api):
             await client.aclose()
@@ -169,6 +178,7 @@ async def room_entrypoint(ctx: JobContext) -> None:
     job = RoomTranscription(ctx, settings, presence)
     await job.load_session()
     presence.start(job.offset_now_ms)
+    job.redaction.follow(job.deliveries, job.session_id)
     ctx.add_shutdown_callback(job.finish)
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
     job.chat.listen()

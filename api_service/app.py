@@ -18,6 +18,7 @@ from api_service.jobs import broker
 from api_service.livekit_access import AgentDispatcher, LiveKitUnavailable
 from api_service.llm import from_settings
 from api_service.routes import (
+    account,
     assistant,
     auth,
     batch,
@@ -136,6 +137,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
         assistant.router,
         webhooks.router,
         devices.router,
+        account.router,
     ):
         app.include_router(router)
     app.include_router(batch.uploads)

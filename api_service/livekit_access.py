@@ -10,6 +10,7 @@ from datetime import timedelta
 from livekit import api
 
 from api_service.settings import APISettings
+from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.rooms import AgentJobMetadata
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,16 @@ class AgentDispatcher:
             )
         return self._api
 
-    async def ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
+    async def ensure_dispatched(
+        self, room: str, session_id: str, *, new_room: bool, redaction: RedactionPolicy | None = None
+    ) -> None:
         try:
-            await self._ensure_dispatched(room, session_id, new_room=new_room)
+            await self._ensure_dispatched(room, session_id, new_room=new_room, redaction=redaction)
         except Exception as exc:
             log.error("agent dispatch to %s failed: %s", room, exc)
             raise LiveKitUnavailable from exc
 
-    async def _ensure_dispatched(self, room: str, session_id: str, *, new_room: bool) -> None:
+    async def _ensure_dispatched(self, room: str, session_id: str, *, new_room: bool, redaction: RedactionPolicy | None) -> None:
         if not new_room:
             try:
                 existing = await self._client().agent_dispatch.list_dispatch(room_name=room)
@@ -80,15 +83,17 @@ class AgentDispatcher:
                 existing = []  # the room has closed: dispatching opens it again
             if any(d.agent_name == self._settings.agent_name for d in existing):
                 return
-        await self.dispatch(room, session_id)
+        await self.dispatch(room, session_id, redaction)
 
-    async def dispatch(self, room: str, session_id: str) -> None:
-        """A new dispatch of the agent to ``room`` (LiveKit gives it to the least loaded worker)."""
+    async def dispatch(self, room: str, session_id: str, redaction: RedactionPolicy | None = None) -> None:
+        """A new dispatch of the agent to ``room`` (LiveKit gives it to the least loaded worker).
+        The session's redaction policy goes with it, so the agent redacts even when it cannot
+        reach the API to read the session."""
         await self._client().agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
                 agent_name=self._settings.agent_name,
                 room=room,
-                metadata=AgentJobMetadata(session_id=session_id).model_dump_json(),
+                metadata=AgentJobMetadata(session_id=session_id, redaction=redaction).model_dump_json(),
             )
         )
         log.info("dispatched agent %s to room %s", self._settings.agent_name, room)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api_service.db.models import MeetingSession, SessionSpeaker, TranscriptSegment
+from api_service.domain import redaction
 from shared.contracts.internal import SegmentIn
 
 
@@ -35,9 +36,11 @@ async def ensure_speakers(session: AsyncSession, session_id: str, names: dict[st
 
 
 async def add_segments(session: AsyncSession, session_id: str, segments: list[SegmentIn], version: int = 1) -> list[str]:
-    """Store segments; returns the ids that were new (repeats are ignored, never duplicated)."""
+    """Store segments, redacted as the session's policy asks (live and batch alike, whatever sent
+    them); returns the ids that were new (repeats are ignored, never duplicated)."""
     if not segments:
         return []
+    segments = await redaction.redacted(session, session_id, segments)
     rows = [
         {
             "session_id": session_id,

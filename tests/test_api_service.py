@@ -434,3 +434,46 @@ def test_asymmetric_tokens_are_checked_against_the_jwks(services: ServiceFactory
         assert httpx.get(f"{api}/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     finally:
         server.shutdown()
+
+
+def test_segments_are_stored_redacted_and_turning_it_on_redacts_what_is_stored(
+    api: str, services: ServiceFactory, alice: Client
+) -> None:
+    """The sessions.redaction and users.redaction columns of migration 0008, on SQLite and
+    PostgreSQL: segments sent to a session with redaction on are stored redacted (text and words,
+    a placeholder word keeping the span's timing); a session's policy turned on later redacts
+    what it has stored; search and exports never see the original."""
+    assert alice.put("/api/v1/me/redaction", json={"enabled": True, "terms": ["Falcon"]}).status_code == 200
+    on = alice.post("/api/v1/sessions/", json={"title": "Redacted"}).json()
+    assert on["redaction"] == {"enabled": True, "kinds": ["email", "phone", "card", "account"], "terms": ["Falcon"]}
+    off = alice.post("/api/v1/sessions/", json={"title": "Not yet", "redaction": {"enabled": False}}).json()["id"]
+    said = "Falcon: call me at 415 555 0132 or mail jo.smith@example.com"
+    words = [{"start_ms": 100 * n, "end_ms": 100 * n + 90, "text": " " + w} for n, w in enumerate(said.split())]
+    for sid in (on["id"], off):
+        segment = {"segment_id": "r1", "speaker": "user-a", "start_ms": 0, "end_ms": 2000, "text": said, "words": words}
+        assert add_segments(api, services, sid, [segment]).json() == {"stored": 1, "duplicates": 0}
+
+    redacted = alice.get(f"/api/v1/sessions/{on['id']}/transcript").json()["segments"][0]
+    assert redacted["text"] == "[redacted]: call me at [phone] or mail [email]"
+    assert [w["text"] for w in redacted["words"]] == [
+        " [redacted]:",
+        " call",
+        " me",
+        " at",
+        " [phone]",
+        " or",
+        " mail",
+        " [email]",
+    ]
+    assert (redacted["words"][4]["start_ms"], redacted["words"][4]["end_ms"]) == (400, 690)  # "415" … "0132"
+    assert alice.get(f"/api/v1/sessions/{off}/transcript").json()["segments"][0]["text"] == said
+    assert [s["id"] for s in alice.get("/api/v1/sessions/", params={"q": "Falcon"}).json()["items"]] == [off]
+
+    patched = alice.patch(f"/api/v1/sessions/{off}", json={"redaction": {"enabled": True, "kinds": ["email"]}})
+    assert patched.status_code == 200 and patched.json()["redaction"]["kinds"] == ["email"]
+    text = alice.get(f"/api/v1/sessions/{off}/transcript").json()["segments"][0]["text"]
+    assert text == "Falcon: call me at 415 555 0132 or mail [email]"
+    assert alice.get("/api/v1/sessions/", params={"q": "smith"}).json()["total"] == 0
+    export = alice.get(f"/api/v1/sessions/{off}/export", params={"format": "json"}).text
+    assert "jo.smith" not in export and "[email]" in export
+    assert alice.put("/api/v1/me/redaction", json={"enabled": False}).json()["enabled"] is False

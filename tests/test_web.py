@@ -741,6 +741,61 @@ async def test_devices_are_registered_with_a_token_shown_once_and_show_online(
         await browser.close()
 
 
+async def test_redaction_is_set_as_a_default_and_on_a_session_which_hides_what_it_stored(
+    stack: Servers, web_dist: Path, playwright: Playwright
+) -> None:
+    """The Redaction page keeps the user's default (kinds, own terms; a term that cannot be used is
+    refused with the API's sentence); on a session's page, turning redaction on hides what the
+    session had already stored."""
+    api = stack.url("api")
+    token = stack.user_token("web-redaction", "redaction@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    browser = await launch(playwright)
+    try:
+        _, page = await signed_in_page(browser, api, token, "redaction@example.com", "/redaction")
+        switch = page.get_by_label("Hide personal data in captions and transcripts")
+        await expect(switch).not_to_be_checked()
+        await switch.check()
+        await page.get_by_label("Card numbers").uncheck()
+        terms = page.get_by_label("Your own words to hide (one per line)")
+        await terms.fill("***")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Redaction term 1 ('***') has no letters or digits.")
+        await terms.fill("Project Falcon\nOkonkwo, okonkwo")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_have_text("Saved.")
+        default = (await call("GET", f"{api}/api/v1/me/redaction", headers=auth)).json()
+        assert default == {"enabled": True, "kinds": ["email", "phone", "account"], "terms": ["Project Falcon", "Okonkwo"]}
+
+        created = await call(
+            "POST", f"{api}/api/v1/sessions/", json={"title": "Said a number", "redaction": {"enabled": False}}, headers=auth
+        )
+        sid = created.json()["id"]
+        said = {
+            "segment_id": "r1",
+            "speaker": "user-web",
+            "start_ms": 0,
+            "end_ms": 3000,
+            "text": "Call me at 415 555 0132 please.",
+        }
+        assert stack.secrets is not None
+        agent = service_header("agent", stack.secrets.service_keys)
+        stored = await call("POST", f"{api}/internal/v1/sessions/{sid}/segments", json={"segments": [said]}, headers=agent)
+        assert stored.status_code == 200, stored.text
+        await page.goto(f"/sessions/{sid}")
+        await expect(page.get_by_text("Call me at 415 555 0132 please.")).to_be_visible()
+        panel = page.locator("section", has=page.locator("#redaction-heading"))
+        await expect(panel.locator("h2")).to_have_text("Redaction: off")
+        await panel.locator("summary").click()
+        await panel.get_by_label("Hide personal data in captions and transcripts").check()
+        await panel.get_by_role("button", name="Save").click()
+        await expect(panel.locator("h2")).to_have_text("Redaction: on")
+        await expect(page.get_by_text("Call me at [phone] please.")).to_be_visible()
+        await expect(page.get_by_text("415 555 0132")).to_have_count(0)
+    finally:
+        await browser.close()
+
+
 # --- Supabase Auth ---------------------------------------------------------------------------
 
 

@@ -21,8 +21,10 @@ from livekit.plugins.intrascribe.testing import FakeService, FakeSocket, until
 from agent_service import track_transcriber
 from agent_service.track_transcriber import Speaker, TrackTranscriber
 from shared.contracts.internal import SegmentIn
+from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.stt import StreamEnd, StreamFinal, StreamPartial
 from shared.contracts.transcript import Word
+from shared.redaction import redactor_for
 
 pytestmark = [pytest.mark.unit]
 
@@ -209,3 +211,58 @@ async def test_without_a_recording_sink_the_recording_is_removed(monkeypatch: py
     assert stored == [] and await asyncio.to_thread(lambda: list(tmp_path.iterdir())) == []
     assert "language" not in service.sockets[0].params  # the service detects it
     assert service.sockets[0].controls == ["flush", "end"]
+
+
+async def test_captions_and_stored_finals_are_redacted_before_they_leave_the_agent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With the session's redaction on, neither a caption (partial or final) nor the final handed
+    on to be kept holds the number or address said: the words carry a placeholder with the span's
+    timing."""
+    monkeypatch.setattr(track_transcriber.rtc, "AudioStream", AudioStream)
+    service = FakeService(on_end=lambda socket: socket.answer(StreamEnd()))
+    plugin = intrascribe.STT("http://stt.test:8001", http_session=cast(aiohttp.ClientSession, service))
+    room, track = Room(), Track()
+    stored: list[SegmentIn] = []
+
+    async def on_final(segment: SegmentIn) -> None:
+        stored.append(segment)
+
+    transcriber = TrackTranscriber(
+        cast(rtc.Room, room),
+        cast(rtc.RemoteAudioTrack, track),
+        Speaker("user-1", "Alice"),
+        stt=plugin,
+        language="en",
+        offset_ms=0,
+        redactor=lambda: redactor_for(RedactionPolicy(enabled=True, terms=["Falcon"])),
+        on_final=on_final,
+        recording_dir=str(tmp_path),
+    )
+    running = asyncio.create_task(transcriber.run())
+    for i in range(50):
+        track.frames.put_nowait(frame(i))
+    await until(lambda: len(service.sockets) == 1 and len(service.sockets[0].sent) == 50)
+    socket = service.sockets[0]
+    socket.answer(StreamPartial(segment_id="c1-00000", start_ms=0, end_ms=600, text="Falcon: call 555-12", language="en"))
+    said = " Falcon: call 555-123-4567 or jo@example.com."
+    words = [Word(start_ms=100 * n, end_ms=100 * n + 90, text=" " + w) for n, w in enumerate(said.split())]
+    socket.answer(StreamFinal(segment_id="c1-00000", start_ms=0, end_ms=1000, text=said, language="en", words=words))
+    await until(lambda: len(stored) == 1)
+    await transcriber.aclose()
+    await asyncio.wait_for(running, 5)
+
+    assert [text for _topic, _sender, _a, text in room.streams] == [
+        "[redacted]: call […]",
+        "[redacted]: call [phone] or [email].",
+    ]
+    assert stored[0].text == "[redacted]: call [phone] or [email]."
+    assert [(w.text, w.start_ms, w.end_ms) for w in stored[0].words] == [
+        (" [redacted]:", 0, 90),
+        (" call", 100, 190),
+        (" [phone]", 200, 290),
+        (" or", 300, 390),
+        (" [email].", 400, 490),
+    ]
+    kept = stored[0].model_dump_json() + "".join(text for *_rest, text in room.streams)
+    assert not any(secret in kept for secret in ("Falcon", "555", "4567", "jo@", "example"))

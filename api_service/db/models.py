@@ -38,6 +38,8 @@ class User(Base):
     # Empty for users who sign in through Supabase Auth (their row is made on first request).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(200))
+    # The redaction policy new sessions start with (shared.contracts.redaction; {}: off).
+    redaction: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now)
     # When the password was last set by a reset (link or admin): tokens issued before it are refused.
     password_changed_at: Mapped[datetime | None] = mapped_column()
@@ -59,6 +61,9 @@ class MeetingSession(Base):
     classification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Custom vocabulary: names and terms speech-to-text is biased toward, live and in batch.
     vocabulary: Mapped[list[Any]] = mapped_column(default=list)
+    # What is hidden from its transcript (shared.contracts.redaction; {}: nothing): applied by the
+    # agent to captions and by the API to every segment it stores.
+    redaction: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Lets people other than the owner join the live room (an invite link carries it).
     invite_code: Mapped[str] = mapped_column(String(64), default=new_invite_code)
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)

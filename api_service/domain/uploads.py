@@ -9,7 +9,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ class Upload:
     num_speakers: int | None = None
     webhook_url: str | None = None  # already checked as a webhook target
     vocabulary: list[str] = field(default_factory=list)  # already checked
+    redaction: dict[str, Any] = field(default_factory=dict)  # a policy, as stored
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ async def accept(
         language=upload.language,
         template_id=upload.template_id,
         vocabulary=upload.vocabulary,
+        redaction=upload.redaction,
         source="upload",
         status=SessionStatus.processing,
     )

@@ -21,6 +21,7 @@ from api_service.jobs.sweep import people_in
 from api_service.livekit_access import AgentDispatcher
 from api_service.settings import APISettings
 from shared.contracts.internal import SessionStatus
+from shared.contracts.redaction import stored_policy
 from shared.contracts.rooms import agent_beat_key, agent_seen_key
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ async def watch_once(
         if not await redis.set(redispatch_lock_key(row.id), "1", nx=True, ex=int(settings.agent_redispatch_wait_s)):
             continue  # dispatched again a moment ago (by this worker or another)
         log.warning("the agent of session %s stopped while people remain: dispatching it again", row.id)
-        await dispatcher.dispatch(row.room_name, row.id)
+        await dispatcher.dispatch(row.room_name, row.id, stored_policy(row.redaction))
         redispatched.append(row.id)
     return redispatched
 

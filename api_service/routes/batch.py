@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,7 @@ from api_service.deps import (
     owned_session,
     session_vocabulary,
 )
+from api_service.domain import redaction as redaction_domain
 from api_service.domain import uploads as uploads_domain
 from api_service.domain.status import change_status, fail
 from api_service.jobs import queue
@@ -38,6 +40,7 @@ from api_service.transcripts import latest_version
 from api_service.webhooks import MAX_URL_LENGTH, check_target
 from shared.contracts.internal import SessionStatus
 from shared.contracts.jobs import JobStatus, TranscribeParams
+from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.vocabulary import MAX_TERM_CHARS, MAX_TERMS, VocabularyError, clean_vocabulary
 
 router = APIRouter(tags=["batch"])
@@ -79,15 +82,25 @@ async def upload(
             description="told `session.completed` or `job.failed` for this job (signed with the webhook_secret in the answer)",
         ),
     ] = None,
+    redaction: Annotated[
+        str | None,
+        Form(
+            max_length=10_000,
+            description='what to hide from the transcript, as JSON: {"enabled": true, "kinds": ["email", "phone", "card", '
+            '"account"], "terms": ["…"]}. Left out: your default (GET /api/v1/me/redaction)',
+        ),
+    ] = None,
 ) -> Accepted:
     await limit(request, redis, "upload", settings.upload_rate_limit_per_minute, user.id)
     await quotas.charge(user.id, "uploads")
+    template_id = template_id or None
     terms = await session_vocabulary(session, upload_vocabulary(vocabulary), template_id, user.id)
     webhook_url = (webhook_url or "").strip() or None
     if webhook_url and (problem := await check_target(webhook_url, settings.webhook_allow_private_targets)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    policy = await redaction_domain.new_session_policy(session, upload_redaction(redaction), user.id)
     upload = uploads_domain.Upload(
-        audio_file.file, audio_file.filename, title, language, template_id, num_speakers, webhook_url, terms
+        audio_file.file, audio_file.filename, title, language, template_id, num_speakers, webhook_url, terms, policy
     )
     accepted = await uploads_domain.accept(session, storage, settings, quotas, user.id, upload)
     await enqueue_or_503(session, accepted.job)
@@ -103,6 +116,19 @@ def upload_vocabulary(fields: list[str] | None) -> list[str] | None:
         return clean_vocabulary([term for field in fields for line in field.splitlines() for term in line.split(",")])
     except VocabularyError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+
+
+def upload_redaction(field: str | None) -> RedactionPolicy | None:
+    """The upload's redaction field (a policy as JSON), or None when it has none."""
+    if field is None or not field.strip():
+        return None
+    try:
+        return RedactionPolicy.model_validate_json(field)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        detail = error["msg"] if error["type"].startswith("redaction") else f"{where}: {error['msg']}" if where else error["msg"]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"The redaction field is not a policy: {detail}") from None
 
 
 async def owned_job(session: AsyncSession, job_id: str, user_id: str) -> Job:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_service import assistant, lifecycle, realtime, transcripts
 from api_service.db.models import AudioFile, MeetingSession
 from api_service.deps import DbDep, LlmDep, QuotasDep, RedisDep, SettingsDep, StorageDep, not_found
+from api_service.domain import redaction
 from api_service.domain.status import change_status
 from api_service.storage import StreamReader
 from shared.audio import probe_audio
@@ -52,19 +53,23 @@ async def session_info(session_id: str, session: DbDep) -> SessionInfo:
         template_id=row.template_id,
         duration_ms=row.duration_ms,
         vocabulary=list(row.vocabulary or []),
+        redaction=redaction.stored_policy(row.redaction),
     )
 
 
 @router.post("/sessions/{session_id}/segments", response_model=SegmentsStored)
 async def add_segments(session_id: str, body: SegmentBatch, session: DbDep, redis: RedisDep) -> SegmentsStored:
-    """Idempotent: a segment id already stored is ignored, so retries never duplicate."""
+    """Idempotent: a segment id already stored is ignored, so retries never duplicate. Segments
+    are redacted as the session asks before they are stored or shown (the agent has done so
+    already; this holds whatever sent them)."""
     row = await _session(session, session_id)
-    inserted = set(await transcripts.add_segments(session, session_id, body.segments))
+    segments = await redaction.redacted(session, session_id, body.segments)
+    inserted = set(await transcripts.add_segments(session, session_id, segments))
     if row.status == SessionStatus.created:
         change_status(row, SessionStatus.live)
-    row.duration_ms = max(row.duration_ms, max((s.end_ms for s in body.segments), default=0))
+    row.duration_ms = max(row.duration_ms, max((s.end_ms for s in segments), default=0))
     await session.commit()
-    for segment in body.segments:
+    for segment in segments:
         if segment.segment_id in inserted:
             await realtime.publish(redis, session_id, "segment", segment.model_dump())
     return SegmentsStored(stored=len(inserted), duplicates=len(body.segments) - len(inserted))

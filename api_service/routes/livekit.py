@@ -18,6 +18,7 @@ from api_service.deps import (
     release,
     session_vocabulary,
 )
+from api_service.domain import redaction
 from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
 from api_service.livekit_access import participant_identity, participant_token
@@ -57,11 +58,14 @@ async def connection_details(
             language=body.language,
             template_id=body.template_id,
             vocabulary=await session_vocabulary(session, body.vocabulary, body.template_id, user.id),
+            redaction=await redaction.new_session_policy(session, body.redaction, user.id),
             source="live",
         )
         session.add(row)
         await session.commit()
-    await dispatcher.ensure_dispatched(row.room_name, row.id, new_room=body.session_id is None)
+    await dispatcher.ensure_dispatched(
+        row.room_name, row.id, new_room=body.session_id is None, redaction=redaction.stored_policy(row.redaction)
+    )
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
     identity = participant_identity(user.id)
     token = participant_token(settings, room=row.room_name, identity=identity, name=name, metadata={"session_id": row.id})

@@ -19,6 +19,7 @@ from api_service.deps import (
     owned_session,
     session_vocabulary,
 )
+from api_service.domain import redaction
 from api_service.domain.sessions import find_sessions, session_detail, transcript
 from api_service.domain.status import change_status
 from api_service.schemas.sessions import (
@@ -47,6 +48,7 @@ async def create_session(body: SessionCreate, user: CurrentUserDep, session: DbD
         language=body.language,
         template_id=body.template_id,
         vocabulary=await session_vocabulary(session, body.vocabulary, body.template_id, user.id),
+        redaction=await redaction.new_session_policy(session, body.redaction, user.id),
     )
     session.add(row)
     await session.commit()
@@ -85,6 +87,8 @@ async def update_session(session_id: str, body: SessionUpdate, user: CurrentUser
         row.language = body.language
     if body.vocabulary is not None:
         row.vocabulary = body.vocabulary
+    if body.redaction is not None:
+        await redaction.change_session_policy(session, row, body.redaction)
     if body.status is not None:
         change_status(row, SessionStatus(body.status))
     await session.commit()

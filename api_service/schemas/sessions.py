@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from shared.contracts.redaction import RedactionPolicy, stored_policy
 from shared.contracts.vocabulary import Vocabulary
+
+# A template's id; an empty one is none (it used to reach the database and fail its foreign key).
+TemplateRef = Annotated[str | None, Field(max_length=36), AfterValidator(lambda value: value or None)]
 
 
 class SessionCreate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    template_id: str | None = Field(default=None, max_length=36)
+    template_id: TemplateRef = None
     # Left out: the template's vocabulary, when the session names a template.
     vocabulary: Vocabulary | None = None
+    # Left out: the owner's default (GET/PUT /api/v1/me/redaction).
+    redaction: RedactionPolicy | None = None
 
 
 class SessionUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     language: str | None = Field(default=None, max_length=16)
-    template_id: str | None = Field(default=None, max_length=36)
+    template_id: TemplateRef = None
     status: Literal["created", "live", "processing", "completed", "failed"] | None = None
     # Replaces the list ([] clears it). Read when the agent joins a meeting and when a batch job runs.
     vocabulary: Vocabulary | None = None
+    # Replaces the policy. When it hides anything, the segments already stored are redacted too
+    # (every version: the original is not kept); the agent of a live meeting follows within ~10 s.
+    redaction: RedactionPolicy | None = None
 
 
 class SpeakerOut(BaseModel):
@@ -49,6 +58,7 @@ class SessionOut(BaseModel):
     # The last domain classification: {label, domain, category, confidence, template_id, model}.
     classification: dict[str, Any] | None = None
     vocabulary: list[str] = Field(default_factory=list)
+    redaction: Annotated[RedactionPolicy, BeforeValidator(stored_policy)] = Field(default_factory=RedactionPolicy)
     duration_ms: int
     room_name: str
     created_at: datetime

@@ -8,7 +8,8 @@
 - ``rooms``: how people, devices and the agent join a session's LiveKit room;
 - ``jobs``: the parameters a batch job is queued with;
 - ``webhooks``: the events delivered to users' webhooks;
-- ``vocabulary``: the custom vocabulary (names, jargon) sessions bias speech-to-text toward.
+- ``vocabulary``: the custom vocabulary (names, jargon) sessions bias speech-to-text toward;
+- ``redaction``: what a user or session hides from its transcript (``shared.redaction`` applies it).
 
 Servers declare these as their request and response models; the typed clients in
 ``shared.clients`` parse them. Nothing here imports the rest of the project (pydantic only), so

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator
 
+from shared.contracts.redaction import RedactionPolicy
+
 
 class SessionStatus(StrEnum):
     created = "created"
@@ -29,6 +31,8 @@ class SessionInfo(BaseModel):
     duration_ms: int = 0
     # Names and terms its speech-to-text is biased toward (``shared.contracts.vocabulary``).
     vocabulary: list[str] = Field(default_factory=list)
+    # What the agent hides from captions and from what it keeps (``shared.contracts.redaction``).
+    redaction: RedactionPolicy = Field(default_factory=RedactionPolicy)
 
 
 class WordIn(BaseModel):

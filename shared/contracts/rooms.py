@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from shared.contracts.redaction import RedactionPolicy
+
 # LiveKit identity of a bridged ESP32 microphone ("device-<id>"): a shared microphone, several voices.
 DEVICE_IDENTITY_PREFIX = "device-"
 
@@ -26,6 +28,9 @@ class AgentJobMetadata(BaseModel):
     """The JSON the API puts on a room's agent dispatch."""
 
     session_id: str
+    # The session's redaction policy when it was dispatched: the agent redacts with it until it
+    # has read the session (and when the API cannot be reached).
+    redaction: RedactionPolicy | None = None
 
 
 class AgentBeat(BaseModel):

@@ -11,7 +11,9 @@ export interface Session {
 }
 export interface SearchMatch { segment_id: string; start_ms: number; speaker: string | null; text: string }
 export interface Speaker { label: string; display_name: string | null }
-export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number; improving: boolean; classification?: Classification | null }
+export type RedactionKind = "email" | "phone" | "card" | "account";
+export interface RedactionPolicy { enabled: boolean; kinds: RedactionKind[]; terms: string[] }
+export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number; improving: boolean; redaction: RedactionPolicy; classification?: Classification | null }
 export interface Classification { label: string; confidence: number; template_id: string | null }
 export interface SessionPage { items: Session[]; total: number; limit: number; offset: number }
 export interface Segment {

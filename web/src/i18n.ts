@@ -9,6 +9,7 @@ const en = {
   navUpload: "Upload",
   navTemplates: "Templates",
   navDevices: "Devices",
+  navRedaction: "Redaction",
   mainNav: "Main",
   skipToContent: "Skip to content",
   signOut: "Sign out",
@@ -296,6 +297,22 @@ const en = {
   newInvite: "Make a new invite link",
   newInviteConfirm: "Make a new invite link? The current link stops working; people already in the meeting stay.",
   newInviteNotice: "A new invite link was made: the old one no longer works.",
+  // redaction
+  redactionTitle: "Redaction",
+  redactOn: "Hide personal data in captions and transcripts",
+  redactKinds: "What to hide",
+  redactEmail: "E-mail addresses",
+  redactPhone: "Phone numbers",
+  redactCard: "Card numbers",
+  redactAccount: "Account numbers (IBAN, bank accounts)",
+  redactTerms: "Your own words to hide (one per line)",
+  redactSaved: "Saved.",
+  redactStateOn: "on",
+  redactStateOff: "off",
+  redactDefaultNote:
+    "New sessions start with this. What is hidden shows as [email], [phone], [card], [account] or [redacted] in live captions, the stored transcript, summaries and exports; the original is not kept. Recordings are kept as they are.",
+  redactSessionNote:
+    "Saving with redaction on also hides what this session has already stored (it cannot be brought back). In a live meeting, captions follow within about 10 seconds.",
 } as const;
 
 type Key = keyof typeof en;
@@ -308,6 +325,7 @@ const zh: Record<Key, string> = {
   navUpload: "上传",
   navTemplates: "模板",
   navDevices: "设备",
+  navRedaction: "隐私遮蔽",
   mainNav: "主导航",
   skipToContent: "跳到正文",
   signOut: "退出登录",
@@ -585,6 +603,20 @@ const zh: Record<Key, string> = {
   newInvite: "生成新的邀请链接",
   newInviteConfirm: "要生成新的邀请链接吗？当前链接将失效；已在会议中的人不受影响。",
   newInviteNotice: "已生成新的邀请链接：旧链接已失效。",
+  redactionTitle: "隐私遮蔽",
+  redactOn: "在字幕和转写中隐藏个人信息",
+  redactKinds: "要隐藏的内容",
+  redactEmail: "电子邮件地址",
+  redactPhone: "电话号码",
+  redactCard: "银行卡号",
+  redactAccount: "账号（IBAN、银行账户）",
+  redactTerms: "你自己要隐藏的词（每行一个）",
+  redactSaved: "已保存。",
+  redactStateOn: "开启",
+  redactStateOff: "关闭",
+  redactDefaultNote:
+    "新会话默认使用此设置。被隐藏的内容在实时字幕、保存的转写、摘要和导出中显示为 [email]、[phone]、[card]、[account] 或 [redacted]；原文不会保存。录音仍按原样保存。",
+  redactSessionNote: "开启后保存，也会隐藏本会话已保存的内容（无法恢复）。会议进行中，实时字幕约 10 秒内生效。",
 };
 
 export type Lang = "en" | "zh";

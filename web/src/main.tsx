@@ -7,6 +7,7 @@ import { createAuth, type AuthProvider, type SignedIn } from "./auth";
 import { lang, onLangChange, setLang, t, type Lang } from "./i18n";
 import { DevicesPage } from "./pages/devices";
 import { ResetPasswordPage } from "./pages/recovery";
+import { RedactionPage } from "./pages/redaction";
 import { SessionPage } from "./pages/session";
 import { SessionsPage } from "./pages/sessions";
 import { SignInPage } from "./pages/signin";
@@ -42,6 +43,7 @@ function Routes() {
   if (path === "/upload") return <UploadPage />;
   if (path === "/templates") return <TemplatesPage />;
   if (path === "/devices") return <DevicesPage />;
+  if (path === "/redaction") return <RedactionPage />;
   return (
     <main id="main" tabIndex={-1}>
       <h1>{t("notFound")}</h1>
@@ -122,6 +124,7 @@ function App({ auth, recovery }: { auth: AuthProvider; recovery: Recovery }) {
             <Link href="/upload">{t("navUpload")}</Link>
             <Link href="/templates">{t("navTemplates")}</Link>
             <Link href="/devices">{t("navDevices")}</Link>
+            <Link href="/redaction">{t("navRedaction")}</Link>
           </nav>
         )}
         <div class="topbar-end">

@@ -8,6 +8,7 @@ import { Link, navigate, useLocation } from "../router";
 import { ErrorText, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
 import { ExtractionPanel } from "./extraction";
+import { SessionRedaction } from "./redaction";
 import { SummaryPanel } from "./summary";
 import { TranscriptPlayer, type SeekTo } from "./transcript";
 
@@ -122,6 +123,7 @@ export function SessionPage({ id }: { id: string }) {
             onCite={(citation) => seekTo.current?.(citation.segment_id, citation.start_ms)}
           />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
+          <SessionRedaction sessionId={id} policy={data.redaction} onChanged={reloadAll} />
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
           <ExtractionPanel sessionId={id} hasTranscript={data.segment_count > 0} classification={data.classification ?? null} />
           <section class="card" aria-labelledby="export-heading">
