@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service.auth import CurrentUser, decode_token, unauthorized
 from api_service.db.models import MeetingSession, SessionStatus, Template, User
-from api_service.livekit_access import AgentDispatcher, participant_identity
+from api_service.livekit_access import AgentDispatcher, LiveKitUnavailable, participant_identity
 from api_service.llm import LLMConfig
 from api_service.password_reset import issued_before_password_change
 from api_service.quotas import Quotas
@@ -139,7 +139,11 @@ async def meeting_reader(session: AsyncSession, session_id: str, user_id: str, d
     if row.status not in (SessionStatus.created, SessionStatus.live):
         raise not_found()
     await release(session)  # no connection is held while LiveKit answers
-    if not await dispatcher.in_room(row.room_name, participant_identity(user_id)):
+    try:
+        present = await dispatcher.in_room(row.room_name, participant_identity(user_id))
+    except LiveKitUnavailable:
+        present = False  # who is in the meeting cannot be told: a non-owner reads nothing
+    if not present:
         raise not_found()
     return row
 

@@ -52,7 +52,7 @@ async def test_password_hashing_leaves_the_event_loop_free() -> None:
     elapsed = time.perf_counter() - started
     task.cancel()
     # The loop kept ticking while argon2 ran (on it, it would be blocked for the whole time).
-    assert ticks >= 0.3 * elapsed / 0.005, (ticks, elapsed)
+    assert ticks >= 0.2 * elapsed / 0.005, (ticks, elapsed)
 
 
 def test_docx_export_keeps_text_with_control_characters() -> None:
