@@ -34,5 +34,18 @@ export function sentence(code: string, params: Record<string, unknown>): string 
 /** What to show for a failure of any kind. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) return (error.code && sentence(error.code, error.params)) || error.message;
+  // livekit-client's failure to reach the meeting's server (its class is not imported here: the
+  // meeting page and its SDK load only when a meeting opens).
+  if (error instanceof Error && error.name === "ConnectionError") return t("err_meeting_connection");
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Why the browser did not open the microphone, as a phrase for micUnavailable (getUserMedia's
+ * DOMException names), else the error's own words. */
+export function microphoneProblem(error: unknown): string {
+  const name = error instanceof Error ? error.name : "";
+  if (name === "NotAllowedError" || name === "SecurityError") return t("errMicDenied");
+  if (name === "NotFoundError" || name === "OverconstrainedError") return t("errMicMissing");
+  if (name === "NotReadableError") return t("errMicBusy");
+  return describeError(error);
 }
