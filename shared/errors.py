@@ -82,8 +82,13 @@ async def http_error(_request: Request, exc: Exception) -> Response:
 
 def _validation_code(errors: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     """``weak_password`` when the only trouble is a password under the length rule, else
-    ``invalid_request`` naming the fields (the last part of each error's location)."""
-    fields = [str(error["loc"][-1]) for error in errors if error.get("loc")]
+    ``invalid_request`` naming the fields (the last name in each error's location: ``vocabulary``
+    for ``["body", "vocabulary", 3]``)."""
+    fields = [
+        next(str(p) for p in reversed(e["loc"]) if isinstance(p, str))
+        for e in errors
+        if any(isinstance(p, str) for p in e.get("loc", ()))
+    ]
     if fields and all(field == "password" for field in fields):
         short = [e for e in errors if e.get("type") == "string_too_short"]
         if short:

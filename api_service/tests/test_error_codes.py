@@ -104,6 +104,11 @@ async def test_upload_refusals(app: FastAPI) -> None:
         async def upload(data: bytes, name: str = "clip.wav") -> httpx.Response:
             return await api.post(UPLOAD, files={"audio_file": (name, data, "audio/wav")}, headers=auth)
 
+        many = await api.post(
+            UPLOAD, files={"audio_file": ("a.wav", wav(1), "audio/wav")}, data={"num_speakers": "99"}, headers=auth
+        )
+        assert many.status_code == 422 and many.json()["detail"][0]["loc"] == ["body", "num_speakers"]
+        assert (many.json()["code"], many.json()["params"]) == ("invalid_request", {"fields": ["num_speakers"]})
         short = await upload(wav(0.2))
         detail = "No speech found: the recording is 0.2 s long; at least 0.5 s is needed."
         assert refused(short, 422, "audio_too_short", detail) == {"seconds": 0.2, "min_seconds": 0.5}
