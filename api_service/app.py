@@ -36,6 +36,7 @@ from api_service.routes import (
 from api_service.settings import APISettings
 from api_service.storage import StorageError, make_storage
 from api_service.web import mount_web
+from shared import errors
 from shared.service import MULTIPART_SLACK, create_service_app
 from shared.service_auth import require_service
 
@@ -96,28 +97,31 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     @app.exception_handler(UnicodeEncodeError)
     async def unencodable_text(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
         # JSON allows lone surrogates ("\\ud800"); no database can store them.
-        return JSONResponse({"detail": f"text is not valid Unicode: {exc.reason}"}, status_code=422)
+        return errors.response(422, f"text is not valid Unicode: {exc.reason}", "invalid_text")
 
     @app.exception_handler(InvalidTransition)
     async def invalid_transition(_request: Request, exc: InvalidTransition) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return errors.response(409, str(exc), "invalid_transition")
 
     @app.exception_handler(LiveKitUnavailable)
     async def livekit_down(_request: Request, _exc: LiveKitUnavailable) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "The LiveKit server is unavailable; try again in a few seconds."},
-            status_code=503,
+        return errors.response(
+            503,
+            "The LiveKit server is unavailable; try again in a few seconds.",
+            "service_unavailable",
+            {"service": "livekit"},
             headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(StorageError)
     async def storage_failed(_request: Request, exc: StorageError) -> JSONResponse:
-        return JSONResponse({"detail": f"audio storage: {exc}"}, status_code=503)
+        # The sentence is for operators (it may name the storage); clients show the code's.
+        return errors.response(503, f"audio storage: {exc}", "service_unavailable", {"service": "storage"})
 
     @app.exception_handler(StatementError)
     async def unstorable(_request: Request, exc: StatementError) -> JSONResponse:
         if isinstance(exc.orig, UnicodeEncodeError):
-            return JSONResponse({"detail": "text is not valid Unicode (lone surrogate characters)"}, status_code=422)
+            return errors.response(422, "text is not valid Unicode (lone surrogate characters)", "invalid_text")
         raise exc
 
     if settings.cors_origins:

@@ -21,6 +21,7 @@ from api_service.password_reset import issued_before_password_change
 from api_service.quotas import Quotas
 from api_service.settings import APISettings
 from api_service.storage import AudioStorage
+from shared.errors import Refused
 
 
 async def settings(request: Request) -> APISettings:
@@ -116,7 +117,8 @@ async def before_model_call(quotas: Quotas, user_id: str, session: AsyncSession)
 
 
 def not_found(what: str = "session") -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+    """404 "<what> not found", code ``<what>_not_found`` (session_not_found, job_not_found, …)."""
+    return Refused(status.HTTP_404_NOT_FOUND, f"{what}_not_found", f"{what} not found")
 
 
 async def owned_session(session: AsyncSession, session_id: str, user_id: str) -> MeetingSession:

@@ -8,11 +8,12 @@ import logging
 import time
 from typing import Literal
 
-from fastapi import HTTPException, status
+from fastapi import status
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api_service.settings import APISettings
+from shared.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,10 @@ class Quotas:
             return
         if total > limit:
             retry = 86400 - int(time.time() % 86400)
-            raise HTTPException(
+            raise Refused(
                 status.HTTP_429_TOO_MANY_REQUESTS,
+                "quota_exceeded",
                 f"You have used today's quota of {limit:g} {WHAT[quota]}; it starts again at midnight UTC.",
-                headers={"Retry-After": str(retry)},
+                {"quota": quota, "limit": limit},
+                {"Retry-After": str(retry)},
             )

@@ -13,9 +13,11 @@ import math
 import time
 import uuid
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request, status
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from shared.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,10 @@ async def limit(request: Request, redis: Redis, bucket: str, per_minute: int, us
         return
     if frees_at:
         retry = max(1, math.ceil(frees_at - now))
-        raise HTTPException(
+        raise Refused(
             status.HTTP_429_TOO_MANY_REQUESTS,
+            "rate_limited",
             f"Too many {bucket} attempts; try again in {retry} s.",
-            headers={"Retry-After": str(retry)},
+            {"action": bucket},
+            {"Retry-After": str(retry)},
         )

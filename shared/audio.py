@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import av
 import numpy as np
@@ -23,27 +23,38 @@ SAMPLE_RATE = 16_000
 
 class AudioError(ValueError):
     """Audio that cannot be used. ``status_code`` is the HTTP status a service should answer; the
-    message is a sentence a person can act on, never a server path or an FFmpeg errno."""
+    message is a sentence a person can act on, never a server path or an FFmpeg errno; ``code``
+    and ``params`` are the same for clients that say it in another language (shared/errors.py)."""
 
     status_code = 400
+    code = "audio_invalid"
+
+    def __init__(self, message: str, code: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+        self.params = params
 
 
 class AudioDecodeError(AudioError):
     """Empty, corrupt, or not audio at all."""
 
     status_code = 415
+    code = "audio_unreadable"
 
 
 class AudioTooLarge(AudioError):
     """Over the configured size or duration limit."""
 
     status_code = 413
+    code = "audio_too_large"
 
 
 class AudioTooShort(AudioError):
     """A recording too short to hold speech."""
 
     status_code = 422
+    code = "audio_too_short"
 
 
 ACCEPTED_FORMATS = "WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WebM, AIFF, CAF or AMR"
@@ -102,15 +113,19 @@ def _seconds(value: float) -> str:
 
 
 def too_large(max_bytes: int) -> AudioTooLarge:
-    return AudioTooLarge(f"The file is larger than the limit of {max_bytes / 1e6:.0f} MB.")
+    return AudioTooLarge(f"The file is larger than the limit of {max_bytes / 1e6:.0f} MB.", limit_mb=round(max_bytes / 1e6))
 
 
 def too_long(limits: AudioLimits) -> AudioTooLarge:
-    return AudioTooLarge(f"The recording is longer than the limit of {_seconds(limits.max_seconds)}.")
+    return AudioTooLarge(
+        f"The recording is longer than the limit of {_seconds(limits.max_seconds)}.",
+        "audio_too_long",
+        limit_s=limits.max_seconds,
+    )
 
 
 def empty() -> AudioDecodeError:
-    return AudioDecodeError("The file is empty.")
+    return AudioDecodeError("The file is empty.", "audio_empty")
 
 
 def no_audio() -> AudioDecodeError:
@@ -162,7 +177,11 @@ def _open(
         stream = container.streams.audio[0]
         declared = _declared_seconds(container, stream)
         if declared is not None and declared > limits.max_seconds:
-            raise AudioTooLarge(f"The recording says it lasts {_seconds(declared)}; the limit is {_seconds(limits.max_seconds)}.")
+            raise AudioTooLarge(
+                f"The recording says it lasts {_seconds(declared)}; the limit is {_seconds(limits.max_seconds)}.",
+                "audio_too_long",
+                limit_s=limits.max_seconds,
+            )
         try:
             yield container, stream, deadline
         except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError, OSError) as exc:
@@ -213,7 +232,9 @@ def decode_blocks(
 def check_min_duration(seconds: float, limits: AudioLimits) -> None:
     if seconds < limits.min_seconds:
         raise AudioTooShort(
-            f"No speech found: the recording is {seconds:.1f} s long; at least {limits.min_seconds:.1f} s is needed."
+            f"No speech found: the recording is {seconds:.1f} s long; at least {limits.min_seconds:.1f} s is needed.",
+            seconds=round(seconds, 1),
+            min_seconds=round(limits.min_seconds, 1),
         )
 
 

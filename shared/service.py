@@ -1,5 +1,5 @@
 """The FastAPI app factory every service uses: logging, request ids, health, metrics, ``/info``,
-and one error shape for unusable audio."""
+and one error shape (shared/errors.py), unusable audio included."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import security
+from shared import errors, security
 from shared.audio import AudioError
 from shared.health import Health
 from shared.logs import configure_logging, request_id_var
@@ -54,9 +56,15 @@ MULTIPART_SLACK = 64 * 1024  # a multipart envelope around the largest file
 
 
 class BodyTooLarge(HTTPException):
+    code = "body_too_large"
+
     def __init__(self, limit: int) -> None:
         size = f"{limit / 1e6:.0f} MB" if limit >= 1e6 else f"{limit // 1000} kB"
         super().__init__(413, f"The request body is larger than the limit of {size}.")
+        self.params = {"limit_mb": round(limit / 1e6, 1)}
+
+    def response(self) -> JSONResponse:
+        return errors.response(413, self.detail, self.code, self.params)
 
 
 class BodyLimitMiddleware:
@@ -76,7 +84,7 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)(scope, receive, send)
+            await BodyTooLarge(limit).response()(scope, receive, send)
             return
         received = 0
 
@@ -101,7 +109,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge as exc:
             if started:
                 raise
-            await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+            await exc.response()(scope, receive, send)
 
 
 def create_service_app(
@@ -128,9 +136,12 @@ def create_service_app(
     async def service_info() -> dict[str, Any]:
         return {"service": name, "version": version, **(info() if info else {})}
 
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+
     @app.exception_handler(AudioError)
     async def audio_error(_: Request, exc: AudioError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return errors.response(exc.status_code, str(exc), exc.code, exc.params)
 
     default_limit = settings.max_audio_bytes + MULTIPART_SLACK
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit or (lambda _path: default_limit))

@@ -2015,3 +2015,102 @@ async def test_readme_screenshots(stack: Servers, web_dist: Path, playwright: Pl
         raise
     finally:
         await browser.close()
+
+
+# --- errors in the person's language (issue 20 §2) -------------------------------------------------
+
+
+@pytest.mark.service
+async def test_errors_are_sentences_in_the_chosen_language(
+    services: ServiceFactory, redis_url: str, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """The API's error codes are said in the UI's language with what to do next: a wrong password,
+    the sign-in rate limit, refused uploads (too short, not audio, FFmpeg's HLS bait) and a lost
+    connection, in Chinese and again in English; never a path, an errno or FFmpeg's words."""
+    from tests.hostile import CORPUS, LEAKS
+
+    api = await asyncio.to_thread(
+        local_api, services, redis_url, web_dist, tmp_path, "api-web-errors", AUTH_RATE_LIMIT_PER_MINUTE="3"
+    )
+    email = f"errors-{uuid.uuid4().hex[:8]}@example.com"
+    made = await call("POST", f"{api}/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
+    assert made.status_code == 201, made.text
+    browser = await launch(playwright)
+    pages: dict[str, Page] = {}
+    try:
+        context = await browser.new_context(base_url=api, viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(30_000)
+        page = pages["sign-in"] = await context.new_page()
+        await page.goto("/")
+        error = page.locator("p.error")
+
+        # A wrong password, in Chinese; the same error in English once the language changes.
+        await page.get_by_label("Language").select_option("zh")
+        await page.get_by_label("邮箱").fill(email)
+        await page.get_by_label("密码").fill("not my password")
+        await page.get_by_role("button", name="登录", exact=True).click()
+        await expect(error).to_have_text("错误：登录失败：邮箱或密码错误。请检查后重试，或点击“忘记密码？”设置新密码。")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "error-wrong-password-zh.png")
+        await page.get_by_label("语言").select_option("en")
+        await expect(error).to_have_text(
+            "Error: Sign-in failed: wrong email or password. Check both and try again, "
+            "or choose “Forgot password?” to set a new one."
+        )
+        # Past AUTH_RATE_LIMIT_PER_MINUTE (3 attempts): when to try again, in seconds.
+        for _ in range(2):
+            await page.get_by_role("button", name="Sign in", exact=True).click()
+            await expect(error).to_contain_text("wrong email or password")
+        await page.get_by_role("button", name="Sign in", exact=True).click()
+        await expect(error).to_have_text(re.compile(r"^Error: Too many attempts in a short time\. Try again in \d+ s\.$"))
+        await page.get_by_label("Language").select_option("zh")
+        await expect(error).to_have_text(re.compile(r"^错误：短时间内尝试次数过多。请在 \d+ 秒后重试。$"))
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "error-rate-limited-zh.png")
+
+        # Refused uploads, in Chinese, then in English.
+        token = made.json()["access_token"]
+        _context, page = await signed_in_page(browser, api, token, email, "/upload")
+        pages["upload"] = page
+        await page.get_by_label("Language", exact=True).select_option("zh")
+        error = page.locator("p.error")
+        short = tmp_path / "short.wav"
+        short.write_bytes(wav_bytes(silence(0.2)))
+        text = tmp_path / "minutes.mp3"
+        text.write_text("These are the minutes, not a recording.\n" * 40)
+        unreadable = "错误：无法读取此文件中的录音。请上传音频或视频文件：WAV、FLAC、OGG/Opus、MP3、M4A/AAC 或 WebM。"
+        zh = {
+            short: "错误：未发现语音：录音只有 0.2 秒，至少需要 0.5 秒。请上传更长的录音。",
+            text: unreadable,
+            CORPUS / "hls_file.m3u8": unreadable,
+        }
+        for file, sentence in zh.items():
+            await page.locator("#upload-file").set_input_files(str(file))
+            await page.get_by_role("button", name="上传并转写").click()
+            await expect(error).to_have_text(sentence)
+            assert not LEAKS.search(await error.inner_text())
+            if file == short:
+                keep_screenshot(await page.screenshot(full_page=True), tmp_path, "error-upload-zh.png")
+        await page.get_by_label("语言", exact=True).select_option("en")
+        await expect(error).to_have_text(
+            "Error: This file is not a recording we can read. "
+            "Upload an audio or video file: WAV, FLAC, OGG/Opus, MP3, M4A/AAC or WebM."
+        )
+        await page.locator("#upload-file").set_input_files(str(short))
+        await page.get_by_role("button", name="Upload and transcribe").click()
+        await expect(error).to_have_text(
+            "Error: No speech found: the recording is 0.2 s long; at least 0.5 s is needed. Upload a longer recording."
+        )
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "error-upload-en.png")
+
+        # No connection: a sentence about the connection, not "network error".
+        await page.context.set_offline(True)
+        await page.get_by_role("button", name="Upload and transcribe").click()
+        await expect(error).to_have_text("Error: The server cannot be reached. Check your internet connection, then try again.")
+        await page.get_by_label("Language", exact=True).select_option("zh")
+        await expect(error).to_have_text("错误：无法连接服务器。请检查网络连接，然后重试。")
+        keep_screenshot(await page.screenshot(full_page=True), tmp_path, "error-offline-zh.png")
+        await page.context.set_offline(False)
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()

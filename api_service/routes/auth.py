@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +11,7 @@ from api_service.deps import CurrentUserDep, DbDep, RedisDep, SettingsDep
 from api_service.ratelimit import limit
 from api_service.schemas.auth import Credentials, Notice, PasswordResetConfirm, PasswordResetRequest, TokenOut, UserOut
 from api_service.settings import APISettings
+from shared.errors import Refused
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -26,12 +27,18 @@ async def signup(body: Credentials, request: Request, redis: RedisDep, settings:
     email = body.email.lower()
     policy = settings.signup_policy
     if policy == "closed":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Sign-up is closed on this server; ask its administrator for an account.")
+        raise Refused(
+            status.HTTP_403_FORBIDDEN, "signup_closed", "Sign-up is closed on this server; ask its administrator for an account."
+        )
     if policy == "invite":
         # An invitation is a row an admin made for the email, still without a password.
         user = (await session.execute(select(User).where(User.email == email, User.password_hash.is_(None)))).scalar_one_or_none()
         if user is None:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "Sign-up needs an invitation on this server; ask its administrator.")
+            raise Refused(
+                status.HTTP_403_FORBIDDEN,
+                "signup_needs_invite",
+                "Sign-up needs an invitation on this server; ask its administrator.",
+            )
     else:
         user = User(email=email)
     user.password_hash = await hash_password(body.password)
@@ -39,7 +46,7 @@ async def signup(body: Credentials, request: Request, redis: RedisDep, settings:
     try:
         await session.commit()
     except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists") from None
+        raise Refused(status.HTTP_409_CONFLICT, "account_exists", "an account with this email exists") from None
     return token_for(settings, user)
 
 
@@ -48,7 +55,7 @@ async def login(body: Credentials, request: Request, redis: RedisDep, settings: 
     await limit(request, redis, "login", settings.auth_rate_limit_per_minute)
     user = (await session.execute(select(User).where(User.email == body.email.lower()))).scalar_one_or_none()
     if not await check_password(user.password_hash if user else None, body.password) or user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+        raise Refused(status.HTTP_401_UNAUTHORIZED, "wrong_credentials", "wrong email or password")
     return token_for(settings, user)
 
 
@@ -64,7 +71,7 @@ async def request_password_reset(
     """E-mails a single-use link to choose a new password; the same answer whether or not an
     account uses the address (the e-mail goes out after it)."""
     if not mail.configured(settings):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, password_reset.NO_EMAIL)
+        raise Refused(status.HTTP_503_SERVICE_UNAVAILABLE, "email_not_configured", password_reset.NO_EMAIL)
     email = body.email.lower()
     await limit(request, redis, "password-reset", settings.auth_rate_limit_per_minute, password_reset.rate_subject(email))
     language = body.language or ("zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en")
@@ -84,9 +91,11 @@ async def confirm_password_reset(
     try:
         await password_reset.confirm(redis, session, body.token, body.password)
     except password_reset.ResetRefused as refused:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
+        raise Refused(status.HTTP_400_BAD_REQUEST, "reset_link_invalid", str(refused)) from None
     except password_reset.ResetUnavailable as away:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(away), headers={"Retry-After": "60"}) from None
+        raise Refused(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "service_unavailable", str(away), {"service": "redis"}, {"Retry-After": "60"}
+        ) from None
     return Notice(detail=password_reset.CHANGED)
 
 

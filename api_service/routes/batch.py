@@ -42,6 +42,7 @@ from shared.contracts.internal import SessionStatus
 from shared.contracts.jobs import JobStatus, TranscribeParams
 from shared.contracts.redaction import RedactionPolicy
 from shared.contracts.vocabulary import MAX_TERM_CHARS, MAX_TERMS, VocabularyError, clean_vocabulary
+from shared.errors import Refused
 
 router = APIRouter(tags=["batch"])
 # Routes whose body is an audio file: included with the upload limit, not the JSON one.
@@ -50,7 +51,13 @@ uploads = APIRouter(tags=["batch"])
 
 async def enqueue_or_503(session: AsyncSession, job: Job) -> None:
     if not await queue.enqueue(session, job.id, transcribe_upload.send):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, queue.QUEUE_DOWN, headers={"Retry-After": "60"})
+        raise Refused(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            queue.QUEUE_DOWN,
+            {"service": "queue"},
+            {"Retry-After": "60"},
+        )
 
 
 @uploads.post("/api/v1/transcriptions/batch", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)

@@ -13,7 +13,6 @@ from api_service.deps import (
     DispatcherDep,
     RedisDep,
     SettingsDep,
-    not_found,
     owned_session,
     release,
     session_vocabulary,
@@ -25,6 +24,7 @@ from api_service.livekit_access import participant_identity, participant_token
 from api_service.schemas.livekit import ConnectionRequest, InviteCode
 from api_service.schemas.sessions import SessionDetail
 from shared.contracts.rooms import ConnectionDetails
+from shared.errors import Refused
 
 router = APIRouter(prefix="/api/v1/livekit", tags=["livekit"])
 # Control of a session's meeting by its owner.
@@ -48,9 +48,10 @@ async def connection_details(
             and hmac.compare_digest(row.invite_code.encode(), body.invite_code.encode())
         )
         if row is None or (row.user_id != user.id and not invited):
-            raise not_found()
+            # A guest's link whose code was replaced, or a meeting that is gone.
+            raise Refused(status.HTTP_404_NOT_FOUND, "meeting_not_found", "session not found")
         if row.status in ("completed", "failed"):
-            raise HTTPException(status.HTTP_409_CONFLICT, f"the session is {row.status}")
+            raise Refused(status.HTTP_409_CONFLICT, "meeting_ended", f"the session is {row.status}", {"status": row.status})
     else:
         row = MeetingSession(
             user_id=user.id,
@@ -116,7 +117,12 @@ async def end_meeting(
     if row.source == "upload":
         raise HTTPException(status.HTTP_409_CONFLICT, "An uploaded recording has no meeting to end.")
     if row.status not in (SessionStatus.created, SessionStatus.live):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"The meeting has already ended (the session is {row.status}).")
+        raise Refused(
+            status.HTTP_409_CONFLICT,
+            "meeting_ended",
+            f"The meeting has already ended (the session is {row.status}).",
+            {"status": row.status},
+        )
     await dispatcher.close_room(row.room_name)
     if row.status == SessionStatus.created:  # people were in the room, nobody had spoken yet
         change_status(row, SessionStatus.live)

@@ -63,9 +63,41 @@ export interface WebConfig {
   device_bridge_url?: string | null; // where room microphones connect; null: this host
 }
 
+/** Codes for failures whose answer names none (a proxy's page, a stream's error event, no answer
+ * at all), as the API itself gives them (shared/errors.py). */
+const CODE_BY_STATUS: Record<number, string> = { 0: "network", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable" };
+
+/** A failed request: the HTTP status (0: no answer), the API's English sentence as the message,
+ * and its stable code and params, which errors.ts says in the UI's language. */
 export class ApiError extends Error {
-  constructor(public status: number, message: string) {
+  public code: string | null;
+  constructor(
+    public status: number,
+    message: string,
+    code?: string | null,
+    public params: Record<string, unknown> = {},
+  ) {
     super(message);
+    this.code = code ?? CODE_BY_STATUS[status] ?? null;
+  }
+}
+
+/** The ApiError of a failed answer's body (the API's {detail, code, params}, or anything else). */
+function apiError(status: number, statusText: string, body: unknown): ApiError {
+  const shaped = (body ?? {}) as { code?: unknown; params?: unknown };
+  let code = typeof shaped.code === "string" ? shaped.code : null;
+  if (!code && body === null && status >= 500) code = status === 503 || status === 504 ? "service_unavailable" : "internal_error";
+  const params = shaped.params && typeof shaped.params === "object" ? (shaped.params as Record<string, unknown>) : {};
+  return new ApiError(status, detail(body, `${status} ${statusText}`), code, params);
+}
+
+/** fetch, with "the server could not be reached" as an ApiError of status 0 (an abort stays one). */
+async function request(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, init);
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "AbortError") throw err;
+    throw new ApiError(0, "network error");
   }
 }
 
@@ -102,7 +134,7 @@ async function failure(response: Response): Promise<ApiError> {
   } catch {
     /* not JSON */
   }
-  return new ApiError(response.status, detail(body, `${response.status} ${response.statusText}`));
+  return apiError(response.status, response.statusText, body);
 }
 
 export async function api<T>(path: string, options: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
@@ -111,7 +143,7 @@ export async function api<T>(path: string, options: { method?: string; body?: un
     init.body = JSON.stringify(options.body);
     init.headers = { ...authHeaders(), "Content-Type": "application/json" };
   }
-  const response = await fetch(path, init);
+  const response = await request(path, init);
   if (!response.ok) throw await failure(response);
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
@@ -138,7 +170,7 @@ export function uploadWithProgress<T>(path: string, form: FormData, onProgress: 
         resolve(body as T);
       } else {
         if (xhr.status === 401 && token) onUnauthorized();
-        reject(new ApiError(xhr.status, detail(body, `${xhr.status} ${xhr.statusText}`)));
+        reject(apiError(xhr.status, xhr.statusText, body));
       }
     };
     xhr.onerror = () => reject(new ApiError(0, "network error"));
@@ -158,7 +190,7 @@ export async function* serverEvents(path: string, signal: AbortSignal, body?: un
     init.body = JSON.stringify(body);
     headers["Content-Type"] = "application/json";
   }
-  const response = await fetch(path, init);
+  const response = await request(path, init);
   if (!response.ok || !response.body) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -188,7 +220,7 @@ export async function* serverEvents(path: string, signal: AbortSignal, body?: un
 
 /** Fetches a protected file as a Blob (for downloads and the audio player). */
 export async function fetchBlob(path: string): Promise<{ blob: Blob; filename: string | null }> {
-  const response = await fetch(path, { headers: authHeaders() });
+  const response = await request(path, { headers: authHeaders() });
   if (!response.ok) throw await failure(response);
   const disposition = response.headers.get("Content-Disposition") ?? "";
   const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition);

@@ -3,7 +3,23 @@
 // - SupabaseAuth: Supabase Auth (email + password) when the API's /api/v1/config names a project.
 // Both hand the app a JWT that the API verifies. The Supabase client is loaded only when used.
 
-import { api, type WebConfig } from "./api";
+import { api, ApiError, type WebConfig } from "./api";
+
+/** Supabase Auth's error codes (GoTrue's error_code) that mean what one of the API's does, so the
+ * person reads the same sentence in their language (errors.ts); others keep Supabase's words. */
+const SUPABASE_CODES: Record<string, string> = {
+  invalid_credentials: "wrong_credentials",
+  user_already_exists: "account_exists",
+  email_exists: "account_exists",
+  over_request_rate_limit: "rate_limited",
+  over_email_send_rate_limit: "rate_limited",
+  signup_disabled: "signup_closed",
+};
+
+function supabaseError(error: Error & { code?: string; status?: number }): Error {
+  const code = error.code ? SUPABASE_CODES[error.code] : undefined;
+  return code ? new ApiError(error.status ?? 400, error.message, code) : error;
+}
 
 export interface SignedIn { token: string; email: string | null }
 
@@ -106,7 +122,7 @@ class SupabaseAuth implements AuthProvider {
 
   async signIn(email: string, password: string): Promise<SignedIn> {
     const { data, error } = await this.client.signInWithPassword({ email, password });
-    if (error) throw error;
+    if (error) throw supabaseError(error);
     const session = SupabaseAuth.signedIn(data.session);
     if (!session) throw new Error("Supabase returned no session");
     return session;
@@ -114,7 +130,7 @@ class SupabaseAuth implements AuthProvider {
 
   async signUp(email: string, password: string): Promise<SignedIn | null> {
     const { data, error } = await this.client.signUp({ email, password });
-    if (error) throw error;
+    if (error) throw supabaseError(error);
     return SupabaseAuth.signedIn(data.session);
   }
 
@@ -125,12 +141,12 @@ class SupabaseAuth implements AuthProvider {
   async requestPasswordReset(email: string): Promise<void> {
     // Supabase e-mails the link; it returns here signed in for recovery (detectSessionInUrl).
     const { error } = await this.client.resetPasswordForEmail(email, { redirectTo: `${location.origin}/reset-password` });
-    if (error) throw error;
+    if (error) throw supabaseError(error);
   }
 
   async completePasswordReset(password: string): Promise<void> {
     const { error } = await this.client.updateUser({ password });
-    if (error) throw error;
+    if (error) throw supabaseError(error);
   }
 
   onRefresh(listener: (session: SignedIn) => void): void {

@@ -313,6 +313,43 @@ const en = {
     "New sessions start with this. What is hidden shows as [email], [phone], [card], [account] or [redacted] in live captions, the stored transcript, summaries and exports; the original is not kept. Recordings are kept as they are.",
   redactSessionNote:
     "Saving with redaction on also hides what this session has already stored (it cannot be brought back). In a live meeting, captions follow within about 10 seconds.",
+  // errors the API gives with a code (shared/errors.py), each with what to do next (issue 20 §2)
+  err_wrong_credentials: "Sign-in failed: wrong email or password. Check both and try again, or choose “Forgot password?” to set a new one.",
+  err_account_exists: "An account with this email already exists. Sign in instead, or choose “Forgot password?” if you do not remember the password.",
+  err_weak_password: "The password is too short: use at least {min_length} characters.",
+  err_signup_closed: "This server does not take new sign-ups. Ask its administrator for an account.",
+  err_signup_needs_invite: "Signing up on this server needs an invitation. Ask its administrator to invite your email address.",
+  err_reset_link_invalid: "This password-reset link cannot be used: it was already used, it expired, or a newer password was set. Ask for a new link from the sign-in page.",
+  err_email_not_configured: "Password reset by e-mail is not set up on this server. Ask its administrator to reset your password (they run: python -m api_service.admin reset-password YOUR-EMAIL).",
+  err_rate_limited: "Too many attempts in a short time.",
+  err_quota_exceeded: "You have used today's quota of {limit} {what}. It starts again at midnight UTC; ask the administrator if you need more.",
+  quota_uploads: "uploads",
+  quota_audio_minutes: "minutes of uploaded audio",
+  quota_summaries: "summaries, titles, questions and briefs",
+  err_audio_too_short: "No speech found: the recording is {seconds} s long; at least {min_seconds} s is needed. Upload a longer recording.",
+  err_audio_too_large: "The file is larger than the limit of {limit_mb} MB. Upload a shorter recording, or compress it first (for example as MP3 or Opus).",
+  err_body_too_large: "What you sent is larger than the limit of {limit_mb} MB. For a recording, upload a shorter one or compress it first (for example as MP3 or Opus).",
+  err_audio_too_long: "The recording is longer than the limit of {limit}. Cut it into shorter parts and upload them one by one.",
+  err_audio_unreadable: "This file is not a recording we can read. Upload an audio or video file: WAV, FLAC, OGG/Opus, MP3, M4A/AAC or WebM.",
+  err_audio_empty: "The file is empty. Choose the recording again and upload it.",
+  err_audio_invalid: "This recording cannot be used. Try another file.",
+  err_meeting_not_found: "This meeting cannot be found: its invite link was replaced or the meeting was deleted. Ask the organiser for a new link.",
+  err_meeting_ended: "This meeting has already ended, so it cannot be joined. Ask the organiser for the transcript.",
+  err_session_not_found: "This session does not exist or is not yours. Go back to your sessions and open it from the list.",
+  err_invalid_request: "Some of what you entered is not valid ({fields}). Correct it and try again.",
+  err_invalid_text: "The text holds characters that cannot be stored. Remove unusual symbols and try again.",
+  err_service_unavailable: "A service this needs is unavailable for a moment.",
+  err_internal_error: "Something went wrong on the server.",
+  err_network: "The server cannot be reached. Check your internet connection, then try again.",
+  err_meeting_connection: "The meeting's server cannot be reached. Check your internet connection, then reload the page to join again.",
+  errMicDenied: "the browser may not use it (allow the microphone for this site in the browser's settings, then reload the page)",
+  errMicMissing: "no microphone was found (connect one, then reload the page)",
+  errMicBusy: "another application is using it (close that application, then reload the page)",
+  errRetryAfter: "Try again in {time}.",
+  errRetryLater: "Try again in a minute; if it keeps happening, tell the server's administrator.",
+  errSeconds: "{n} s",
+  errMinutes: "{n} min",
+  errHours: "{n} h",
 } as const;
 
 type Key = keyof typeof en;
@@ -617,6 +654,42 @@ const zh: Record<Key, string> = {
   redactDefaultNote:
     "新会话默认使用此设置。被隐藏的内容在实时字幕、保存的转写、摘要和导出中显示为 [email]、[phone]、[card]、[account] 或 [redacted]；原文不会保存。录音仍按原样保存。",
   redactSessionNote: "开启后保存，也会隐藏本会话已保存的内容（无法恢复）。会议进行中，实时字幕约 10 秒内生效。",
+  err_wrong_credentials: "登录失败：邮箱或密码错误。请检查后重试，或点击“忘记密码？”设置新密码。",
+  err_account_exists: "该邮箱已有账户。请直接登录；如果不记得密码，请点击“忘记密码？”。",
+  err_weak_password: "密码太短：请至少使用 {min_length} 个字符。",
+  err_signup_closed: "此服务器不开放注册。请向管理员申请账户。",
+  err_signup_needs_invite: "在此服务器注册需要邀请。请让管理员邀请您的邮箱地址。",
+  err_reset_link_invalid: "此密码重置链接无法使用：已被使用、已过期，或之后已设置了新密码。请在登录页面重新申请链接。",
+  err_email_not_configured: "此服务器未设置通过邮件重置密码。请联系管理员重置您的密码（管理员运行：python -m api_service.admin reset-password YOUR-EMAIL）。",
+  err_rate_limited: "短时间内尝试次数过多。",
+  err_quota_exceeded: "您今天的{what}额度（{limit}）已用完。额度在 UTC 零点重置；如需更多，请联系管理员。",
+  quota_uploads: "上传次数",
+  quota_audio_minutes: "上传音频分钟数",
+  quota_summaries: "摘要、标题、提问和简报",
+  err_audio_too_short: "未发现语音：录音只有 {seconds} 秒，至少需要 {min_seconds} 秒。请上传更长的录音。",
+  err_audio_too_large: "文件超过 {limit_mb} MB 的上限。请上传更短的录音，或先压缩（例如转为 MP3 或 Opus）。",
+  err_body_too_large: "发送的内容超过 {limit_mb} MB 的上限。如果是录音，请上传更短的录音或先压缩（例如转为 MP3 或 Opus）。",
+  err_audio_too_long: "录音超过 {limit} 的时长上限。请将其剪成较短的几段，逐段上传。",
+  err_audio_unreadable: "无法读取此文件中的录音。请上传音频或视频文件：WAV、FLAC、OGG/Opus、MP3、M4A/AAC 或 WebM。",
+  err_audio_empty: "文件是空的。请重新选择录音后上传。",
+  err_audio_invalid: "此录音无法使用。请换一个文件。",
+  err_meeting_not_found: "找不到此会议：邀请链接已更换或会议已被删除。请向组织者索取新链接。",
+  err_meeting_ended: "此会议已经结束，无法加入。请向组织者索取转写稿。",
+  err_session_not_found: "此会话不存在或不属于您。请返回会话列表，从列表中打开。",
+  err_invalid_request: "部分输入无效（{fields}）。请修改后重试。",
+  err_invalid_text: "文本中有无法保存的字符。请删除特殊符号后重试。",
+  err_service_unavailable: "所需的服务暂时不可用。",
+  err_internal_error: "服务器出错了。",
+  err_network: "无法连接服务器。请检查网络连接，然后重试。",
+  err_meeting_connection: "无法连接会议服务器。请检查网络连接，然后刷新页面重新加入。",
+  errMicDenied: "浏览器无权使用麦克风（请在浏览器设置中允许此网站使用麦克风，然后刷新页面）",
+  errMicMissing: "未找到麦克风（请连接麦克风，然后刷新页面）",
+  errMicBusy: "麦克风正被其他应用使用（请关闭该应用，然后刷新页面）",
+  errRetryAfter: "请在 {time}后重试。",
+  errRetryLater: "请过一分钟再试；如果问题持续，请告知服务器管理员。",
+  errSeconds: "{n} 秒",
+  errMinutes: "{n} 分钟",
+  errHours: "{n} 小时",
 };
 
 export type Lang = "en" | "zh";
@@ -651,6 +724,15 @@ export function onLangChange(listener: () => void): () => void {
 
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
   return tables[current][key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`));
+}
+
+/** The sentence of ``key`` when the table has one and ``vars`` fills all its placeholders, else
+ * null (an error code this build does not know, or one whose numbers did not come). */
+export function tKnown(key: string, vars: Record<string, string | number> = {}): string | null {
+  if (!(key in en)) return null;
+  const text = tables[current][key as Key];
+  if ([...text.matchAll(/\{(\w+)\}/g)].some(([, name]) => vars[name] === undefined || vars[name] === "")) return null;
+  return t(key as Key, vars);
 }
 
 /** A translated status/stage/format name when there is one, else the raw value. */

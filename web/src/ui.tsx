@@ -2,10 +2,12 @@
 
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, type Template } from "./api";
+import { describeError } from "./errors";
 import { t } from "./i18n";
 
+/** An error as a sentence in the UI's language (errors.ts). */
 export function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }
 
 export function ErrorText({ error }: { error: unknown }) {

@@ -16,9 +16,10 @@ import {
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type ConnectionDetails, type SessionDetail } from "../api";
 import { applyCaption, captionFrom, TRANSCRIPTION_TOPIC, type Caption } from "../captions";
+import { microphoneProblem } from "../errors";
 import { clock, t } from "../i18n";
 import { Link } from "../router";
-import { CopyButton, ErrorText, LanguageSelect, message, TemplateSelect, useTemplates } from "../ui";
+import { CopyButton, ErrorText, LanguageSelect, TemplateSelect, useTemplates } from "../ui";
 import { AskPanel, CatchUpPanel } from "./assistant";
 
 interface Invite { sessionId: string; code: string | null }
@@ -231,7 +232,7 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
       try {
         await room.localParticipant.setMicrophoneEnabled(true);
       } catch (err) {
-        setMicError(message(err));
+        setMicError(microphoneProblem(err));
       }
       refresh();
       if (props.owner) {
@@ -261,7 +262,7 @@ function LiveRoom(props: { details: ConnectionDetails; title: string; owner: boo
       await room.localParticipant.setMicrophoneEnabled(!room.localParticipant.isMicrophoneEnabled);
       setMicError("");
     } catch (err) {
-      setMicError(message(err));
+      setMicError(microphoneProblem(err));
     }
     setMicOn(room.localParticipant.isMicrophoneEnabled);
   };
