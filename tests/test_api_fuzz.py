@@ -12,6 +12,7 @@ import pytest
 
 from devstack.components import ROOT
 from devstack.pytest_plugin import ServiceFactory
+from tests.mail_server import MailServer
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -21,6 +22,12 @@ EXCLUDED = r"(/events$|/connection-details$|/participants/|/end$)"
 
 
 def test_no_input_makes_the_api_fail(services: ServiceFactory, redis_url: str, tmp_path: Path) -> None:
+    # A real SMTP server, so the password-reset routes do their work (without one they answer 503).
+    with MailServer() as mail:
+        fuzz(services, redis_url, tmp_path, mail)
+
+
+def fuzz(services: ServiceFactory, redis_url: str, tmp_path: Path, mail: MailServer) -> None:
     api = services.start(
         "api_service",
         "API_PORT",
@@ -30,6 +37,9 @@ def test_no_input_makes_the_api_fail(services: ServiceFactory, redis_url: str, t
             "AUDIO_STORAGE_DIR": str(tmp_path / "audio"),
             "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
             "UPLOAD_RATE_LIMIT_PER_MINUTE": "100000",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(mail.port),
+            "SMTP_STARTTLS": "false",
         },
         name="api-fuzz",
     )

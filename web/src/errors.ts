@@ -33,7 +33,11 @@ export function sentence(code: string, params: Record<string, unknown>): string 
 
 /** What to show for a failure of any kind. */
 export function describeError(error: unknown): string {
-  if (error instanceof ApiError) return (error.code && sentence(error.code, error.params)) || error.message;
+  if (error instanceof ApiError) {
+    // A refused input's own sentence names what is wrong with it: in English it is shown as it is.
+    if (error.code === "invalid_request" && lang() === "en" && error.message) return error.message;
+    return (error.code && sentence(error.code, error.params)) || error.message;
+  }
   // livekit-client's failure to reach the meeting's server (its class is not imported here: the
   // meeting page and its SDK load only when a meeting opens).
   if (error instanceof Error && error.name === "ConnectionError") return t("err_meeting_connection");
