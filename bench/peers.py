@@ -36,7 +36,7 @@ from bench.common import pct, running_service, write_results
 from bench.stt import stream_realtime
 from devstack.procs import ManagedProcess, free_port
 from shared.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
-from tests.speech import PHONE_CALL, silence, stm_utterances, wer
+from tests.speech import PHONE_CALL, silence, stm_utterances, wav_bytes, wer
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(__file__).resolve().parent / ".peers"
@@ -260,6 +260,21 @@ async def compare(url: str, auth: dict[str, str], peer_url: str) -> tuple[dict[s
     return rounds, {"audio_s": round(audio.size / SAMPLE_RATE, 1), "turns_per_stream": len(turns)}
 
 
+def whole_file_wer(url: str, auth: dict[str, str]) -> float:
+    """For scale: the WER of the same stream uploaded whole to our `/transcribe` (full 30 s window,
+    no endpointing) — what the model gets from this audio without live constraints."""
+    audio, turns = phone_call_turns()
+    response = httpx.post(
+        f"{url}/transcribe",
+        content=wav_bytes(audio),
+        headers={**auth, "Content-Type": "audio/wav"},
+        params={"language": "en"},
+        timeout=600,
+    )
+    response.raise_for_status()
+    return round(wer(" ".join(t.text for t in turns), response.json()["text"]), 4)
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     port = free_port()
@@ -272,6 +287,7 @@ def main() -> None:
             rounds, audio = asyncio.run(compare(url, auth, f"ws://127.0.0.1:{port}"))
         finally:
             peer.stop()
+        file_wer = whole_file_wer(url, auth)
     ours_name, peer_name = list(rounds)
     table = []
     for name, results in rounds.items():
@@ -286,6 +302,7 @@ def main() -> None:
                     f"{r['load_avg_1min_before']} → {r['load_avg_1min_after']}",
                 )
             )
+    table.append(("(for scale) the same audio uploaded whole to our /transcribe", "", "", f"{file_wer:.1%}", "", ""))
     ratios = {
         str(ours_r["streams"]): {
             "final_lag_p50": round(peer_r["final_lag_p50_s"] / ours_r["final_lag_p50_s"], 1),
@@ -315,6 +332,7 @@ def main() -> None:
         "cpu_threads_each": os.cpu_count(),
         "rounds": rounds,
         "peer_over_ours": ratios,
+        "whole_file_wer_ours": file_wer,
         "requirements": {"whisperlive": str((REQUIREMENTS / "whisperlive.txt").relative_to(ROOT))},
     }
     write_results("peers", results, table, header)
