@@ -190,10 +190,11 @@ async def run_round(client: Client, audio: np.ndarray, turns: list[Turn], stream
         "turns": streams * len(turns),
         "finalised": sum(r["finalised"] for r in results),
         "finals": sum(r["finals"] for r in results),
-        "final_lag_p50_s": pct(lags, 50),
-        "final_lag_p95_s": pct(lags, 95),
-        "first_text_p50_s": pct(firsts, 50),
-        "first_text_p95_s": pct(firsts, 95),
+        # None where nothing came (pct's NaN is not JSON).
+        "final_lag_p50_s": pct(lags, 50) if lags else None,
+        "final_lag_p95_s": pct(lags, 95) if lags else None,
+        "first_text_p50_s": pct(firsts, 50) if firsts else None,
+        "first_text_p95_s": pct(firsts, 95) if firsts else None,
         "wer": round(float(np.mean([r["wer"] for r in results])), 4),
         "finals_text": results[0]["finals_text"],
     }
@@ -295,7 +296,7 @@ def main() -> None:
             table.append(
                 (
                     f"{name}, {r['streams']} stream{'s' if r['streams'] > 1 else ''}",
-                    f"{r['final_lag_p50_s']} / {r['final_lag_p95_s']}",
+                    f"{r['final_lag_p50_s']} / {r['final_lag_p95_s']}" if r["finalised"] else "none completed",
                     f"{r['first_text_p50_s']} / {r['first_text_p95_s']}",
                     f"{r['wer']:.1%}",
                     f"{r['finalised']} of {r['turns']}",
@@ -303,10 +304,11 @@ def main() -> None:
                 )
             )
     table.append(("(for scale) the same audio uploaded whole to our /transcribe", "", "", f"{file_wer:.1%}", "", ""))
+    # Theirs over ours; None where the peer completed no turn at all (no lag to divide).
     ratios = {
         str(ours_r["streams"]): {
-            "final_lag_p50": round(peer_r["final_lag_p50_s"] / ours_r["final_lag_p50_s"], 1),
-            "final_lag_p95": round(peer_r["final_lag_p95_s"] / ours_r["final_lag_p95_s"], 1),
+            q: round(peer_r[f"final_lag_{q}_s"] / ours_r[f"final_lag_{q}_s"], 1) if peer_r["finalised"] else None
+            for q in ("p50", "p95")
         }
         for ours_r, peer_r in zip(rounds[ours_name], rounds[peer_name], strict=True)
     }
