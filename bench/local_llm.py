@@ -434,10 +434,11 @@ def main(argv: list[str] | None = None) -> None:
             proc.wait(timeout=30)
         results["models"][candidate.key] = runs
         results["summary"].append({**summarise(candidate.key, runs), "licence": candidate.licence})
-    if not results["summary"]:
+        write(results)  # after each model, so a long run keeps what it measured
+    if results["summary"]:
+        write(results)  # again, with the models skipped after the last one measured
+    else:
         print("local_llm: nothing to measure (see the skip messages above)")
-        return
-    write(results)
 
 
 if __name__ == "__main__":
