@@ -2009,6 +2009,8 @@ async def test_readme_screenshots(stack: Servers, web_dist: Path, playwright: Pl
         await expect(page.locator(".summary .summary-body")).to_contain_text("launch", timeout=30_000)
         await expect(page.locator("audio")).to_have_attribute("src", BLOB_URL, timeout=30_000)
         await expect(page.locator(".summary .summary-body")).to_be_in_viewport()
+        # Once post-meeting processing (the recording transcribed again) has finished.
+        await expect(page.get_by_text("Improving the transcript")).to_have_count(0, timeout=120_000)
         keep_for_readme(await page.screenshot(), tmp_path, "session-transcript.png")
     except BaseException:
         await keep_evidence(tmp_path, pages)
