@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from livekit import api
@@ -98,42 +99,33 @@ class AgentDispatcher:
         )
         log.info("dispatched agent %s to room %s", self._settings.agent_name, room)
 
-    async def remove_participant(self, room: str, identity: str) -> bool:
-        """Disconnect ``identity`` from ``room``; False when it is not there."""
+    async def _found(self, call: Awaitable[object], what: str) -> bool:
+        """Runs a RoomService ``call``: False when LiveKit says what it names is not there;
+        LiveKitUnavailable when LiveKit fails otherwise."""
         try:
-            await self._client().room.remove_participant(api.RoomParticipantIdentity(room=room, identity=identity))
+            await call
         except api.TwirpError as exc:
             if exc.code == "not_found":
                 return False
             raise LiveKitUnavailable from exc
         except Exception as exc:
-            log.error("removing %s from %s failed: %s", identity, room, exc)
+            log.error("%s failed: %s", what, exc)
             raise LiveKitUnavailable from exc
         return True
+
+    async def remove_participant(self, room: str, identity: str) -> bool:
+        """Disconnect ``identity`` from ``room``; False when it is not there."""
+        request = api.RoomParticipantIdentity(room=room, identity=identity)
+        return await self._found(self._client().room.remove_participant(request), f"removing {identity} from {room}")
 
     async def in_room(self, room: str, identity: str) -> bool:
         """Whether ``identity`` is connected to ``room`` now."""
-        try:
-            await self._client().room.get_participant(api.RoomParticipantIdentity(room=room, identity=identity))
-        except api.TwirpError as exc:
-            if exc.code == "not_found":
-                return False
-            raise LiveKitUnavailable from exc
-        except Exception as exc:
-            log.error("looking up %s in %s failed: %s", identity, room, exc)
-            raise LiveKitUnavailable from exc
-        return True
+        request = api.RoomParticipantIdentity(room=room, identity=identity)
+        return await self._found(self._client().room.get_participant(request), f"looking up {identity} in {room}")
 
     async def close_room(self, room: str) -> None:
         """Close ``room`` for everyone in it (LiveKit's DeleteRoom); a room already gone is fine."""
-        try:
-            await self._client().room.delete_room(api.DeleteRoomRequest(room=room))
-        except api.TwirpError as exc:
-            if exc.code != "not_found":
-                raise LiveKitUnavailable from exc
-        except Exception as exc:
-            log.error("closing %s failed: %s", room, exc)
-            raise LiveKitUnavailable from exc
+        await self._found(self._client().room.delete_room(api.DeleteRoomRequest(room=room)), f"closing {room}")
 
     async def aclose(self) -> None:
         if self._api is not None:
