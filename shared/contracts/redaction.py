@@ -9,15 +9,16 @@ repeats (ignoring case) are left out. What cannot be used is refused with a sent
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-MAX_TERMS = 100
-MAX_TERM_CHARS = 64
+# The same limits as a vocabulary (re-exported: the policy's own names for them).
+from shared.contracts.vocabulary import MAX_TERM_CHARS as MAX_TERM_CHARS
+from shared.contracts.vocabulary import MAX_TERMS as MAX_TERMS
+from shared.contracts.vocabulary import clean_term_list
 
 
 class RedactionKind(StrEnum):
@@ -37,33 +38,10 @@ class RedactionError(ValueError):
     """A policy that cannot be used; the message is a sentence for the user."""
 
 
-def _shown(term: str) -> str:
-    return term if len(term) <= 24 else term[:21].rstrip() + "…"
-
-
 def clean_terms(terms: list[str] | tuple[str, ...]) -> list[str]:
-    """The terms as the redactor gets them (see the module's docstring); raises
-    :class:`RedactionError` for a list that cannot be used."""
-    if len(terms) > 2 * MAX_TERMS:  # before any work on them
-        raise RedactionError(f"The redaction list has {len(terms)} terms: keep it to {MAX_TERMS} or fewer.")
-    kept: dict[str, str] = {}
-    for n, raw in enumerate(terms, start=1):
-        if any(unicodedata.category(ch) == "Cs" for ch in raw):
-            raise RedactionError(f"Redaction term {n} is not valid Unicode text.")
-        term = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in raw).split())
-        if not term:
-            continue
-        if len(term) > MAX_TERM_CHARS:
-            raise RedactionError(
-                f"Redaction term {n} ({_shown(term)!r}) is {len(term)} characters long: "
-                f"keep each term to {MAX_TERM_CHARS} characters or fewer."
-            )
-        if not any(ch.isalnum() for ch in term):
-            raise RedactionError(f"Redaction term {n} ({term!r}) has no letters or digits.")
-        kept.setdefault(term.casefold(), term)
-    if len(kept) > MAX_TERMS:
-        raise RedactionError(f"The redaction list has {len(kept)} terms: keep it to {MAX_TERMS} or fewer.")
-    return list(kept.values())
+    """The terms as the redactor gets them (read as a vocabulary's are, with the same limits);
+    raises :class:`RedactionError` for a list that cannot be used."""
+    return clean_term_list(terms, "redaction list", "Redaction term", RedactionError)
 
 
 def _terms(terms: list[str]) -> list[str]:

@@ -26,29 +26,36 @@ def _shown(term: str) -> str:
     return term if len(term) <= 24 else term[:21].rstrip() + "…"
 
 
-def clean_vocabulary(terms: list[str] | tuple[str, ...]) -> list[str]:
-    """The terms as the engines get them (see the module's docstring); raises
-    :class:`VocabularyError` for a list that cannot be used."""
+def clean_term_list(terms: list[str] | tuple[str, ...], list_name: str, term_name: str, error: type[ValueError]) -> list[str]:
+    """The terms as a person meant them (see the module's docstring), for any list of typed terms
+    (this vocabulary, a redaction list): raises ``error`` with a sentence naming ``list_name`` ("the
+    vocabulary") or the ``term_name`` and number ("Vocabulary term 3") of what cannot be used."""
     if len(terms) > 2 * MAX_TERMS:  # before any work on them (blanks and repeats could not bring it down)
-        raise VocabularyError(f"The vocabulary has {len(terms)} terms: keep it to {MAX_TERMS} or fewer.")
+        raise error(f"The {list_name} has {len(terms)} terms: keep it to {MAX_TERMS} or fewer.")
     kept: dict[str, str] = {}
     for n, raw in enumerate(terms, start=1):
         if any(unicodedata.category(ch) == "Cs" for ch in raw):
-            raise VocabularyError(f"Vocabulary term {n} is not valid Unicode text.")
+            raise error(f"{term_name} {n} is not valid Unicode text.")
         term = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in raw).split())
         if not term:
             continue
         if len(term) > MAX_TERM_CHARS:
-            raise VocabularyError(
-                f"Vocabulary term {n} ({_shown(term)!r}) is {len(term)} characters long: "
+            raise error(
+                f"{term_name} {n} ({_shown(term)!r}) is {len(term)} characters long: "
                 f"keep each term to {MAX_TERM_CHARS} characters or fewer."
             )
         if not any(ch.isalnum() for ch in term):
-            raise VocabularyError(f"Vocabulary term {n} ({term!r}) has no letters or digits.")
+            raise error(f"{term_name} {n} ({term!r}) has no letters or digits.")
         kept.setdefault(term.casefold(), term)
     if len(kept) > MAX_TERMS:
-        raise VocabularyError(f"The vocabulary has {len(kept)} terms: keep it to {MAX_TERMS} or fewer.")
+        raise error(f"The {list_name} has {len(kept)} terms: keep it to {MAX_TERMS} or fewer.")
     return list(kept.values())
+
+
+def clean_vocabulary(terms: list[str] | tuple[str, ...]) -> list[str]:
+    """The terms as the engines get them; raises :class:`VocabularyError` for a list that cannot
+    be used."""
+    return clean_term_list(terms, "vocabulary", "Vocabulary term", VocabularyError)
 
 
 def _validated(terms: list[str]) -> list[str]:
