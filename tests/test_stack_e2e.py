@@ -416,10 +416,15 @@ async def test_two_participants_speaking_in_turn_get_their_own_labels(stack: Ser
     finals = [c for c in captions if c["lk.transcription_final"] == "true"]
     assert len(finals) == 3, captions
     ordered = sorted(finals, key=lambda f: int(f["intrascribe.start_ms"]))
+    sentences = [text for _name, (_voice, text) in script]
     for final, (name, (_voice, text)) in zip(ordered, script, strict=True):
         assert final["sender"] == final["intrascribe.speaker"] == f"user-turn-{name}", final
         assert final["intrascribe.speaker_name"] == f"{name}@example.com"
-        assert wer(text, final["text"]) <= 0.3, final["text"]
+        # Each final is the sentence its speaker said (nearer to it than to the others) ...
+        assert min(sentences, key=lambda said: wer(said, final["text"])) == text, final["text"]
+    # ... and the three read as said. (Scored together: a single sentence's WER swings by a whole
+    # word group when a loaded machine's jitter buffer stretches a few frames of it.)
+    assert wer(" ".join(sentences), " ".join(f["text"] for f in ordered)) <= 0.2, ordered
     async with httpx.AsyncClient(
         base_url=stack.url("api"), headers={"Authorization": f"Bearer {alice_token}"}, timeout=30
     ) as api:
