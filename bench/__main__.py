@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["stt", "vocabulary", "redaction", "captions", "diarization", "batch", "api", "bridge", "live", "scale", "peers"]
+BENCHMARKS = [
+    *("stt", "vocabulary", "redaction", "captions", "diarization", "batch"),
+    *("api", "bridge", "live", "join", "scale", "peers"),
+]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHMARKS:

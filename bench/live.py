@@ -44,16 +44,31 @@ class RoomRun:
     captions: list[Caption]
 
 
-async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.ndarray, utterances: int) -> RoomRun:
-    token = user_token(secret, f"live-{index}-{int(time.time())}")
+async def join_room(api: str, livekit: str, secret: str, name: str) -> tuple[rtc.Room, rtc.AudioSource, float]:
+    """A new session's room with one participant whose microphone is published; returns once the
+    agent has subscribed to it, with how long that took after publishing."""
+    token = user_token(secret, name)
     async with httpx.AsyncClient(timeout=60) as client:
         details = (
             await client.post(
                 f"{api}/api/v1/livekit/connection-details",
-                json={"title": f"bench {index}", "language": "en"},
+                json={"title": name, "language": "en"},
                 headers={"Authorization": f"Bearer {token}"},
             )
         ).json()
+    room = rtc.Room()
+    subscribed = asyncio.Event()
+    room.on("local_track_subscribed", lambda _track: subscribed.set())
+    await room.connect(livekit, details["participantToken"])
+    source = rtc.AudioSource(16000, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+    published = time.monotonic()
+    await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    await asyncio.wait_for(subscribed.wait(), 60)
+    return room, source, time.monotonic() - published
+
+
+async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.ndarray, utterances: int) -> RoomRun:
     captions: list[Caption] = []
     readers: set[asyncio.Task[None]] = set()
 
@@ -67,18 +82,9 @@ async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.nd
         readers.add(task := asyncio.create_task(read(reader, caption)))
         task.add_done_callback(readers.discard)
 
-    room = rtc.Room()
-    room.register_text_stream_handler("lk.transcription", on_caption)
-    subscribed = asyncio.Event()
-    room.on("local_track_subscribed", lambda _track: subscribed.set())
-    await room.connect(livekit, details["participantToken"])
-    source = rtc.AudioSource(16000, 1)
-    track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-    published = time.monotonic()
-    await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
     # Speak once the agent listens: job start-up is reported on its own, not folded into the lag.
-    await asyncio.wait_for(subscribed.wait(), 60)
-    agent_wait = time.monotonic() - published
+    room, source, agent_wait = await join_room(api, livekit, secret, f"live-{index}-{int(time.time())}")
+    room.register_text_stream_handler("lk.transcription", on_caption)
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
     # The source plays out in real time from the first frame: sample p leaves at start + p.
     start = time.monotonic()
