@@ -28,6 +28,7 @@ from api_service.routes import (
     livekit,
     realtime,
     sessions,
+    sharing,
     stats,
     summaries,
     templates,
@@ -131,6 +132,7 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     for router in (
         auth.router,
         sessions.router,
+        sharing.router,
         livekit.router,
         realtime.router,
         batch.router,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_service.auth import CurrentUser, decode_token, unauthorized
 from api_service.db.models import MeetingSession, SessionStatus, Template, User
+from api_service.domain import participants
 from api_service.livekit_access import AgentDispatcher, LiveKitUnavailable, participant_identity
 from api_service.llm import LLMConfig
 from api_service.password_reset import issued_before_password_change
@@ -132,7 +133,7 @@ async def meeting_reader(session: AsyncSession, session_id: str, user_id: str, d
     """A session its owner may read, or one whose live meeting the user is in right now (an
     invited participant: LiveKit is asked whether they are connected); any other looks missing.
     A guest reads only while the meeting runs and they are in it: leaving, being removed or the
-    meeting ending ends it."""
+    meeting ending ends it (afterwards a session its owner shares is read through ``shared_reader``)."""
     row = await session.get(MeetingSession, session_id)
     if row is None:
         raise not_found()
@@ -146,6 +147,16 @@ async def meeting_reader(session: AsyncSession, session_id: str, user_id: str, d
     except LiveKitUnavailable:
         present = False  # who is in the meeting cannot be told: a non-owner reads nothing
     if not present:
+        raise not_found()
+    return row
+
+
+async def shared_reader(session: AsyncSession, session_id: str, user_id: str) -> MeetingSession:
+    """A session the user may read as shared (``domain.participants.may_read_shared``): its owner,
+    or someone who joined its meeting through the invite, was not removed, and to whom the owner
+    shares it now. To anyone else it looks missing, as another user's session does."""
+    row = await session.get(MeetingSession, session_id)
+    if row is None or not await participants.may_read_shared(session, row, user_id):
         raise not_found()
     return row
 

@@ -51,6 +51,12 @@ def participant_identity(user_id: str) -> str:
     return f"user-{user_id}"
 
 
+def identity_user(identity: str) -> str | None:
+    """The user id of a person's identity in a room (``participant_identity``'s inverse); None for
+    an agent's, a device's or any other."""
+    return identity.removeprefix("user-") if identity.startswith("user-") and len(identity) > 5 else None
+
+
 class AgentDispatcher:
     """Makes sure exactly one transcription agent is dispatched to a session's room, and removes
     participants from it (the server-side LiveKit calls of a meeting)."""

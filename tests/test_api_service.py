@@ -155,6 +155,21 @@ def test_session_lifecycle(alice: Client) -> None:
     assert alice.get(f"/api/v1/sessions/{sid}").status_code == 404
 
 
+def test_sharing_with_participants_is_the_owners_setting_on_both_databases(alice: Client, bob: Client) -> None:
+    """Issue 18 §2: off by default, only the owner changes it, and someone who never joined the
+    meeting reads nothing even while it is on (tests/test_stack_e2e.py has the participants)."""
+    created = alice.post("/api/v1/sessions/", json={"title": "Shared later"}).json()
+    sid = created["id"]
+    assert created["share_with_participants"] is False and created["participants"] == []
+    assert bob.patch(f"/api/v1/sessions/{sid}", json={"share_with_participants": True}).status_code == 404
+    shared = alice.patch(f"/api/v1/sessions/{sid}", json={"share_with_participants": True})
+    assert shared.status_code == 200 and shared.json()["share_with_participants"] is True
+    assert alice.get("/api/v1/sessions/", params={"q": "Shared later"}).json()["items"][0]["share_with_participants"] is True
+    assert alice.get(f"/api/v1/shared/{sid}").json()["title"] == "Shared later"
+    assert bob.get(f"/api/v1/shared/{sid}").status_code == bob.get(f"/api/v1/shared/{sid}/transcript").status_code == 404
+    assert alice.delete(f"/api/v1/sessions/{sid}").status_code == 204
+
+
 def test_a_vocabulary_is_stored_on_sessions_and_templates(api: str, services: ServiceFactory, alice: Client) -> None:
     """The columns of migration 0006, on SQLite and PostgreSQL: any script, the template's list
     as a new session's default, and the agent's view of it."""

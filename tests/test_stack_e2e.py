@@ -611,3 +611,74 @@ async def test_an_invited_participant_may_catch_up_only_while_in_the_meeting(sta
     finally:
         await guest.disconnect()
         await owner.disconnect()
+
+
+async def test_a_finished_meeting_is_shared_with_those_who_joined_when_the_owner_allows(stack: Servers) -> None:
+    """Issue 18 §2: after the meeting, the people who joined it through the invite read its
+    transcript and summary only while the owner shares it (off by default); someone the owner
+    removed from the room, a stranger and anyone after sharing is turned off get the 404 of a
+    missing session, and a participant can change nothing."""
+    owner_token = stack.user_token("share-owner", "share-owner@example.com")
+    guest_token = stack.user_token("share-guest", "share-guest@example.com")
+    removed_token = stack.user_token("share-removed", "share-removed@example.com")
+    stranger_token = stack.user_token("share-stranger", "share-stranger@example.com")
+    first = _details(stack, owner_token, title="Shared retro", language="en").json()
+    sid = first["sessionId"]
+    invite = await invite_code(stack, owner_token, sid)
+    guest = _details(stack, guest_token, session_id=sid, invite_code=invite, participant_name="Gus").json()
+    assert guest["participantIdentity"] == "user-share-guest"  # joined through the invite: a participant from now on
+    removed = _details(stack, removed_token, session_id=sid, invite_code=invite).json()
+    agent = service_header("agent", stack.secrets.service_keys) if stack.secrets else {}
+    line = {"segment_id": "sh-1", "speaker": "user-share-owner", "speaker_name": "Olive", "start_ms": 1000, "end_ms": 4000}
+    said = {**line, "text": "We agreed to ship the retro notes on Monday."}
+    rooms = {"owner": rtc.Room(), "removed": rtc.Room()}
+    gone = asyncio.Event()
+    rooms["removed"].on("disconnected", lambda *_: gone.set())
+    await rooms["owner"].connect(stack.livekit_url, first["participantToken"])
+    await rooms["removed"].connect(stack.livekit_url, removed["participantToken"])
+
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async with httpx.AsyncClient(base_url=stack.url("api"), timeout=30) as api:
+        try:
+            assert (
+                await api.post(f"/internal/v1/sessions/{sid}/segments", json={"segments": [said]}, headers=agent)
+            ).status_code == 200
+            out = await api.delete(
+                f"/api/v1/sessions/{sid}/participants/{removed['participantIdentity']}", headers=auth(owner_token)
+            )
+            assert out.status_code == 204, out.text
+            await asyncio.wait_for(gone.wait(), timeout=15)
+            assert (await api.post(f"/api/v1/sessions/{sid}/end", headers=auth(owner_token))).status_code == 200
+        finally:
+            for room in rooms.values():
+                await room.disconnect()
+        summary = await api.post(f"/api/v1/sessions/{sid}/summaries", json={}, headers=auth(owner_token), timeout=60)
+        assert summary.status_code == 201, summary.text
+
+        async def reads(token: str) -> tuple[int, int]:
+            view = await api.get(f"/api/v1/shared/{sid}", headers=auth(token))
+            lines = await api.get(f"/api/v1/shared/{sid}/transcript", headers=auth(token))
+            return view.status_code, lines.status_code
+
+        async def share(on: bool) -> None:
+            answer = await api.patch(f"/api/v1/sessions/{sid}", json={"share_with_participants": on}, headers=auth(owner_token))
+            assert answer.status_code == 200 and answer.json()["share_with_participants"] is on, answer.text
+
+        assert await reads(guest_token) == (404, 404)  # off by default
+        await share(True)
+        assert await reads(guest_token) == (200, 200)
+        theirs = (await api.get(f"/api/v1/shared/{sid}/transcript", headers=auth(guest_token))).json()
+        owners = (await api.get(f"/api/v1/sessions/{sid}/transcript", headers=auth(owner_token))).json()
+        assert [s["text"] for s in theirs["segments"]] == [s["text"] for s in owners["segments"]] == [said["text"]]
+        view = (await api.get(f"/api/v1/shared/{sid}", headers=auth(guest_token))).json()
+        assert view["title"] == "Shared retro" and view["summary"]["markdown"] == summary.json()["markdown"]
+        assert "invite_code" not in view
+        assert await reads(stranger_token) == (404, 404)
+        assert await reads(removed_token) == (404, 404)
+        taken = await api.patch(f"/api/v1/sessions/{sid}", json={"title": "Taken"}, headers=auth(guest_token))
+        deleted = await api.delete(f"/api/v1/sessions/{sid}", headers=auth(guest_token))
+        assert taken.status_code == deleted.status_code == 404, (taken.text, deleted.text)
+        await share(False)
+        assert await reads(guest_token) == (404, 404)

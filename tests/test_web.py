@@ -1924,6 +1924,79 @@ async def test_the_owner_removes_a_guest_and_replaces_the_invite_link(
         await browser.close()
 
 
+async def test_a_guest_reads_the_transcript_after_the_meeting_only_when_the_owner_shares_it(
+    stack: Servers, web_dist: Path, playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 18 §2: a guest whose meeting ended, unshared, is offered no transcript; in a meeting
+    whose owner ticks "share" on the session page (where the guest is listed as having joined),
+    the guest who leaves gets "Read the transcript" and reads it there, read-only."""
+    api = stack.url("api")
+    owner_token = stack.user_token("web-share-owner", "share-owner@example.com")
+    guest_token = stack.user_token("web-share-guest", "share-guest@example.com")
+    owner_auth = {"Authorization": f"Bearer {owner_token}"}
+    assert stack.secrets is not None
+    agent = service_header("agent", stack.secrets.service_keys)
+    browser = await launch(playwright, silent_mic(tmp_path / "quiet.wav"))
+    pages: dict[str, Page] = {}
+
+    async def meeting_with_a_line(title: str, text: str) -> tuple[str, str]:
+        """A meeting the owner started (through the API) that has one stored line; its invite link."""
+        made = await call("POST", f"{api}/api/v1/livekit/connection-details", json={"title": title}, headers=owner_auth)
+        sid = made.json()["sessionId"]
+        line: dict[str, object] = {"segment_id": f"{sid}-1", "speaker": "user-web-share-owner", "speaker_name": "Olga"}
+        line |= {"start_ms": 1_000, "end_ms": 4_000, "text": text}
+        stored = await call("POST", f"{api}/internal/v1/sessions/{sid}/segments", json={"segments": [line]}, headers=agent)
+        assert stored.status_code == 200, stored.text
+        code = (await call("GET", f"{api}/api/v1/sessions/{sid}", headers=owner_auth)).json()["invite_code"]
+        return sid, f"/join/{sid}?code={urllib.parse.quote(code)}"
+
+    async def join(link: str) -> Page:
+        _, guest = await signed_in_page(browser, api, guest_token, "share-guest@example.com", link)
+        pages["guest"] = guest
+        await guest.get_by_label("Your name").fill("Gus")
+        await guest.get_by_role("button", name="Join meeting").click()
+        await expect(guest.locator("[data-state='connected']")).to_be_visible(timeout=60_000)
+        return guest
+
+    try:
+        # Not shared (the default): the guest whose meeting ends is offered no transcript.
+        sid, link = await meeting_with_a_line("Private sync", "The budget stays between us.")
+        guest = await join(link)
+        assert (await call("POST", f"{api}/api/v1/sessions/{sid}/end", headers=owner_auth)).status_code == 200
+        ended = guest.locator("main[data-reason='ended']")
+        await expect(ended.get_by_role("status")).to_have_text("The meeting has ended.", timeout=30_000)
+        await expect(ended.get_by_role("link", name="All sessions")).to_be_visible()  # the app has asked the API
+        await expect(guest.get_by_role("link", name="Read the transcript")).to_have_count(0)
+        await guest.context.close()
+
+        # Shared: the owner sees who joined and ticks the box; the guest who leaves reads it.
+        sid, link = await meeting_with_a_line("Shared retro", "We ship the retro notes on Monday.")
+        guest = await join(link)
+        _, owner = await signed_in_page(browser, api, owner_token, "share-owner@example.com", f"/sessions/{sid}")
+        pages["owner"] = owner
+        sharing = owner.locator("section.sharing")
+        await expect(sharing.locator(".shared-with li")).to_contain_text(["Gus"])
+        await sharing.get_by_label("Let the people who joined this meeting read its transcript and summary").check()
+        await expect(sharing.get_by_role("status")).to_have_text("Saved.")
+        await expect(sharing).to_have_attribute("data-shared", "true")
+        await guest.get_by_role("button", name="Leave meeting").click()
+        left = guest.locator("main[data-reason='left']")
+        await expect(left.get_by_role("status")).to_have_text("You left the meeting.", timeout=20_000)
+        await expect(left).to_contain_text("The organiser shares the transcript and summary with the people who took part.")
+        await guest.get_by_role("link", name="Read the transcript").click()
+        await expect(guest.get_by_role("heading", level=1)).to_have_text("Shared retro")
+        await expect(guest.locator("ol.shared-transcript .line-text")).to_have_text(["We ship the retro notes on Monday."])
+        await expect(guest.locator("ol.shared-transcript .line-speaker")).to_have_text(["Olga"])
+        await expect(guest.get_by_role("button", name="Delete session")).to_have_count(0)
+        assert await axe_problems(guest) == []
+        keep_screenshot(await guest.screenshot(full_page=True), tmp_path, "shared-transcript.png")
+    except BaseException:
+        await keep_evidence(tmp_path, pages)
+        raise
+    finally:
+        await browser.close()
+
+
 # --- the README's pictures -------------------------------------------------------------------
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"

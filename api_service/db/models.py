@@ -66,6 +66,9 @@ class MeetingSession(Base):
     redaction: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Lets people other than the owner join the live room (an invite link carries it).
     invite_code: Mapped[str] = mapped_column(String(64), default=new_invite_code)
+    # The owner lets the people who joined the meeting through the invite (SessionParticipant, not
+    # removed) read its transcript and summary afterwards; off by default.
+    share_with_participants: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
@@ -81,6 +84,21 @@ class MeetingSession(Base):
     @property
     def room_name(self) -> str:
         return f"intrascribe-{self.id}"
+
+
+class SessionParticipant(Base):
+    """Someone other than the owner who joined the session's meeting through its invite (recorded
+    when they were given a LiveKit token for it): who may read a shared transcript afterwards.
+    The owner's "remove" sets ``removed_at``, and a removed person stays removed."""
+
+    __tablename__ = "session_participants"
+    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    joined_at: Mapped[datetime] = mapped_column(default=now)
+    removed_at: Mapped[datetime | None] = mapped_column()
 
 
 class SessionSpeaker(Base):

@@ -1,21 +1,27 @@
 """Sessions as the API shows them (the REST routes and the MCP tools alike): a session's fields,
-invite code, speakers, how many segments it has and whether post-meeting processing is still
-improving it; a user's sessions, searched; a transcript."""
+invite code, speakers, participants, how many segments it has and whether post-meeting processing
+is still improving it; the read-only view of a session shared with its participants; a user's
+sessions, searched; a transcript."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_service import transcripts
+from api_service import exports, summaries, transcripts
 from api_service.db.models import Job, MeetingSession, TranscriptSegment
+from api_service.domain import participants
+from api_service.livekit_access import participant_identity
 from api_service.passages import Passage, best_matches, question_terms
 from api_service.schemas.sessions import (
+    ParticipantOut,
     SearchMatch,
     SessionDetail,
     SessionListItem,
     SessionOut,
     SessionPage,
+    SharedSession,
+    SharedSummary,
     SpeakerOut,
     TranscriptOut,
 )
@@ -25,22 +31,62 @@ MATCHES_PER_SESSION = 3  # lines shown under each session a search finds
 PASSAGES_READ = 400  # matching lines read to choose them from, in one query for a page of sessions
 
 
-async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail:
+async def _progress(db: AsyncSession, row: MeetingSession) -> tuple[int, bool]:
+    """How many segments the session has, and whether post-meeting processing is still improving it."""
     count = await db.scalar(select(func.count()).select_from(TranscriptSegment).where(TranscriptSegment.session_id == row.id))
     improving = await db.scalar(
         select(Job.id)
         .where(Job.session_id == row.id, Job.kind == "post_meeting", Job.status.in_((JobStatus.queued, JobStatus.running)))
         .limit(1)
     )
+    return count or 0, improving is not None
+
+
+async def session_detail(db: AsyncSession, row: MeetingSession) -> SessionDetail:
+    count, improving = await _progress(db, row)
     await db.refresh(row, ["speakers"])
+    joined = [
+        ParticipantOut(
+            identity=participant_identity(p.user_id),
+            display_name=p.display_name,
+            joined_at=p.joined_at,
+            removed=p.removed_at is not None,
+        )
+        for p in await participants.participants(db, row.id)
+    ]
     return SessionDetail.model_validate(
         {
             **SessionOut.model_validate(row).model_dump(),
             "invite_code": row.invite_code,
             "speakers": [SpeakerOut.model_validate(s) for s in row.speakers],
-            "segment_count": count or 0,
-            "improving": improving is not None,
+            "participants": joined,
+            "segment_count": count,
+            "improving": improving,
         }
+    )
+
+
+async def shared_session(db: AsyncSession, row: MeetingSession) -> SharedSession:
+    """The session as a participant it is shared with reads it (routes/sharing.py)."""
+    count, improving = await _progress(db, row)
+    await db.refresh(row, ["speakers"])
+    summary = await summaries.latest(db, row.id)
+    return SharedSession(
+        id=row.id,
+        title=row.title,
+        status=row.status,
+        language=row.language,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        duration_ms=row.duration_ms,
+        speakers=[SpeakerOut.model_validate(s) for s in row.speakers],
+        segment_count=count,
+        improving=improving,
+        summary=(
+            SharedSummary(markdown=summary.markdown, html=exports.markdown_html(summary.markdown), created_at=summary.created_at)
+            if summary
+            else None
+        ),
     )
 
 

@@ -4,6 +4,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
+from sqlalchemy.exc import IntegrityError
 
 from api_service import lifecycle
 from api_service.db.models import MeetingSession, SessionStatus, new_invite_code
@@ -14,10 +15,9 @@ from api_service.deps import (
     RedisDep,
     SettingsDep,
     owned_session,
-    release,
     session_vocabulary,
 )
-from api_service.domain import redaction
+from api_service.domain import participants, redaction
 from api_service.domain.sessions import session_detail
 from api_service.domain.status import change_status
 from api_service.livekit_access import participant_identity, participant_token
@@ -68,6 +68,12 @@ async def connection_details(
         row.room_name, row.id, new_room=body.session_id is None, redaction=redaction.stored_policy(row.redaction)
     )
     name = body.participant_name or user.email or f"user-{user.id[:8]}"
+    if row.user_id != user.id:  # through the invite: a participant, who may read it later if the owner shares it
+        await participants.record_join(session, row, user.id, name)
+        try:
+            await session.commit()
+        except IntegrityError:  # the same person joining from two tabs at once: the other recorded it
+            await session.rollback()
     identity = participant_identity(user.id)
     token = participant_token(settings, room=row.room_name, identity=identity, name=name, metadata={"session_id": row.id})
     return ConnectionDetails(
@@ -97,11 +103,17 @@ async def remove_participant(
     session: DbDep,
     dispatcher: DispatcherDep,
 ) -> None:
-    """Remove someone from the live meeting (owner only). Rotate the invite code too, or they can
-    ask for a new token and come back; the token they hold lasts until LIVEKIT_TOKEN_TTL_S."""
+    """Remove someone from the meeting (owner only): disconnected from the live room, and no longer
+    a participant who may read the session when it is shared (for good: joining again through
+    the invite does not give that back). Rotate the invite code too, or they can ask for a new
+    token and come back into the room; the token they hold lasts until LIVEKIT_TOKEN_TTL_S.
+    404 when they are neither in the room nor someone who joined through the invite."""
     row = await owned_session(session, session_id, user.id)
-    await release(session)
-    if not await dispatcher.remove_participant(row.room_name, identity):
+    recorded = await participants.mark_removed(session, row.id, identity)
+    await session.commit()  # also gives the connection back while LiveKit answers
+    live = row.status in (SessionStatus.created, SessionStatus.live)
+    in_room = live and await dispatcher.remove_participant(row.room_name, identity)
+    if not in_room and not recorded:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{identity} is not in this meeting.")
 
 

@@ -89,6 +89,8 @@ async def update_session(session_id: str, body: SessionUpdate, user: CurrentUser
         row.vocabulary = body.vocabulary
     if body.redaction is not None:
         await redaction.change_session_policy(session, row, body.redaction)
+    if body.share_with_participants is not None:
+        row.share_with_participants = body.share_with_participants
     if body.status is not None:
         change_status(row, SessionStatus(body.status))
     await session.commit()

@@ -34,6 +34,9 @@ class SessionUpdate(BaseModel):
     # Replaces the policy. When it hides anything, the segments already stored are redacted too
     # (every version: the original is not kept); the agent of a live meeting follows within ~10 s.
     redaction: RedactionPolicy | None = None
+    # Lets the people who joined the meeting through its invite (and were not removed) read its
+    # transcript and summary (GET /api/v1/shared/{id}); turned off, they lose it at once.
+    share_with_participants: bool | None = None
 
 
 class SpeakerOut(BaseModel):
@@ -59,6 +62,7 @@ class SessionOut(BaseModel):
     classification: dict[str, Any] | None = None
     vocabulary: list[str] = Field(default_factory=list)
     redaction: Annotated[RedactionPolicy, BeforeValidator(stored_policy)] = Field(default_factory=RedactionPolicy)
+    share_with_participants: bool = False
     duration_ms: int
     room_name: str
     created_at: datetime
@@ -75,13 +79,52 @@ class SessionOut(BaseModel):
         return self
 
 
+class ParticipantOut(BaseModel):
+    """Someone who joined the meeting through its invite (the owner is not listed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    identity: str = Field(description="their identity in the meeting's room")
+    display_name: str
+    joined_at: datetime
+    removed: bool = Field(description="the owner removed them: they cannot read the session even when it is shared")
+
+
 class SessionDetail(SessionOut):
     invite_code: str
     speakers: list[SpeakerOut]
+    # Who joined through the invite: with share_with_participants, those not removed may read it.
+    participants: list[ParticipantOut] = Field(default_factory=list)
     segment_count: int
     # Post-meeting processing (the recordings transcribed again, room microphones re-diarized) is
     # queued or running: the transcript will change.
     improving: bool = False
+
+
+class SharedSummary(BaseModel):
+    """The latest summary, as a participant reads it."""
+
+    markdown: str
+    html: str
+    created_at: datetime | None
+
+
+class SharedSession(BaseModel):
+    """A session as the people it is shared with read it: what it is, when, who spoke, and its
+    latest summary; nothing that lets them change it or join again (no invite code, vocabulary,
+    redaction terms or template)."""
+
+    id: str
+    title: str
+    status: str
+    language: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_ms: int
+    speakers: list[SpeakerOut]
+    segment_count: int
+    # Post-meeting processing is still improving the transcript: it will change.
+    improving: bool = False
+    summary: SharedSummary | None = None
 
 
 class SearchMatch(BaseModel):

@@ -13,7 +13,19 @@ export interface SearchMatch { segment_id: string; start_ms: number; speaker: st
 export interface Speaker { label: string; display_name: string | null }
 export type RedactionKind = "email" | "phone" | "card" | "account";
 export interface RedactionPolicy { enabled: boolean; kinds: RedactionKind[]; terms: string[] }
-export interface SessionDetail extends Session { invite_code: string; speakers: Speaker[]; segment_count: number; improving: boolean; redaction: RedactionPolicy; classification?: Classification | null }
+export interface SessionDetail extends Session {
+  invite_code: string; speakers: Speaker[]; segment_count: number; improving: boolean; redaction: RedactionPolicy;
+  classification?: Classification | null;
+  /** The people who joined the meeting through its invite read it (GET /api/v1/shared/{id}) while this is on. */
+  share_with_participants: boolean; participants: Participant[];
+}
+export interface Participant { identity: string; display_name: string; joined_at: string; removed: boolean }
+/** A session as the people it is shared with read it. */
+export interface SharedSession {
+  id: string; title: string; status: string; language: string | null; started_at: string | null; ended_at: string | null;
+  duration_ms: number; speakers: Speaker[]; segment_count: number; improving: boolean;
+  summary: { markdown: string; html: string; created_at: string | null } | null;
+}
 export interface Classification { label: string; confidence: number; template_id: string | null }
 export interface SessionPage { items: Session[]; total: number; limit: number; offset: number }
 export interface Segment {

@@ -10,6 +10,7 @@ import { ResetPasswordPage } from "./pages/recovery";
 import { RedactionPage } from "./pages/redaction";
 import { SessionPage } from "./pages/session";
 import { SessionsPage } from "./pages/sessions";
+import { SharedSessionPage } from "./pages/shared";
 import { SignInPage } from "./pages/signin";
 import { TemplatesPage } from "./pages/templates";
 import { UploadPage } from "./pages/upload";
@@ -38,6 +39,7 @@ function Routes() {
   let params: Record<string, string> | null;
   if (path === "/" || path === "/sessions") return <SessionsPage />;
   if ((params = match("/sessions/:id", path))) return <SessionPage key={params.id} id={params.id} />;
+  if ((params = match("/shared/:id", path))) return <SharedSessionPage key={params.id} id={params.id} />;
   if (path === "/meeting") return <Meeting />;
   if ((params = match("/join/:id", path))) return <Meeting key={params.id} join={{ sessionId: params.id, code: query.get("code") }} />;
   if (path === "/upload") return <UploadPage />;

@@ -14,12 +14,12 @@ import {
   type TextStreamReader,
 } from "livekit-client";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, type ConnectionDetails, type SessionDetail } from "../api";
+import { api, ApiError, type ConnectionDetails, type SessionDetail, type SharedSession } from "../api";
 import { applyCaption, captionFrom, TRANSCRIPTION_TOPIC, type Caption } from "../captions";
 import { microphoneProblem } from "../errors";
 import { clock, t } from "../i18n";
 import { Link } from "../router";
-import { CopyButton, ErrorText, LanguageSelect, TemplateSelect, useTemplates } from "../ui";
+import { CopyButton, ErrorText, LanguageSelect, TemplateSelect, useLoad, useTemplates } from "../ui";
 import { AskPanel, CatchUpPanel } from "./assistant";
 
 interface Invite { sessionId: string; code: string | null }
@@ -39,15 +39,15 @@ export function MeetingPage({ join }: { join?: Invite }) {
       <main id="main" class="narrow meeting-over" tabIndex={-1} data-reason={gone}>
         <h1>{title || t("meetingTitle")}</h1>
         <p role="status">{t(GONE_TEXT[gone])}</p>
-        {gone !== "left" && gone !== "stale-link" && <p>{t("meetingOverNext")}</p>}
         {owner && sessionId ? (
-          <Link href={`/sessions/${sessionId}`} class="button">
-            {t("openTranscript")}
-          </Link>
+          <>
+            {gone !== "left" && gone !== "stale-link" && <p>{t("meetingOverNext")}</p>}
+            <Link href={`/sessions/${sessionId}`} class="button">
+              {t("openTranscript")}
+            </Link>
+          </>
         ) : (
-          <Link href="/" class="button secondary">
-            {t("backToSessions")}
-          </Link>
+          <GuestNext sessionId={sessionId} gone={gone} />
         )}
       </main>
     );
@@ -64,6 +64,31 @@ export function MeetingPage({ join }: { join?: Invite }) {
       }}
       onGone={setGone}
     />
+  );
+}
+
+/** Where a guest goes next: the transcript, when the organiser shares it with the people who took
+ * part (the API decides, and tells no one else it exists), else back to their own sessions. */
+function GuestNext({ sessionId, gone }: { sessionId?: string; gone: Gone }) {
+  const shared = useLoad(
+    () => (sessionId ? api<SharedSession>(`/api/v1/shared/${sessionId}`).then(() => true, () => false) : Promise.resolve(false)),
+    [sessionId],
+  );
+  if (shared.data === null) return null; // still asking: nothing appears and then goes
+  return (
+    <>
+      {shared.data ? <p>{t("sharedOffered")}</p> : gone !== "left" && gone !== "stale-link" && <p>{t("meetingOverNext")}</p>}
+      <div class="row wrap">
+        {shared.data && (
+          <Link href={`/shared/${sessionId}`} class="button">
+            {t("readTranscript")}
+          </Link>
+        )}
+        <Link href="/" class="button secondary">
+          {t("backToSessions")}
+        </Link>
+      </div>
+    </>
   );
 }
 

@@ -9,6 +9,7 @@ import { ErrorText, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
 import { ExtractionPanel } from "./extraction";
 import { SessionRedaction } from "./redaction";
+import { SharingPanel } from "./sharing";
 import { SummaryPanel } from "./summary";
 import { TranscriptPlayer, type SeekTo } from "./transcript";
 
@@ -124,6 +125,7 @@ export function SessionPage({ id }: { id: string }) {
           />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
           <SessionRedaction sessionId={id} policy={data.redaction} onChanged={reloadAll} />
+          {data.source !== "upload" && <SharingPanel session={data} onChanged={session.reload} />}
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
           <ExtractionPanel sessionId={id} hasTranscript={data.segment_count > 0} classification={data.classification ?? null} />
           <section class="card" aria-labelledby="export-heading">
