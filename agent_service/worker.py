@@ -11,7 +11,7 @@ import math
 import time
 
 from livekit import rtc
-from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobRequest
+from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobProcess, JobRequest
 
 from agent_service.chat import MeetingChat
 from agent_service.outbox import Outbox
@@ -20,7 +20,7 @@ from agent_service.redaction import SessionRedaction
 from agent_service.settings import AgentSettings
 from agent_service.speakers import RoomMicrophoneSpeakers
 from agent_service.track_transcriber import Speaker, SpeakerOf, TrackTranscriber, new_stt
-from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable
+from shared.clients import DiarizationClient, InternalApiClient, ServiceUnavailable, tls_context
 from shared.contracts.internal import SegmentBatch, SegmentIn, SessionStatus, StatusChange
 from shared.contracts.rooms import DEVICE_IDENTITY_PREFIX, AgentJobMetadata
 from shared.contracts.vocabulary import VocabularyError, clean_vocabulary
@@ -217,6 +217,13 @@ async def room_entrypoint(ctx: JobContext) -> None:
                 job.start_track(publication.track, participant)
 
 
+def prewarm(_process: JobProcess) -> None:
+    """What every room job needs before its room exists, done while its process waits in the
+    pool: the job then only talks to the API, Redis and LiveKit. (The modules themselves are
+    imported once in the fork server: ``preload_modules``.)"""
+    tls_context()
+
+
 def build_server(settings: AgentSettings) -> AgentServer:
     server = AgentServer(
         ws_url=settings.livekit_url,
@@ -225,6 +232,11 @@ def build_server(settings: AgentSettings) -> AgentServer:
         host="127.0.0.1",
         port=0,  # the SDK's own status page; ours is AGENT_HTTP_PORT
         num_idle_processes=settings.agent_idle_processes,
+        # Job processes fork with this code imported (and what httpx imports only at its first
+        # request) and prewarm() done: 8 meetings starting together had each job spend seconds
+        # importing and loading certificates (bench/join).
+        preload_modules=[__name__, "httpcore", "anyio._backends._asyncio"],
+        setup_fnc=prewarm,
         drain_timeout=settings.agent_drain_timeout_s,
         job_memory_warn_mb=150,
         # Load is rooms per worker, not the machine's CPU: the heavy work runs in the STT

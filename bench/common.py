@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -62,7 +63,8 @@ def process_tree(pid: int) -> list[int]:
         current = queue.pop()
         found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
-            queue += [int(child) for child in task.read_text().split()]
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # it ended meanwhile
+                queue += [int(child) for child in task.read_text().split()]
     return found
 
 

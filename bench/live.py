@@ -140,7 +140,7 @@ def usage(pid: int) -> tuple[float, float, int]:
         try:
             cpu += cpu_seconds(process)
             memory += pss_mb(process)
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
             pass
     return cpu, memory, len(tree)
 

@@ -2,7 +2,7 @@
 one typed client per service, which sends and parses the models of ``shared.contracts``. No
 code outside these reads another service's JSON by key."""
 
-from shared.clients.base import ServiceClient, ServiceRefused, ServiceUnavailable, file_chunks
+from shared.clients.base import ServiceClient, ServiceRefused, ServiceUnavailable, file_chunks, tls_context
 from shared.clients.diarization import DiarizationClient
 from shared.clients.internal_api import InternalApiClient
 from shared.clients.stt import SttClient
@@ -15,4 +15,5 @@ __all__ = [
     "ServiceUnavailable",
     "SttClient",
     "file_chunks",
+    "tls_context",
 ]

@@ -5,9 +5,11 @@ connection errors and 5xx/429, the caller's service credential, and the current 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
@@ -22,6 +24,14 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 Model = TypeVar("Model", bound=BaseModel)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The certificate store every client of this process verifies HTTPS with: built once, where
+    each httpx client would load the CA bundle again (tens of ms of CPU; a room job of the agent
+    makes several clients, and eight jobs starting together on two cores waited seconds for them)."""
+    return httpx.create_ssl_context()
 
 
 class ServiceUnavailable(RuntimeError):
@@ -64,6 +74,7 @@ class ServiceClient:
             # same as httpx's default): reusing one the server was closing failed a request that
             # came 5 s after the last with a ReadError (a room microphone lost a speaker change).
             limits=httpx.Limits(keepalive_expiry=2.0),
+            verify=tls_context(),
             headers={"User-Agent": f"intrascribe-{caller}", **service_header(caller, service_keys or {})},
         )
 
