@@ -204,14 +204,16 @@ def python_service(
     workdir: Path,
     ready_timeout: float = 180.0,
     module: str | None = None,
+    niceness: int = 0,
 ) -> ManagedProcess:
-    """``python -m <module>`` (default: the package itself) in the package's own environment."""
+    """``python -m <module>`` (default: the package itself) in the package's own environment,
+    ``niceness`` steps below normal CPU priority (``nice`` execs it: the PID stays the service's)."""
     python = ROOT / package / ".venv" / "bin" / "python"
     if not python.exists():
         raise FileNotFoundError(f"{python} missing: run `make setup`")
     return ManagedProcess(
         name,
-        [str(python), "-m", module or package],
+        [*(["nice", "-n", str(niceness)] if niceness else []), str(python), "-m", module or package],
         workdir / f"{name}.log",
         http_ok(ready_url),
         env=env,
