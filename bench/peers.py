@@ -35,8 +35,8 @@ import numpy as np
 from bench.common import pct, running_service, write_results
 from bench.stt import stream_realtime
 from devstack.procs import ManagedProcess, free_port
-from shared.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
-from tests.speech import PHONE_CALL, silence, stm_utterances, wav_bytes, wer
+from shared.audio import SAMPLE_RATE, float_to_pcm16
+from tests.speech import Utterance, phone_call_turns, wav_bytes, wer
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(__file__).resolve().parent / ".peers"
@@ -45,13 +45,6 @@ MODEL = ROOT / "models" / "whisper-base"
 STREAMS = (1, 4)
 REPEATS, GAP_S, LEAD_S, TAIL_S = 2, 2.0, 1.0, 8.0
 FRAME = SAMPLE_RATE // 50  # 20 ms, as bench/stt.py and the agent send
-
-
-@dataclass(frozen=True)
-class Turn:
-    text: str
-    start_s: float  # in the stream, from its first frame
-    end_s: float
 
 
 @dataclass(frozen=True)
@@ -66,30 +59,6 @@ class Heard:
 
 
 Client = Callable[[np.ndarray], Awaitable[list[Heard]]]
-
-
-def phone_call_turns() -> tuple[np.ndarray, list[Turn]]:
-    """The phone call's speaker turns (consecutive STM utterances of one speaker), each cut out
-    with up to 0.1 s either side (never into a neighbour's speech), played with silent gaps."""
-    call = decode_audio((PHONE_CALL / "sample.wav").read_bytes())
-    merged: list[list[Any]] = []
-    for u in stm_utterances(PHONE_CALL / "sample.stm"):
-        if merged and merged[-1][0] == u.speaker and u.start_s - merged[-1][2] < 0.3:
-            merged[-1][2], merged[-1][3] = u.end_s, f"{merged[-1][3]} {u.text}"
-        else:
-            merged.append([u.speaker, u.start_s, u.end_s, u.text])
-    pieces, turns, t = [silence(LEAD_S)], [], LEAD_S
-    for _ in range(REPEATS):
-        for i, (_speaker, start, end, text) in enumerate(merged):
-            before = start - (merged[i - 1][2] if i else 0.0)
-            after = (merged[i + 1][1] if i + 1 < len(merged) else call.size / SAMPLE_RATE) - end
-            cut_start, cut_end = start - min(0.1, before / 2), end + min(0.1, after / 2)
-            clip = call[round(cut_start * SAMPLE_RATE) : round(cut_end * SAMPLE_RATE)]
-            turns.append(Turn(text, t + start - cut_start, t + end - cut_start))
-            pieces += [clip, silence(GAP_S)]
-            t += clip.size / SAMPLE_RATE + GAP_S
-    pieces.append(silence(TAIL_S))
-    return np.concatenate(pieces).astype(np.float32), turns
 
 
 async def ours(url: str, auth: dict[str, str], audio: np.ndarray) -> list[Heard]:
@@ -152,14 +121,14 @@ async def whisperlive(url: str, audio: np.ndarray) -> list[Heard]:
     return heard
 
 
-def covers(h: Heard, turn: Turn) -> bool:
+def covers(h: Heard, turn: Utterance) -> bool:
     """A text covers a turn when their stretches overlap by 30% of either (Whisper's timestamps
     are rough; a text of two turns covers both)."""
     overlap = min(h.end_s, turn.end_s) - max(h.start_s, turn.start_s)
     return overlap > 0 and overlap >= 0.3 * min(turn.end_s - turn.start_s, max(h.end_s - h.start_s, 0.01))
 
 
-def score(heard: list[Heard], turns: list[Turn]) -> dict[str, Any]:
+def score(heard: list[Heard], turns: list[Utterance]) -> dict[str, Any]:
     lags, firsts, missing = [], [], 0
     for turn in turns:
         done = [h.arrived_s for h in heard if h.final and covers(h, turn)]
@@ -181,7 +150,7 @@ def score(heard: list[Heard], turns: list[Turn]) -> dict[str, Any]:
     }
 
 
-async def run_round(client: Client, audio: np.ndarray, turns: list[Turn], streams: int) -> dict[str, Any]:
+async def run_round(client: Client, audio: np.ndarray, turns: list[Utterance], streams: int) -> dict[str, Any]:
     results = [score(heard, turns) for heard in await asyncio.gather(*(client(audio) for _ in range(streams)))]
     lags = [lag for r in results for lag in r["final_lag_s"]]
     firsts = [f for r in results for f in r["first_text_s"]]
@@ -243,7 +212,7 @@ def whisperlive_server(port: int, workdir: Path) -> ManagedProcess:
 
 
 async def compare(url: str, auth: dict[str, str], peer_url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    audio, turns = phone_call_turns()
+    audio, turns = phone_call_turns(REPEATS, GAP_S, LEAD_S, TAIL_S)
     systems: dict[str, Client] = {
         "intrascribe /v1/stream": lambda a: ours(url, auth, a),
         "WhisperLive 0.10.0 (faster_whisper)": lambda a: whisperlive(peer_url, a),
@@ -264,7 +233,7 @@ async def compare(url: str, auth: dict[str, str], peer_url: str) -> tuple[dict[s
 def whole_file_wer(url: str, auth: dict[str, str]) -> float:
     """For scale: the WER of the same stream uploaded whole to our `/transcribe` (full 30 s window,
     no endpointing) — what the model gets from this audio without live constraints."""
-    audio, turns = phone_call_turns()
+    audio, turns = phone_call_turns(REPEATS, GAP_S, LEAD_S, TAIL_S)
     response = httpx.post(
         f"{url}/transcribe",
         content=wav_bytes(audio),

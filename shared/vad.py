@@ -91,13 +91,26 @@ class Endpointer:
     """Streaming utterance detector: feed 16 kHz float32 audio; it reports when speech starts,
     when a pause begins (``pause_ms`` of silence: the utterance ends unless speech resumes before
     the endpoint), when speech resumes after a pause, and when an utterance ends (enough trailing
-    silence, or the utterance grew too long)."""
+    silence, or the utterance grew too long).
 
-    def __init__(self, params: VadParams, endpoint_silence_ms: int, max_utterance_s: float, pause_ms: int = 160) -> None:
+    An utterance starts ``start_pad_ms`` (default: the VAD's padding) before the speech the VAD
+    is sure of, but never before the previous one's end: soft onsets ("Oh,", "Well") come before
+    that certainty, and a start that cuts them off loses the first words of a turn."""
+
+    def __init__(
+        self,
+        params: VadParams,
+        endpoint_silence_ms: int,
+        max_utterance_s: float,
+        pause_ms: int = 160,
+        start_pad_ms: int | None = None,
+    ) -> None:
         self._vad = SileroVAD(SAMPLE_RATE)
         self._params = params
         self._silence_windows = max(1, int(endpoint_silence_ms * SAMPLE_RATE / 1000 / WINDOW))
         self._pad = int(params.pad_ms * SAMPLE_RATE / 1000)
+        self._start_pad = self._pad if start_pad_ms is None else int(start_pad_ms * SAMPLE_RATE / 1000)
+        self._last_end = 0  # where the previous utterance ended
         self._pause_windows = max(1, -(-pause_ms * SAMPLE_RATE // 1000 // WINDOW))
         self._speech_windows_needed = max(1, int(params.min_speech_ms * SAMPLE_RATE / 1000 / WINDOW))
         self._max_samples = int(max_utterance_s * SAMPLE_RATE)
@@ -124,7 +137,7 @@ class Endpointer:
                 self._speech_run = self._speech_run + 1 if speech else 0
                 if self._speech_run >= self._speech_windows_needed:
                     self.in_speech, self._silence_run = True, 0
-                    self.utterance_start = max(0, self.position - self._speech_run * WINDOW - pad)
+                    self.utterance_start = max(self._last_end, self.position - self._speech_run * WINDOW - self._start_pad)
                     events.append(("start", self.utterance_start))
                 continue
             self._silence_run = 0 if speech else self._silence_run + 1
@@ -134,8 +147,8 @@ class Endpointer:
             speech_end = self.position - self._silence_run * WINDOW + pad
             too_long = self.position - self.utterance_start >= self._max_samples
             if self._silence_run >= self._silence_windows or too_long:
-                events.append(("end", self.position if too_long else min(speech_end, self.position)))
-                self.in_speech, self._speech_run, self.paused = False, 0, False
+                self.cut(self.position if too_long else min(speech_end, self.position))
+                events.append(("end", self._last_end))
                 if too_long and speech:  # speech goes on: the next utterance starts right here
                     self.in_speech, self.utterance_start = True, self.position
                     events.append(("start", self.position))
@@ -144,9 +157,14 @@ class Endpointer:
                 events.append(("pause", min(speech_end, self.position)))
         return events
 
+    def cut(self, end: int) -> None:
+        """End the utterance in progress at ``end``, found by the caller (during a pause, say):
+        the next speech starts a new one."""
+        self.in_speech, self._speech_run, self.paused, self._last_end = False, 0, False, end
+
     def flush(self) -> list[tuple[str, int]]:
         """End the utterance in progress now (end of stream, or the client asked)."""
         if not self.in_speech:
             return []
-        self.in_speech, self._speech_run, self.paused = False, 0, False
+        self.cut(self.position)
         return [("end", self.position)]

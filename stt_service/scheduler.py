@@ -64,7 +64,12 @@ class SchedulerMetrics:
         )
         self.merged_finals = Counter(
             "stt_merged_finals_total",
-            "Live fragment finals (under three words) held back and joined to the speaker's next utterance",
+            "Live finals held at their endpoint (under three words, no sentence end) and joined to the speaker's next utterance",
+            registry=registry,
+        )
+        self.punctuated_finals = Counter(
+            "stt_punctuated_finals_total",
+            "Live finals sent at a pause shorter than the endpoint's silence, their decode ending a sentence",
             registry=registry,
         )
         self.queue_wait = Histogram(

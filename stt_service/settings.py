@@ -44,6 +44,16 @@ class STTSettings(ServiceSettings):
     # An utterance of a word or two waits this much more audio for its speaker to go on, and
     # continues if they do instead of being shown alone (0: never; see streaming.py).
     stt_final_merge_ms: int = Field(default=1000, ge=0)
+    # A final is a sentence or a clause: an utterance whose decode does not end a sentence (no
+    # ". ? !" at its end: a breath mid-sentence) waits this much more audio at its endpoint, and
+    # continues if the speaker goes on (0: never); one that ends a sentence is final at once.
+    stt_phrase_hold_ms: int = Field(default=1000, ge=0)
+    # A pause (160 ms) whose early decode ends a sentence ends the utterance there, without
+    # waiting for STT_ENDPOINT_SILENCE_MS (conversations rarely pause that long between sentences).
+    stt_phrase_end_on_punctuation: bool = True
     # Live clips are encoded without Whisper's padding to 30 s: 2-3x faster, about 1 point of WER.
     stt_live_short_window: bool = True
     stt_max_utterance_s: float = 25.0
+    # Audio an utterance starts with before the speech the VAD is sure of: soft onsets ("Oh,",
+    # "Well") come earlier, and the VAD's own 200 ms lost first words of turns on a real phone call.
+    stt_utterance_preroll_ms: int = Field(default=500, ge=0, le=1000)

@@ -10,16 +10,26 @@ The final's decode starts early, when a pause begins, while the service is idle:
 becomes the endpoint the final is ready (or nearly) when the endpoint is reached; if speech
 resumes the early decode is dropped.
 
-An utterance shorter than FRAGMENT_S (two words or so: "And so", "ask not") is a fragment people
-cannot read on its own: its endpoint waits another STT_FINAL_MERGE_MS of audio, and if the
-speaker goes on within it the utterance simply continues (one final, one segment id). If they do
-not, it is final as it is: then that was all they said. Measured in audio, not in wall time, so a
-busy service merges exactly as an idle one."""
+A final is a sentence or a clause people can read, as the decode has it. At an endpoint the
+utterance is decoded and held: a decode of under three words ("And so", "Ask not!") is a fragment
+that waits STT_FINAL_MERGE_MS of audio for its speaker, one that does not end a sentence (no
+". ? !", "。？！" at its end: a breath after "And so, my fellow Americans") waits
+STT_PHRASE_HOLD_MS, and one that ends a sentence is final at once. If the speaker goes on within
+the wait the utterance simply continues (one final, one segment id); if not, it is final as it is:
+then that was all they said. Measured in audio, not in wall time; when the speaker goes on before
+the decode is back (a busy service), the utterance continues only if it was shorter than
+FRAGMENT_S, so a busy service merges fragments as an idle one and never runs sentences together.
+
+And a pause shorter than the endpoint's silence ends a sentence too when its early decode says so
+(STT_PHRASE_END_ON_PUNCTUATION): people in a conversation rarely stop for half a second between
+sentences, and one caption of a whole turn comes late and long. If speech has resumed by the time
+the decode comes back, the utterance is split at that pause: the decode is the first part's final."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -48,24 +58,43 @@ from stt_service.engines.base import Clip, ClipResult
 from stt_service.languages import LanguageRequest, UnsupportedLanguage, parse_language
 from stt_service.scheduler import Overloaded, Priority, Scheduler
 from stt_service.settings import STTSettings
-from stt_service.transcriber import to_segments
+from stt_service.transcriber import Transcription, to_segments
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
-PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for the VAD's padding
-# Utterances shorter than this (VAD padding included) are fragments that wait for more speech.
+PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for its padding (STT_UTTERANCE_PREROLL_MS)
+# A final of fewer words than this is a fragment that waits for more speech; while its decode has
+# not come back, an utterance shorter than FRAGMENT_S (VAD padding included) is taken for one.
+FRAGMENT_WORDS = 3
 FRAGMENT_S = 1.2
 Send = Callable[[StreamEvent], Awaitable[None]]
 # A partial is shown only when most of what it shows is letters (of any script): a short decode
 # of noise or of a word's first syllable comes out as "S9", "...", "♪" or "$5", which people
 # read as junk. The final, decoded over the whole utterance, always comes and is never filtered.
 PARTIAL_MIN_LETTERS = 0.6
+# What ends a sentence in a decode (an ellipsis is a trailing off, not an end).
+TERMINAL = (".", "?", "!", "。", "？", "！")
+CLOSING = "\"')]»”’」』"
 
 
 def readable(text: str) -> bool:
     """Whether a partial's text is worth showing: mostly letters, ignoring spaces."""
     shown = [c for c in text if not c.isspace()]
     return bool(shown) and sum(c.isalpha() for c in shown) >= PARTIAL_MIN_LETTERS * len(shown)
+
+
+def words(text: str, language: str) -> float:
+    """Words as a reader counts them: runs with a letter between spaces; in Chinese and Japanese,
+    written without spaces, two characters make a word."""
+    if language in {"zh", "ja", "yue"}:
+        return sum(c.isalpha() for c in text) / 2
+    return sum(any(c.isalpha() for c in word) for word in text.split())
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether a decode's text ends a sentence: terminal punctuation, maybe inside quotes."""
+    text = text.rstrip().rstrip(CLOSING)
+    return text.endswith(TERMINAL) and not text.endswith("..")
 
 
 class StreamSession:
@@ -84,7 +113,12 @@ class StreamSession:
         self._send = send
         self._id = stream_id
         self._offset_ms = offset_ms
-        self._endpointer = Endpointer(VadParams(), settings.stt_endpoint_silence_ms, settings.stt_max_utterance_s)
+        self._endpointer = Endpointer(
+            VadParams(),
+            settings.stt_endpoint_silence_ms,
+            settings.stt_max_utterance_s,
+            start_pad_ms=settings.stt_utterance_preroll_ms,
+        )
         self._partial_every = int(settings.stt_partial_interval_ms * SAMPLE_RATE / 1000)
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # absolute sample index of _buffer[0]
@@ -98,9 +132,15 @@ class StreamSession:
         self._last_final: asyncio.Task[None] | None = None
         # The final's decode, started when the pause that became (or may become) its end began.
         self._early: asyncio.Task[list[ClipResult]] | None = None
+        # A pause's early decode still running after speech resumed: the utterance is split at
+        # that pause if it ends a sentence.
+        self._split: asyncio.Task[list[ClipResult]] | None = None
         self._merge_samples = settings.stt_final_merge_ms * SAMPLE_RATE // 1000
-        self._held_end: int | None = None  # a fragment's endpoint, waiting for its speaker to go on
-        self._held_until = 0  # the sample where that wait ends
+        self._phrase_samples = settings.stt_phrase_hold_ms * SAMPLE_RATE // 1000
+        self._end_on_punctuation = settings.stt_phrase_end_on_punctuation
+        self._held_end: int | None = None  # an endpoint, waiting for its decode or its speaker to go on
+        self._held_at = 0  # the sample where that wait began
+        self._held_until = 0  # and where it ends
 
     def _ms(self, sample: int) -> int:
         return self._offset_ms + sample * 1000 // SAMPLE_RATE
@@ -115,21 +155,33 @@ class StreamSession:
         self._buffer = np.concatenate([self._buffer, audio])
         for kind, sample in self._endpointer.feed(audio):
             if kind == "start":
+                if self._held_end is not None and not self._joins():
+                    self._release_held()
                 if self._held_end is None:
                     self._utterance_start = sample
-                else:  # the fragment's speaker went on: it is the start of this utterance
+                else:  # the held utterance's speaker went on: it is the start of this utterance
                     self._held_end = None
                     self._drop_early()
                     self._scheduler.metrics.merged_finals.inc()
                 self._next_partial_at = sample + self._partial_every
             elif kind == "pause":
                 self._decode_early(sample)
-            elif kind == "resume":  # that pause was not the end
-                self._drop_early()
-            elif self._merge_samples and sample - self._utterance_start < FRAGMENT_S * SAMPLE_RATE:
-                self._held_end, self._held_until = sample, self._endpointer.position + self._merge_samples
+                if self._early and self._end_on_punctuation:
+                    self._early.add_done_callback(functools.partial(self._pause_decoded, sample))
+            elif kind == "resume":  # that pause was not the end, unless its decode says so
+                if self._end_on_punctuation and self._early and not self._early.done() and self._split is None:
+                    self._split, self._early = self._early, None
+                else:
+                    self._drop_early()
             else:
-                self._finalize(sample)
+                self._drop_split()
+                if self._merge_samples or self._phrase_samples:  # final when the decode says so
+                    self._held_end, self._held_at = sample, self._endpointer.position
+                    self._held_until = self._held_at + max(self._merge_samples, self._phrase_samples)
+                    self._early = self._early or self._final_decode(sample)
+                    self._early.add_done_callback(self._held_decoded)
+                else:
+                    self._finalize(sample)
         position = self._endpointer.position
         if self._held_end is not None and position >= self._held_until:
             self._release_held()
@@ -146,6 +198,51 @@ class StreamSession:
         if keep_from > self._buffer_start:
             self._buffer = self._buffer[keep_from - self._buffer_start :]
             self._buffer_start = keep_from
+
+    def _wait(self, decode: asyncio.Task[list[ClipResult]]) -> int | None:
+        """How much audio an utterance decoded as ``decode`` waits for more speech at its
+        endpoint: a fragment the merge's, a clause the phrase's, a sentence none; None while
+        the decode has no text."""
+        if decode.cancelled() or decode.exception() is not None:
+            return None
+        (result,) = decode.result()
+        segments = to_segments(result, 0, self._language.chinese_conversion, "")
+        text = Transcription(result.language, 0, segments).text
+        if words(text, result.language) < FRAGMENT_WORDS:
+            return self._merge_samples
+        return 0 if ends_sentence(text) else self._phrase_samples
+
+    def _joins(self) -> bool:
+        """Whether the held utterance continues with speech that starts now: its decode said to
+        wait, or has not come back and the utterance is as short as a fragment."""
+        assert self._held_end is not None
+        wait = self._wait(self._early) if self._early and self._early.done() else None
+        return wait > 0 if wait is not None else self._held_end - self._utterance_start < FRAGMENT_S * SAMPLE_RATE
+
+    def _held_decoded(self, decode: asyncio.Task[list[ClipResult]]) -> None:
+        wait = self._wait(decode) if decode is self._early and self._held_end is not None else None
+        if wait is not None:
+            self._held_until = self._held_at + wait
+            if wait == 0:
+                self._release_held()
+
+    def _pause_decoded(self, end: int, decode: asyncio.Task[list[ClipResult]]) -> None:
+        """A pause's early decode ends a sentence (and is no fragment): so does the utterance, at
+        that pause, whether the pause goes on or speech has resumed since."""
+        sentence = self._held_end is None and self._wait(decode) == 0
+        if decode is self._early and self._endpointer.paused and sentence:
+            self._endpointer.cut(end)
+            self._finalize(end)
+            self._scheduler.metrics.punctuated_finals.inc()
+        elif decode is self._split:
+            self._split = None
+            if sentence and self._endpointer.in_speech:
+                self._drop_early()  # a later pause's decode, from this utterance's start
+                self._finalize(end, decode)
+                self._utterance_start = self._endpointer.utterance_start = end
+                self._scheduler.metrics.punctuated_finals.inc()
+            else:
+                self._scheduler.metrics.early_finals.labels("dropped").inc()
 
     async def _partial(self, utterance: int, start: int, end: int) -> None:
         clip = Clip(
@@ -193,16 +290,24 @@ class StreamSession:
         if self._scheduler.depth == 0:
             self._early = self._final_decode(end)
 
+    def _drop_split(self) -> None:
+        if self._split:
+            self._split.cancel()
+            self._split = None
+            self._scheduler.metrics.early_finals.labels("dropped").inc()
+
     def _drop_early(self) -> None:
         if self._early:
             self._early.cancel()
             self._early = None
             self._scheduler.metrics.early_finals.labels("dropped").inc()
 
-    def _finalize(self, end: int) -> None:
+    def _finalize(self, end: int, decode: asyncio.Task[list[ClipResult]] | None = None) -> None:
         # An early decode still here saw all the speech: it is dropped when speech resumes, and
         # only silence came between its pause and this end.
-        if self._early:
+        if decode is not None:
+            self._scheduler.metrics.early_finals.labels("used").inc()
+        elif self._early:
             decode = self._early
             self._early = None
             self._scheduler.metrics.early_finals.labels("used").inc()
@@ -232,9 +337,7 @@ class StreamSession:
                 segment_id=segment_id,
                 start_ms=self._ms(start),
                 end_ms=self._ms(end),
-                text=" ".join(s.text for s in segments).strip()
-                if result.language not in {"zh", "ja", "yue"}
-                else "".join(s.text for s in segments),
+                text=Transcription(result.language, 0, segments).text,
                 language=result.language,
                 words=[w for s in segments for w in s.words],
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,6 +204,18 @@ PHONE_CALL = next((ROOT / "diarization_service" / ".venv" / "lib").glob("python3
 DEVSET = ROOT.parent / "shared" / "devset"
 
 
+# Real read speech: JFK's inaugural excerpt (public domain), its words with the sentence's
+# punctuation in jfk.stm; where it came from: the README beside it.
+FIXTURES = ROOT / "shared" / "tests" / "fixtures"
+JFK = FIXTURES / "jfk.flac"
+# Real speech with sentence-level references, for captions people read: (name, audio, STM words).
+REAL_SENTENCES = [
+    ("read speech: JFK inaugural excerpt", JFK, FIXTURES / "jfk.stm"),
+    ("conversation: pyannote phone call", PHONE_CALL / "sample.wav", PHONE_CALL / "sample.stm"),
+]
+TERMINAL = ".?!。？！"
+
+
 def stm_utterances(path: Path) -> list[ReferenceTurn]:
     """The utterances of an STM reference file (``file channel speaker start end text``)."""
     turns = []
@@ -212,6 +224,31 @@ def stm_utterances(path: Path) -> list[ReferenceTurn]:
             _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
             turns.append(ReferenceTurn(float(start), float(end), speaker, text))
     return turns
+
+
+def phone_call_turns(repeats: int, gap_s: float, lead_s: float, tail_s: float) -> tuple[np.ndarray, list[Utterance]]:
+    """The phone call's speaker turns (consecutive STM utterances of one speaker), each cut out
+    with up to 0.1 s either side (never into a neighbour's speech), played ``repeats`` times with
+    silent gaps; each turn's times are where its words are in the result."""
+    call = decode_audio((PHONE_CALL / "sample.wav").read_bytes())
+    merged: list[ReferenceTurn] = []
+    for u in stm_utterances(PHONE_CALL / "sample.stm"):
+        if merged and merged[-1].speaker == u.speaker and u.start_s - merged[-1].end_s < 0.3:
+            merged[-1] = ReferenceTurn(merged[-1].start_s, u.end_s, u.speaker, f"{merged[-1].text} {u.text}")
+        else:
+            merged.append(u)
+    pieces, turns, t = [silence(lead_s)], [], lead_s
+    for _ in range(repeats):
+        for i, turn in enumerate(merged):
+            before = turn.start_s - (merged[i - 1].end_s if i else 0.0)
+            after = (merged[i + 1].start_s if i + 1 < len(merged) else call.size / SAMPLE_RATE) - turn.end_s
+            cut_start, cut_end = turn.start_s - min(0.1, before / 2), turn.end_s + min(0.1, after / 2)
+            clip = call[round(cut_start * SAMPLE_RATE) : round(cut_end * SAMPLE_RATE)]
+            turns.append(Utterance(turn.text, t + turn.start_s - cut_start, t + turn.end_s - cut_start))
+            pieces += [clip, silence(gap_s)]
+            t += clip.size / SAMPLE_RATE + gap_s
+    pieces.append(silence(tail_s))
+    return np.concatenate(pieces).astype(np.float32), turns
 
 
 def mapped_accuracy(pairs: list[tuple[str, str]]) -> float:
@@ -225,3 +262,57 @@ def mapped_accuracy(pairs: list[tuple[str, str]]) -> float:
         counts[truths.index(truth), labels.index(label)] += 1
     rows, cols = linear_sum_assignment(-counts)
     return float(counts[rows, cols].sum() / max(1, len(pairs)))
+
+
+def words(text: str) -> int:
+    """Words as a reader counts them: runs between spaces with a letter in them."""
+    return sum(any(c.isalpha() for c in word) for word in text.split())
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a reference text, each ended by terminal punctuation (or the text's end)."""
+    return [s.strip() for s in re.findall(rf"[^{TERMINAL}]+[{TERMINAL}]*", text) if words(s)]
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A live final, in the reference's time."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class CaptionScore:
+    """How readable a stream's finals are against what was said."""
+
+    sentences: int  # spoken sentences (terminal punctuation in the reference)
+    finals: int
+    # Finals under three words where the speaker said more (the reference turn they overlap
+    # most has no sentence that short).
+    short_finals: int
+    wer: float  # all finals' words against all the reference's
+
+    @property
+    def finals_per_sentence(self) -> float:
+        return round(self.finals / max(1, self.sentences), 2)
+
+
+def caption_score(reference: Sequence[ReferenceTurn | Utterance], finals: list[Caption]) -> CaptionScore:
+    """``finals`` against what was said when (``reference``: its texts punctuated)."""
+
+    def overlap(turn: ReferenceTurn | Utterance, final: Caption) -> float:
+        return min(turn.end_s, final.end_s) - max(turn.start_s, final.start_s)
+
+    short = 0
+    for final in finals:
+        if words(final.text) < 3:
+            said = max(reference, key=lambda turn: overlap(turn, final))
+            short += all(words(s) >= 3 for s in sentences(said.text))
+    return CaptionScore(
+        sentences=sum(len(sentences(turn.text)) for turn in reference),
+        finals=len(finals),
+        short_finals=short,
+        wer=wer(" ".join(turn.text for turn in reference), " ".join(f.text for f in finals)),
+    )

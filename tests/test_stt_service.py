@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
@@ -17,9 +18,28 @@ import opencc
 import pytest
 
 from devstack.pytest_plugin import ServiceFactory
-from shared.audio import SAMPLE_RATE, float_to_pcm16
+from shared.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
 from shared.clients import SttClient
-from tests.speech import ENGLISH, RARE_NAMES, VOCABULARY, conversation, found_terms, silence, synth, trimmed, wav_bytes, wer
+from tests.speech import (
+    ENGLISH,
+    FIXTURES,
+    JFK,
+    RARE_NAMES,
+    VOCABULARY,
+    Caption,
+    ReferenceTurn,
+    Utterance,
+    caption_score,
+    conversation,
+    found_terms,
+    phone_call_turns,
+    silence,
+    stm_utterances,
+    synth,
+    trimmed,
+    wav_bytes,
+    wer,
+)
 
 pytestmark = [pytest.mark.service]
 
@@ -280,14 +300,35 @@ async def test_streaming_sends_partials_then_finals(stt: str, auth: dict[str, st
     assert finals[0]["segment_id"] != finals[1]["segment_id"]
 
 
+async def test_live_finals_on_real_speech_are_sentences_with_the_words_of_the_file(stt: str, auth: dict[str, str]) -> None:
+    """Real speech at real-time pace: JFK reading one sentence with second-long pauses between its
+    clauses ("And so, my fellow Americans, | ask not | what your country can do for you, | ask
+    what ..."), and the phone call's nine speaker turns 2 s apart, at once. Finals are sentences
+    or clauses, not fragments ("Ask not!" alone), and keep the first words of each turn ("Oh,",
+    "Okay, then"), which a start without enough audio before the VAD's certainty dropped."""
+    jfk = np.concatenate([silence(0.5), decode_audio(JFK.read_bytes()), silence(1.5)])
+    turns_audio, turns = phone_call_turns(repeats=1, gap_s=2.0, lead_s=0.5, tail_s=1.5)
+    streams = await asyncio.gather(*(stream(stt, auth, audio, language="en") for audio in (jfk, turns_audio)))
+    said: list[Sequence[ReferenceTurn | Utterance]] = [stm_utterances(FIXTURES / "jfk.stm"), turns]  # JFK: one sentence
+    scores = []
+    for messages, reference in zip(streams, said, strict=True):
+        captions = [Caption(m["start_ms"] / 1000, m["end_ms"] / 1000, m["text"]) for m in messages if m["type"] == "final"]
+        scores.append(caption_score(reference, [c for c in captions if c.text.strip()]))
+    texts = [[m["text"] for m in messages if m["type"] == "final"] for messages in streams]
+    sentences = sum(s.sentences for s in scores)
+    assert sentences == 14 and sum(s.finals for s in scores) <= 1.3 * sentences, texts
+    assert sum(s.short_finals for s in scores) == 0, texts
+    assert scores[0].wer <= 0.1 and scores[1].wer <= 0.25, (scores, texts)  # the whole file: 0% and 19%
+
+
 def early_finals(stt: str) -> dict[str, float]:
     metrics = httpx.get(f"{stt}/metrics").text
     return {m[1]: float(m[2]) for m in re.finditer(r'stt_early_finals_total\{outcome="(\w+)"\} ([\d.]+)', metrics)}
 
 
 async def test_the_final_is_decoded_at_the_pause_unless_speech_resumes(stt: str, auth: dict[str, str]) -> None:
-    first, second = "The quarterly budget review is scheduled for Thursday.", "Please send the plan to everyone."
-    # One utterance with a 0.3 s breath inside (a pause, then more speech), then silence.
+    first, second = "We agreed to hire two more engineers for the", "platform team."
+    # One sentence with a 0.3 s breath inside (a pause that ends no sentence, then more speech), then silence.
     audio = np.concatenate([silence(0.5), trimmed(synth(first)), silence(0.3), synth(second), silence(1.0)])
     before = early_finals(stt)
     messages = await stream(stt, auth, audio, language="en")
