@@ -49,14 +49,25 @@ async def wav_stream(path: str | Path, size: int) -> AsyncIterator[bytes]:
 
 
 class Outbox:
-    """One job's outbox for one session: ``root/<session id>.<job>/``."""
+    """One job's outbox for one session: ``root/<session id>.<job>/``. A new one (no
+    ``directory``) is the job's, locked from the start; the sweeper opens existing ones."""
 
     def __init__(self, root: str | Path, session_id: str, api: InternalApiClient, *, directory: Path | None = None) -> None:
         self.session_id = session_id
-        self.dir = directory or Path(root) / f"{session_id}.{uuid.uuid4().hex[:12]}"
-        self.dir.mkdir(parents=True, exist_ok=True)
         self._api = api
-        self._lock_file = open(self.dir / ".lock", "a+")  # noqa: SIM115 - held for the outbox's life
+        if directory is None:
+            # Made and locked under a name the sweeper does not list, then renamed: otherwise a
+            # sweep between mkdir and the job's lock found it free and empty and removed it
+            # under the job (8 rooms starting together lost one that way).
+            self.dir = Path(root) / f"{session_id}.{uuid.uuid4().hex[:12]}"
+            staging = Path(root) / f"new-{uuid.uuid4().hex}"
+            staging.mkdir(parents=True)
+            self._lock_file = open(staging / ".lock", "a+")  # noqa: SIM115 - held for the outbox's life
+            self.lock()
+            staging.rename(self.dir)
+        else:
+            self.dir = directory
+            self._lock_file = open(self.dir / ".lock", "a+")  # noqa: SIM115 - held for the outbox's life
         self._next = max((int(p.stem) for p in self._entries()), default=0) + 1
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()

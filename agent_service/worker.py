@@ -69,7 +69,6 @@ class RoomTranscription:
         # One STT plugin for the room; each audio track gets its own stream of it.
         self.stt = new_stt(settings.stt_url, settings.service_keys.get("agent"))
         self.outbox = Outbox(settings.agent_outbox_dir, self.session_id, self.deliveries)
-        self.outbox.lock()
         self.outbox.start()
         self.language: str | None = None
         self.vocabulary: list[str] = []

@@ -6,6 +6,7 @@ kept aside rather than retried for ever."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -143,4 +144,25 @@ async def test_a_refused_entry_is_kept_aside_and_the_rest_goes_on(fake: tuple[Fa
     kept = list((tmp_path / REFUSED / outbox.dir.name).glob("*.json"))
     assert len(kept) == 1 and "seg-1" in kept[0].read_text()
     await outbox.aclose()
+    await api_client.aclose()
+
+
+async def test_a_new_outbox_is_its_jobs_before_any_sweep_can_see_it(tmp_path: Path) -> None:
+    """A sweep running while jobs start never finds a new outbox free (and empty, so removed)."""
+    api_client = client("http://127.0.0.1:9")
+    sweeper = asyncio.create_task(sweep(tmp_path, api_client, interval_s=0))
+    outboxes = []
+    for n in range(200):
+        outboxes.append(outbox := Outbox(tmp_path, f"s{n}", api_client))
+        seen_by_a_sweep = Outbox(tmp_path, outbox.session_id, api_client, directory=outbox.dir)
+        assert not seen_by_a_sweep.lock(blocking=False)
+        await seen_by_a_sweep.aclose()
+        await asyncio.sleep(0)  # the sweep runs between jobs
+        outbox.put("status", {"status": "live"})
+    sweeper.cancel()
+    await asyncio.gather(sweeper, return_exceptions=True)
+    assert all(outbox.pending() == 1 for outbox in outboxes)
+    assert sorted(p.name for p in os.scandir(tmp_path)) == sorted(outbox.dir.name for outbox in outboxes)
+    for outbox in outboxes:
+        await outbox.aclose()
     await api_client.aclose()
