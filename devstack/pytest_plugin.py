@@ -182,7 +182,13 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceFactor
 
 # A dead batch worker's job moves on after 5 s instead of a minute, and a silent device is dropped
 # after 3 × 3 s instead of 30 s; webhook receivers in the tests listen on loopback.
-STACK_TEST_ENV = {"JOB_HEARTBEAT_TIMEOUT_S": "5", "BRIDGE_HEARTBEAT_S": "3", "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+# Tests start a room or two at a time: one warm job process, not the default's eight per agent.
+STACK_TEST_ENV = {
+    "JOB_HEARTBEAT_TIMEOUT_S": "5",
+    "BRIDGE_HEARTBEAT_S": "3",
+    "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+    "AGENT_IDLE_PROCESSES": "1",
+}
 
 
 def _run_stack(workdir: Path, topology: Topology, extra_env: dict[str, str]) -> Iterator[Servers]:
