@@ -83,9 +83,11 @@ def linkage_gaps(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     sizes = np.array([(labels == i).sum() for i in ids], dtype=float)
     means = sums / sizes[:, None]
     cross = means @ means.T
-    within = np.array([(float(s @ s) - n) / (n * (n - 1)) if n > 1 else np.nan for s, n in zip(sums, sizes, strict=True)])
-    # One window says nothing of its voice's spread: take the typical spread of this recording's voices.
-    within[np.isnan(within)] = np.nanmean(within) if (sizes > 1).any() else 1.0
+    within = np.array([(float(s @ s) - n) / (n * (n - 1)) if n > 1 else 1.0 for s, n in zip(sums, sizes, strict=True)])
+    # A window or two say little of their voice's spread: take the typical spread of this recording's voices.
+    measured = sizes >= MIN_CLUSTER_WINDOWS
+    if measured.any():
+        within[~measured] = within[measured].mean()
     gaps = cross - (within[:, None] + within[None, :]) / 2
     np.fill_diagonal(gaps, -np.inf)
     return np.asarray(gaps)
