@@ -16,6 +16,10 @@ from sklearn.cluster import KMeans
 # (encoders.py), since each model spreads one voice differently.
 OVERCLUSTER = 2
 MIN_CLUSTER_WINDOWS = 3
+# A cluster of fewer windows is still a speaker when it is clearly another voice (at least twice the
+# merge gap from every other cluster) and holds this share of the windows: in a short recording a
+# minor speaker may say only a sentence or two, while in a long one such a cluster is an outlier.
+MIN_DISTINCT_SHARE = 0.05
 MAX_SPEAKERS = 8
 MAX_SPECTRAL_WINDOWS = 1500  # 1500^2 float64 = 18 MB per matrix; 4000 windows (1 h) took ~0.8 GB
 
@@ -80,6 +84,10 @@ def linkage_gaps(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     means = sums / sizes[:, None]
     cross = means @ means.T
     within = np.array([(float(s @ s) - n) / (n * (n - 1)) if n > 1 else 1.0 for s, n in zip(sums, sizes, strict=True)])
+    # A window or two say little of their voice's spread: take the typical spread of this recording's voices.
+    measured = sizes >= MIN_CLUSTER_WINDOWS
+    if measured.any():
+        within[~measured] = within[measured].mean()
     gaps = cross - (within[:, None] + within[None, :]) / 2
     np.fill_diagonal(gaps, -np.inf)
     return np.asarray(gaps)
@@ -94,8 +102,14 @@ def merge_clusters(x: np.ndarray, labels: np.ndarray, k_lo: int, k_hi: int, merg
             return labels
         gaps = linkage_gaps(x, labels)
         sizes = np.array([(labels == i).sum() for i in ids])
-        if len(ids) > k_hi or sizes.min() < MIN_CLUSTER_WINDOWS:
-            a = int(sizes.argmin()) if len(ids) <= k_hi else int(np.unravel_index(gaps.argmax(), gaps.shape)[0])
+        distinct = (gaps.max(axis=1) < -2 * merge_gap) & (sizes >= MIN_DISTINCT_SHARE * len(labels))
+        too_small = (sizes < MIN_CLUSTER_WINDOWS) & ~distinct
+        if len(ids) > k_hi or too_small.any():
+            a = (
+                int(np.where(too_small, sizes, np.inf).argmin())
+                if len(ids) <= k_hi
+                else int(np.unravel_index(gaps.argmax(), gaps.shape)[0])
+            )
             b = int(gaps[a].argmax())
         else:
             a, b = (int(v) for v in np.unravel_index(gaps.argmax(), gaps.shape))

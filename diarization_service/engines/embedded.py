@@ -10,7 +10,8 @@ no model download.
    Viterbi pass with a speaker-change penalty places the turn boundaries (short back-channel
    turns survive when their evidence is strong). These are the exclusive turns.
 5. Overlap (``mark_overlap``): where segmentation-3.0 hears two voices at once, the speaker who
-   fits those frames next best, and who talks within a few seconds, gets a turn there too.
+   fits those frames next best, and who talks within a few seconds, gets a turn there too; where
+   only one voice was found, the second is someone never heard alone: a new speaker.
 
 Long recordings are read in pieces of at most CHUNK_S: Silero VAD runs through them with one
 model state, the embedding windows are read a chunk at a time and the overlap detector reads its
@@ -154,7 +155,7 @@ class EmbeddedEngine:
         k_hi = hints.num_speakers or hints.max_speakers or MAX_SPEAKERS
         # Short windows are noisy: they do not shape the clusters, they join them afterwards.
         labels = cluster_speakers(x, durations >= RELIABLE_S, k_lo, k_hi, hints.num_speakers, self.encoder.merge_gap)
-        overlapped = self._overlap.overlapped(audio, FRAME_S) if self._overlap is not None and labels.max() > 0 else None
+        overlapped = self._overlap.overlapped(audio, FRAME_S) if self._overlap is not None and k_hi > 1 else None
         return self._resegment(regions, windows, owner, x, labels, overlapped)
 
     def _embed_windows(self, audio: AudioSource, windows: list[tuple[int, int]]) -> np.ndarray:
@@ -198,11 +199,14 @@ class EmbeddedEngine:
                 two = np.pad(two, (0, len(path) - two.size))
                 candidates += [_turn(start, end, len(path), a, b, s) for a, b, s in _second_voices(scores, path, two)]
         exclusive, order = _relabel_by_first_appearance(exclusive)
-        overlaps = [
-            Turn(t.start_ms, t.end_ms, order[t.speaker])
-            for t in candidates
-            if t.speaker in order and _near(exclusive, order[t.speaker], t, int(OVERLAP_NEARBY_S * 1000))
-        ]
+        if similarity.shape[1] == 1:
+            overlaps = candidates
+        else:
+            overlaps = [
+                Turn(t.start_ms, t.end_ms, order[t.speaker])
+                for t in candidates
+                if t.speaker in order and _near(exclusive, order[t.speaker], t, int(OVERLAP_NEARBY_S * 1000))
+            ]
         return Diarization(turns=_merge_turns(exclusive + overlaps), exclusive=exclusive)
 
 
@@ -227,7 +231,9 @@ def _second_voices(scores: np.ndarray, path: np.ndarray, overlapped: np.ndarray)
     t = np.arange(len(path))
     others = scores.copy()
     others[t, path] = -np.inf
-    marked = np.where(overlapped, others.argmax(axis=1), -1)
+    # With one voice found, the second is someone never heard alone: a new voice.
+    second = others.argmax(axis=1) if scores.shape[1] > 1 else np.ones(len(path), dtype=int)
+    marked = np.where(overlapped, second, -1)
     min_frames = round(OVERLAP_MIN_S / FRAME_S)
     return [(a, b, s) for a, b, s in runs(marked) if s >= 0 and b - a >= min_frames]
 
