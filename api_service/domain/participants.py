@@ -31,12 +31,13 @@ async def _participant(db: AsyncSession, session_id: str, user_id: str) -> Sessi
 
 async def mark_removed(db: AsyncSession, session_id: str, identity: str) -> bool:
     """The owner removed the participant whose room identity is ``identity``: they may no longer
-    read the session. False when nobody of that identity joined through the invite."""
+    read the session. False when nobody of that identity joined through the invite, or they were
+    removed already."""
     user_id = identity_user(identity)
     found = await _participant(db, session_id, user_id) if user_id else None
-    if found is None:
+    if found is None or found.removed_at is not None:
         return False
-    found.removed_at = found.removed_at or now()
+    found.removed_at = now()
     return True
 
 

@@ -83,7 +83,7 @@ async def add_recording(
     settings: SettingsDep,
     storage: StorageDep,
     track: Annotated[str, Query(min_length=1, max_length=128)],
-    offset_ms: Annotated[int, Query(ge=0)] = 0,
+    offset_ms: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> RecordingStored:
     """A participant's full recording (silences included), streamed in the body as WAV. Sent
     again (the agent's outbox retries when an answer is lost), it is stored once: a track has one

@@ -111,7 +111,7 @@ async def delete_session(session_id: str, user: CurrentUserDep, session: DbDep, 
 
 @router.get("/{session_id}/transcript", response_model=TranscriptOut)
 async def get_transcript(
-    session_id: str, user: CurrentUserDep, session: DbDep, version: Annotated[int | None, Query(ge=1)] = None
+    session_id: str, user: CurrentUserDep, session: DbDep, version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
 ) -> TranscriptOut:
     return await transcript(session, await owned_session(session, session_id, user.id), version)
 

@@ -125,9 +125,9 @@ export function SessionPage({ id }: { id: string }) {
           />
           <SpeakersPanel sessionId={id} speakers={data.speakers} onChanged={reloadAll} />
           <SessionRedaction sessionId={id} policy={data.redaction} onChanged={reloadAll} />
-          {data.source !== "upload" && <SharingPanel session={data} onChanged={session.reload} />}
           <SummaryPanel sessionId={id} defaultTemplate={data.template_id} hasTranscript={data.segment_count > 0} />
           <ExtractionPanel sessionId={id} hasTranscript={data.segment_count > 0} classification={data.classification ?? null} />
+          {data.source !== "upload" && <SharingPanel session={data} onChanged={session.reload} />}
           <section class="card" aria-labelledby="export-heading">
             <h2 id="export-heading">{t("exports")}</h2>
             <div class="row wrap">
