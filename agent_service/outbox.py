@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import struct
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +39,10 @@ MAX_SEGMENTS_PER_CALL = 100
 MAX_BACKOFF_S = 10.0
 # Answers that mean "this will never be accepted": kept aside for an operator, not retried.
 REFUSED = "refused"
+# A new outbox's name until its job holds the lock; one this old was left by a job that died in
+# between (it holds nothing) and the sweeper removes it.
+STAGING_PREFIX = "new-"
+STAGING_STALE_S = 60.0
 
 
 async def wav_stream(path: str | Path, size: int) -> AsyncIterator[bytes]:
@@ -60,7 +65,7 @@ class Outbox:
             # sweep between mkdir and the job's lock found it free and empty and removed it
             # under the job (8 rooms starting together lost one that way).
             self.dir = Path(root) / f"{session_id}.{uuid.uuid4().hex[:12]}"
-            staging = Path(root) / f"new-{uuid.uuid4().hex}"
+            staging = Path(root) / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
             staging.mkdir(parents=True)
             self._lock_file = open(staging / ".lock", "a+")  # noqa: SIM115 - held for the outbox's life
             self.lock()
@@ -185,10 +190,18 @@ def _outbox_dirs(base: Path) -> list[Path]:
     return sorted(p for p in base.glob("*.*") if p.is_dir()) if base.exists() else []
 
 
+def _remove_stale_staging(base: Path, now: float) -> None:
+    for path in base.glob(f"{STAGING_PREFIX}*") if base.exists() else []:
+        with contextlib.suppress(FileNotFoundError):
+            if now - path.stat().st_mtime > STAGING_STALE_S:
+                shutil.rmtree(path, ignore_errors=True)
+
+
 async def sweep(root: str | Path, api: InternalApiClient, interval_s: float = 15.0) -> None:
     """Forever: deliver the outboxes under ``root`` whose job is gone (their lock is free)."""
     base = Path(root)
     while True:
+        await asyncio.to_thread(_remove_stale_staging, base, time.time())
         for directory in await asyncio.to_thread(_outbox_dirs, base):
             session_id = directory.name.rsplit(".", 1)[0]
             outbox = Outbox(base, session_id, api, directory=directory)

@@ -86,10 +86,13 @@ async def one_room(api: str, livekit: str, secret: str, index: int, audio: np.nd
     room, source, agent_wait = await join_room(api, livekit, secret, f"live-{index}-{int(time.time())}")
     room.register_text_stream_handler("lk.transcription", on_caption)
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    # The source plays out in real time from the first frame: sample p leaves at start + p.
+    # The source plays out in real time from the first frame: sample p leaves at start + p. It is
+    # handed 100 ms at a time (its queue holds a second): 10 ms frames cost this load generator,
+    # which shares the cores with the stack, a tenth of a core per room in calls alone.
     start = time.monotonic()
-    for i in range(0, pcm.size - 160 + 1, 160):
-        await source.capture_frame(rtc.AudioFrame(pcm[i : i + 160].tobytes(), 16000, 1, 160))
+    step = 1600
+    for i in range(0, pcm.size - step + 1, step):
+        await source.capture_frame(rtc.AudioFrame(pcm[i : i + step].tobytes(), 16000, 1, step))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and sum(c.final for c in captions) < utterances:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
@@ -203,7 +206,7 @@ async def run_round(api: str, livekit: str, secret: str, rooms: int, repeats: in
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-live-"))
     ports, keys = StackPorts.free(), StackSecrets()
-    services = service_processes(ports, keys, workdir, {"AGENT_EMPTY_ROOM_TIMEOUT_S": "2", "AGENT_IDLE_PROCESSES": "2"})
+    services = service_processes(ports, keys, workdir, {"AGENT_EMPTY_ROOM_TIMEOUT_S": "2"})
     procs = [redis_server(ports.redis, workdir / "redis"), livekit_server(ports, workdir)]
     procs += [services[name] for name in ("stt", "diarization", "api", "worker", "agent")]
     rounds = []

@@ -1,7 +1,8 @@
 """Micro-batching inference scheduler. Clips from all requests wait in one bounded priority queue;
-a single inference thread takes up to ``max_batch`` at a time (waiting ``wait_ms`` to fill a
-batch) and runs the engine off the event loop. Live finals go first, then partials, then clips of
-uploaded files."""
+a single inference thread takes up to ``max_batch`` of one priority at a time (waiting
+``wait_ms`` to fill a batch) and runs the engine off the event loop. Live finals go first, then
+partials, then clips of uploaded files; a batch never mixes them, so a final does not wait for the
+partials decoded beside it."""
 
 from __future__ import annotations
 
@@ -137,7 +138,11 @@ class Scheduler:
                     break
                 await asyncio.sleep(min(remaining, 0.002))
                 continue
-            batch.append(self._queue.get_nowait())
+            item = self._queue.get_nowait()
+            if item.priority != batch[0].priority:
+                self._queue.put_nowait(item)  # (priority, seq) order: it is next again
+                break
+            batch.append(item)
         return [item for item in batch if not item.future.done()]
 
     async def _run(self) -> None:

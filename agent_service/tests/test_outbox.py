@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from agent_service.outbox import REFUSED, Outbox, sweep
+from agent_service.outbox import REFUSED, STAGING_PREFIX, STAGING_STALE_S, Outbox, sweep
 from devstack.procs import free_port
 from shared.clients import InternalApiClient
 from shared.contracts.internal import RecordingStored, SegmentBatch, SegmentsStored, StatusChange, StatusOut
@@ -165,4 +165,22 @@ async def test_a_new_outbox_is_its_jobs_before_any_sweep_can_see_it(tmp_path: Pa
     assert sorted(p.name for p in os.scandir(tmp_path)) == sorted(outbox.dir.name for outbox in outboxes)
     for outbox in outboxes:
         await outbox.aclose()
+    await api_client.aclose()
+
+
+async def test_the_sweeper_removes_a_new_outbox_its_job_died_making_and_only_that(tmp_path: Path) -> None:
+    api_client = client("http://127.0.0.1:9")
+    stale, fresh = tmp_path / f"{STAGING_PREFIX}dead", tmp_path / f"{STAGING_PREFIX}starting"
+    for path in (stale, fresh):
+        path.mkdir()
+        (path / ".lock").touch()
+    old = time.time() - STAGING_STALE_S - 5
+    os.utime(stale, (old, old))
+    kept = Outbox(tmp_path, "s1", api_client)
+    sweeper = asyncio.create_task(sweep(tmp_path, api_client, interval_s=0.05))
+    await asyncio.sleep(0.3)
+    sweeper.cancel()
+    await asyncio.gather(sweeper, return_exceptions=True)
+    assert sorted(p.name for p in os.scandir(tmp_path)) == sorted([fresh.name, kept.dir.name])
+    await kept.aclose()
     await api_client.aclose()

@@ -15,6 +15,7 @@ import { SignInPage } from "./pages/signin";
 import { TemplatesPage } from "./pages/templates";
 import { UploadPage } from "./pages/upload";
 import { Link, match, navigate, useLocation } from "./router";
+import { LoadingPage } from "./ui";
 import "./styles.css";
 
 type MeetingProps = Parameters<typeof import("./pages/meeting").MeetingPage>[0];
@@ -144,9 +145,7 @@ function App({ auth, recovery }: { auth: AuthProvider; recovery: Recovery }) {
         </div>
       </header>
       {user === undefined ? (
-        <main id="main">
-          <p>{t("loading")}</p>
-        </main>
+        <LoadingPage />
       ) : path === "/reset-password" ? (
         <ResetPasswordPage auth={auth} signedIn={!!user} onDone={passwordReset} />
       ) : user ? (

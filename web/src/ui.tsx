@@ -19,6 +19,15 @@ export function ErrorText({ error }: { error: unknown }) {
   );
 }
 
+/** A page whose data has not come yet. */
+export function LoadingPage() {
+  return (
+    <main id="main" tabIndex={-1}>
+      <p>{t("loading")}</p>
+    </main>
+  );
+}
+
 /** Loads data when `deps` change; `reload` fetches again. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: unknown; reload: () => void } {
   const [data, setData] = useState<T | null>(null);

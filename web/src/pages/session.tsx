@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, download, type SessionDetail, type Speaker, type Transcript } from "../api";
 import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link, navigate, useLocation } from "../router";
-import { ErrorText, useLoad } from "../ui";
+import { ErrorText, LoadingPage, useLoad } from "../ui";
 import { AskPanel } from "./assistant";
 import { ExtractionPanel } from "./extraction";
 import { SessionRedaction } from "./redaction";
@@ -54,11 +54,7 @@ export function SessionPage({ id }: { id: string }) {
     );
   }
   if (!data) {
-    return (
-      <main id="main" tabIndex={-1}>
-        <p>{t("loading")}</p>
-      </main>
-    );
+    return <LoadingPage />;
   }
 
   const run = async (action: () => Promise<unknown>) => {

@@ -6,7 +6,7 @@ import { useEffect } from "preact/hooks";
 import { api, ApiError, type SharedSession, type Transcript } from "../api";
 import { clock, formatDate, t, tMaybe } from "../i18n";
 import { Link } from "../router";
-import { ErrorText, useLoad } from "../ui";
+import { ErrorText, LoadingPage, useLoad } from "../ui";
 
 export function SharedSessionPage({ id }: { id: string }) {
   const session = useLoad(() => api<SharedSession>(`/api/v1/shared/${id}`), [id]);
@@ -41,11 +41,7 @@ export function SharedSessionPage({ id }: { id: string }) {
     );
   }
   if (!data) {
-    return (
-      <main id="main" tabIndex={-1}>
-        <p>{t("loading")}</p>
-      </main>
-    );
+    return <LoadingPage />;
   }
   const segments = transcript.data?.segments ?? [];
   return (
