@@ -17,8 +17,8 @@ that waits STT_FINAL_MERGE_MS of audio for its speaker, one that does not end a 
 STT_PHRASE_HOLD_MS, and one that ends a sentence is final at once. If the speaker goes on within
 the wait the utterance simply continues (one final, one segment id); if not, it is final as it is:
 then that was all they said. Measured in audio, not in wall time; when the speaker goes on before
-the decode is back (a busy service), the utterance continues only if it was shorter than
-FRAGMENT_S, so a busy service merges fragments as an idle one and never runs sentences together.
+the decode is back (a busy service), the utterance continues only if its speech was shorter than
+FRAGMENT_SPEECH_S, so a busy service merges fragments as an idle one and never runs sentences together.
 
 And a pause shorter than the endpoint's silence ends a sentence too when its early decode says so
 (STT_PHRASE_END_ON_PUNCTUATION): people in a conversation rarely stop for half a second between
@@ -64,9 +64,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["streaming"])
 PREROLL = SAMPLE_RATE  # audio kept before an utterance start, for its padding (STT_UTTERANCE_PREROLL_MS)
 # A final of fewer words than this is a fragment that waits for more speech; while its decode has
-# not come back, an utterance shorter than FRAGMENT_S (VAD padding included) is taken for one.
+# not come back, an utterance whose speech is shorter than FRAGMENT_SPEECH_S is taken for one (its
+# length with the pre-roll and the VAD's end padding is compared).
 FRAGMENT_WORDS = 3
-FRAGMENT_S = 1.2
+FRAGMENT_SPEECH_S = 0.8
 Send = Callable[[StreamEvent], Awaitable[None]]
 # A partial is shown only when most of what it shows is letters (of any script): a short decode
 # of noise or of a word's first syllable comes out as "S9", "...", "♪" or "$5", which people
@@ -135,6 +136,8 @@ class StreamSession:
         # A pause's early decode still running after speech resumed: the utterance is split at
         # that pause if it ends a sentence.
         self._split: asyncio.Task[list[ClipResult]] | None = None
+        padding_ms = settings.stt_utterance_preroll_ms + VadParams().pad_ms
+        self._fragment_samples = int(FRAGMENT_SPEECH_S * SAMPLE_RATE) + padding_ms * SAMPLE_RATE // 1000
         self._merge_samples = settings.stt_final_merge_ms * SAMPLE_RATE // 1000
         self._phrase_samples = settings.stt_phrase_hold_ms * SAMPLE_RATE // 1000
         self._end_on_punctuation = settings.stt_phrase_end_on_punctuation
@@ -217,7 +220,7 @@ class StreamSession:
         wait, or has not come back and the utterance is as short as a fragment."""
         assert self._held_end is not None
         wait = self._wait(self._early) if self._early and self._early.done() else None
-        return wait > 0 if wait is not None else self._held_end - self._utterance_start < FRAGMENT_S * SAMPLE_RATE
+        return wait > 0 if wait is not None else self._held_end - self._utterance_start < self._fragment_samples
 
     def _held_decoded(self, decode: asyncio.Task[list[ClipResult]]) -> None:
         wait = self._wait(decode) if decode is self._early and self._held_end is not None else None

@@ -209,3 +209,16 @@ async def test_while_the_decode_is_late_only_a_short_utterance_waits_for_its_spe
     }
     finals, _partials, _model = await run(script, 10.0, merge_ms=600, model=Model(delay=0.3))
     assert [(f.start_ms, f.end_ms) for f in finals] == [(0, 3000), (3700, 5000), (6400, 9000)]
+
+
+async def test_a_busy_service_takes_a_short_utterance_with_its_pre_roll_for_a_fragment() -> None:
+    # "Ask not!": 0.7 s of speech, 1.4 s with the 500 ms pre-roll and the VAD's 200 ms end pad.
+    # Its decode is not back when the speaker goes on, so its length decides: a fragment.
+    script = {
+        int(0.1 * S): [("start", 0)],
+        int(1.5 * S): [("end", int(1.4 * S))],
+        int(1.7 * S): [("start", int(1.6 * S))],
+        int(4.5 * S): [("end", 4 * S)],
+    }
+    finals, _partials, _model = await run(script, 5.0, merge_ms=600, model=Model(delay=0.3))
+    assert [(f.start_ms, f.end_ms) for f in finals] == [(0, 4000)]
