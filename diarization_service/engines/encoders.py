@@ -100,11 +100,12 @@ class OverlapDetector:
     """Which frames hold two voices at once. segmentation-3.0 runs on 10 s windows every STEP_S,
     each read from the recording on its own (so memory is one batch of windows, and how the
     caller chunks the recording changes nothing); a frame is overlapped where the windows
-    covering it count two speakers on average (pyannote's own speaker-count rule)."""
+    covering it count TWO_VOICES speakers or more on average (pyannote rounds that mean; here a
+    frame that about a third of its windows hear as two voices is overlapped)."""
 
     STEP_S = 2.5
     BATCH = 8
-    TWO_VOICES = 1.5  # mean speaker count from which a frame is overlapped
+    TWO_VOICES = 1.3  # mean speaker count from which a frame is overlapped (docs/decisions.md)
 
     def __init__(self, device: str) -> None:
         from pyannote.audio import Model
