@@ -114,8 +114,9 @@ class StreamSession:
         self._send = send
         self._id = stream_id
         self._offset_ms = offset_ms
+        vad = VadParams()
         self._endpointer = Endpointer(
-            VadParams(),
+            vad,
             settings.stt_endpoint_silence_ms,
             settings.stt_max_utterance_s,
             start_pad_ms=settings.stt_utterance_preroll_ms,
@@ -136,7 +137,7 @@ class StreamSession:
         # A pause's early decode still running after speech resumed: the utterance is split at
         # that pause if it ends a sentence.
         self._split: asyncio.Task[list[ClipResult]] | None = None
-        padding_ms = settings.stt_utterance_preroll_ms + VadParams().pad_ms
+        padding_ms = settings.stt_utterance_preroll_ms + vad.pad_ms
         self._fragment_samples = int(FRAGMENT_SPEECH_S * SAMPLE_RATE) + padding_ms * SAMPLE_RATE // 1000
         self._merge_samples = settings.stt_final_merge_ms * SAMPLE_RATE // 1000
         self._phrase_samples = settings.stt_phrase_hold_ms * SAMPLE_RATE // 1000
