@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from diarization_service import __version__, routes
 from diarization_service.engines import create_engine
 from diarization_service.engines.base import ArrayAudio, SpeakerHints
 from diarization_service.settings import DiarizationSettings
+from diarization_service.threads import ModelThreads
 from shared.limiter import ConcurrencyLimiter
 from shared.model_loading import BackgroundLoad
 from shared.service import create_service_app
@@ -25,11 +25,13 @@ log = logging.getLogger(__name__)
 def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
     settings = settings or DiarizationSettings()
 
+    threads = ModelThreads(settings.diarization_max_concurrency)
+
     async def load() -> None:
-        engine = await asyncio.to_thread(create_engine, settings)
+        engine = await threads.recording(create_engine, settings)
         warm = np.random.default_rng(0).normal(0, 0.05, 16000 * 3).astype(np.float32)
-        await asyncio.to_thread(engine.embed, [warm])
-        await asyncio.to_thread(engine.diarize, ArrayAudio(warm), SpeakerHints())
+        await threads.clips(engine.embed, [warm])
+        await threads.recording(engine.diarize, ArrayAudio(warm), SpeakerHints())
         app.state.engine = engine
         log.info("engine %s (%s) on %s ready", engine.name, engine.model, engine.device)
 
@@ -39,6 +41,7 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with loader.running():
             yield
+        threads.shutdown()
 
     def info() -> dict[str, Any]:
         if not loader.loaded:
@@ -54,6 +57,7 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
         }
 
     app = create_service_app(name="diarization", version=__version__, settings=settings, lifespan=lifespan, info=info)
+    app.state.threads = threads
     app.state.limiter = ConcurrencyLimiter(settings.diarization_max_concurrency, settings.diarization_max_queue)
     # /embed serves live captions (a few seconds of audio each): it must not queue behind
     # whole-recording diarization, so it has a limiter of its own.
