@@ -15,7 +15,7 @@ from shared.service_auth import require_service
 from stt_service import __version__, routes, streaming
 from stt_service.engines import create_engine
 from stt_service.engines.base import Clip
-from stt_service.scheduler import Scheduler, SchedulerMetrics
+from stt_service.scheduler import Priority, Scheduler, SchedulerMetrics
 from stt_service.settings import STTSettings
 from stt_service.transcriber import Transcriber
 
@@ -27,19 +27,20 @@ def create_app(settings: STTSettings | None = None) -> FastAPI:
 
     async def load() -> None:
         engine = await asyncio.to_thread(create_engine, settings)
-        # Warm up: the first inference pays for allocations and kernel selection.
-        noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
-        await asyncio.to_thread(engine.transcribe_clips, [Clip(noise, language=engine.languages[0])])
-        app.state.engine = engine
-        app.state.scheduler = Scheduler(
+        scheduler = Scheduler(
             engine,
             SchedulerMetrics(app.state.metrics.registry),
             max_batch=settings.stt_max_batch_size,
             wait_ms=settings.stt_batch_wait_ms,
             max_queue=settings.stt_max_queue,
         )
-        app.state.scheduler.start()
-        app.state.transcriber = Transcriber(app.state.scheduler)
+        scheduler.start()
+        # Warm up: the first inference pays for allocations and kernel selection.
+        noise = np.random.default_rng(0).normal(0, 0.01, 16000).astype(np.float32)
+        await scheduler.transcribe([Clip(noise, language=engine.languages[0])], Priority.file)
+        app.state.engine = engine
+        app.state.scheduler = scheduler
+        app.state.transcriber = Transcriber(scheduler)
         log.info("engine %s model %s on %s ready (%d languages)", engine.name, engine.model, engine.device, len(engine.languages))
 
     loader = BackgroundLoad("model", load)
