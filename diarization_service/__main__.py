@@ -1,10 +1,12 @@
 import os
 
-# Idle OpenMP threads spin only briefly before they sleep: spinning torch threads took the cores
-# from the STT service running beside it (a batch job's diarization 1.6x and the job 1.5x slower
-# on 2 cores), while sleeping at once (OMP_WAIT_POLICY=PASSIVE) made CAM++'s many small
-# operations 2x slower. 10 000 spins (microseconds) keep the full speed. Set before torch loads.
-os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+# Idle OpenMP threads spin only briefly before they sleep: spinning torch threads take the cores
+# from the STT service running beside it in a batch job, while sleeping at once
+# (OMP_WAIT_POLICY=PASSIVE, or GOMP_SPINCOUNT=0) makes CAM++'s many small operations 2x slower.
+# 1000 spins keep the full speed alone (RTF 0.034 short files / 0.033 11 min, as with 10 000)
+# and take less from STT: a 10-minute batch job 63 s with 10 000, 57 s with 1000 (docs/decisions.md).
+# Set before torch loads.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from diarization_service.app import create_app
 from diarization_service.settings import DiarizationSettings
