@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+import torch
 from fastapi import Depends, FastAPI
 from prometheus_client import Counter, Gauge
 
@@ -13,9 +15,9 @@ from diarization_service import __version__, routes
 from diarization_service.engines import create_engine
 from diarization_service.engines.base import ArrayAudio, SpeakerHints
 from diarization_service.settings import DiarizationSettings
-from diarization_service.threads import ModelThreads
 from shared.limiter import ConcurrencyLimiter
 from shared.model_loading import BackgroundLoad
+from shared.model_thread import ModelThread
 from shared.service import create_service_app
 from shared.service_auth import require_service
 
@@ -25,13 +27,17 @@ log = logging.getLogger(__name__)
 def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
     settings = settings or DiarizationSettings()
 
-    threads = ModelThreads(settings.diarization_max_concurrency)
+    # Whole recordings (and the loading) on threads of their own; /embed's few seconds of audio
+    # beside them on one thread that uses a single core, which starts no OpenMP team at all (a
+    # second two-thread team was slower again; shared/model_thread.py).
+    recordings = ModelThread("diarize", settings.diarization_max_concurrency)
+    clips = ModelThread("embed", initializer=functools.partial(torch.set_num_threads, 1))
 
     async def load() -> None:
-        engine = await threads.recording(create_engine, settings)
+        engine = await recordings.run(create_engine, settings)
         warm = np.random.default_rng(0).normal(0, 0.05, 16000 * 3).astype(np.float32)
-        await threads.clips(engine.embed, [warm])
-        await threads.recording(engine.diarize, ArrayAudio(warm), SpeakerHints())
+        await clips.run(engine.embed, [warm])
+        await recordings.run(engine.diarize, ArrayAudio(warm), SpeakerHints())
         app.state.engine = engine
         log.info("engine %s (%s) on %s ready", engine.name, engine.model, engine.device)
 
@@ -41,7 +47,8 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with loader.running():
             yield
-        threads.shutdown()
+        recordings.shutdown()
+        clips.shutdown()
 
     def info() -> dict[str, Any]:
         if not loader.loaded:
@@ -57,7 +64,7 @@ def create_app(settings: DiarizationSettings | None = None) -> FastAPI:
         }
 
     app = create_service_app(name="diarization", version=__version__, settings=settings, lifespan=lifespan, info=info)
-    app.state.threads = threads
+    app.state.recordings, app.state.clips = recordings, clips
     app.state.limiter = ConcurrencyLimiter(settings.diarization_max_concurrency, settings.diarization_max_queue)
     # /embed serves live captions (a few seconds of audio each): it must not queue behind
     # whole-recording diarization, so it has a limiter of its own.

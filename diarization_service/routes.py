@@ -97,7 +97,7 @@ async def run(
     started = time.perf_counter()
     try:
         async with state.limiter.slot():
-            result: Diarization = await state.threads.recording(state.engine.diarize, audio, hints)
+            result: Diarization = await state.recordings.run(state.engine.diarize, audio, hints)
     except Overloaded as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(exc.retry_after)}
@@ -185,7 +185,7 @@ async def embed(
     state = request.app.state
     try:
         async with state.embed_limiter.slot():
-            vectors = await state.threads.clips(state.engine.embed, clips)
+            vectors = await state.clips.run(state.engine.embed, clips)
     except Overloaded as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": str(exc.retry_after)}

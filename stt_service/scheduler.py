@@ -1,8 +1,7 @@
 """Micro-batching inference scheduler. Clips from all requests wait in one bounded priority queue;
 one loop takes up to ``max_batch`` of one priority at a time (waiting ``wait_ms`` to fill a
-batch) and runs the engine off the event loop, always on the same thread (torch's OpenMP, which
-FunASR runs on, slows down once a second thread has started parallel work:
-``diarization_service/threads.py``). Live finals go first, then
+batch) and runs the engine off the event loop, always on the same thread
+(``shared.model_thread``: FunASR runs on torch). Live finals go first, then
 partials, then clips of uploaded files; a batch never mixes them, so a final does not wait for the
 partials decoded beside it."""
 
@@ -12,12 +11,12 @@ import asyncio
 import itertools
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from shared.model_thread import ModelThread
 from stt_service.engines.base import Clip, ClipResult, Engine
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class Scheduler:
         self._queue: asyncio.PriorityQueue[_Item] = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self._task: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="stt-model")
+        self._thread = ModelThread("stt-model")
         self.busy_seconds_ema = 0.5  # recent seconds per batch, for Retry-After
 
     def start(self) -> None:
@@ -104,7 +103,7 @@ class Scheduler:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        self._thread.shutdown(wait=False, cancel_futures=True)
+        self._thread.shutdown()
 
     @property
     def depth(self) -> int:
@@ -160,8 +159,7 @@ class Scheduler:
             for item in batch:
                 self.metrics.queue_wait.observe(started - item.enqueued)
             try:
-                clips = [i.clip for i in batch]
-                results = await asyncio.get_running_loop().run_in_executor(self._thread, self.engine.transcribe_clips, clips)
+                results = await self._thread.run(self.engine.transcribe_clips, [i.clip for i in batch])
             except Exception as exc:
                 log.exception("inference failed for a batch of %d", len(batch))
                 for item in batch:

@@ -71,7 +71,7 @@ class CamPlusEncoder:
         model.load_state_dict(torch.load(shipped_model(CAMPPLUS), map_location="cpu", weights_only=True))
         model = model.to(device).eval()
         # Traced and frozen, the network's batch norms fold into its convolutions: on two CPU
-        # cores 13 ms a 1.5 s window against 17-20 ms (outputs equal to 1e-5; docs/decisions.md).
+        # cores 13 ms a 1.5 s window against 17-20 ms (embeddings equal to 1e-6; docs/decisions.md).
         with torch.inference_mode():
             example = torch.zeros(1, int(1.5 * SAMPLE_RATE) // 160 - 2, 80, device=device)
             self._model = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, example)))
